@@ -1,0 +1,1 @@
+"""The OpenCL array namespace (array API standard) over pyopencl. Being written."""

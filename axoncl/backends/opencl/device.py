@@ -1,0 +1,256 @@
+"""OpenCL platforms and devices: choice, capabilities, one queue and one memory pool each.
+
+A :class:`Device` owns everything that lives as long as the device is in use: the context, one
+in-order queue, pyopencl's memory pool, and the caches of built programs and kernel objects
+(filled by ``programs.py``). Devices are created once per process and shared.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+
+import pyopencl as cl
+import pyopencl.tools as cl_tools
+
+__all__ = [
+    "Device",
+    "DeviceCaps",
+    "NoOpenCLError",
+    "default_device",
+    "get_device",
+    "list_devices",
+]
+
+_INSTALL_HINT = (
+    "install an OpenCL runtime: on Debian/Ubuntu `apt-get install pocl-opencl-icd` gives a CPU "
+    "device (PoCL); GPU vendors ship their own ICD (NVIDIA driver, ROCm, Intel compute-runtime)"
+)
+
+
+class NoOpenCLError(RuntimeError):
+    """No OpenCL platform or no device matching the request."""
+
+
+@dataclass(frozen=True)
+class DeviceCaps:
+    """What a device can do, read once at start-up."""
+
+    name: str
+    vendor: str
+    platform: str
+    kind: str  # "cpu", "gpu" or "accelerator"
+    version: str
+    opencl_c_version: str
+    fp64: bool
+    compute_units: int
+    local_mem_size: int
+    local_mem_is_global: bool
+    global_mem_size: int
+    max_work_group_size: int
+    work_group_multiple: int
+    preferred_vector_width_float: int
+    preferred_vector_width_double: int
+    vendor_class: str  # key into the kernel parameter tables: cpu, nvidia, amd, intel_gpu, apple, default
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def _vendor_class(kind: str, vendor: str, name: str) -> str:
+    if kind == "cpu":
+        return "cpu"
+    text = f"{vendor} {name}".lower()
+    for key, label in (("nvidia", "nvidia"), ("advanced micro", "amd"), ("amd", "amd"),
+                       ("intel", "intel_gpu"), ("apple", "apple")):
+        if key in text:
+            return label
+    return "default"
+
+
+def _fp64_disabled_by_env() -> bool:
+    return os.environ.get("AXONCL_OPENCL_NO_FP64", "").strip() not in ("", "0", "false")
+
+
+def _read_caps(dev: cl.Device, no_fp64: bool) -> DeviceCaps:
+    kind = ("gpu" if dev.type & cl.device_type.GPU else
+            "cpu" if dev.type & cl.device_type.CPU else "accelerator")
+    fp64 = ("cl_khr_fp64" in dev.extensions or "cl_amd_fp64" in dev.extensions) and not no_fp64
+    multiple = 8 if kind == "cpu" else 32
+    try:
+        # Reading the multiple needs a built kernel; a one-line program is cheap and cached.
+        ctx = cl.Context([dev])
+        prg = cl.Program(ctx, "__kernel void probe(__global float *x) { x[0] = 0.0f; }").build()
+        multiple = prg.probe.get_work_group_info(
+            cl.kernel_work_group_info.PREFERRED_WORK_GROUP_SIZE_MULTIPLE, dev)
+    except cl.Error:
+        pass
+    return DeviceCaps(
+        name=dev.name.strip(),
+        vendor=dev.vendor.strip(),
+        platform=dev.platform.name.strip(),
+        kind=kind,
+        version=dev.version.strip(),
+        opencl_c_version=dev.opencl_c_version.strip(),
+        fp64=fp64,
+        compute_units=dev.max_compute_units,
+        local_mem_size=dev.local_mem_size,
+        local_mem_is_global=dev.local_mem_type == cl.device_local_mem_type.GLOBAL,
+        global_mem_size=dev.global_mem_size,
+        max_work_group_size=dev.max_work_group_size,
+        work_group_multiple=int(multiple),
+        preferred_vector_width_float=dev.preferred_vector_width_float,
+        preferred_vector_width_double=dev.preferred_vector_width_double,
+        vendor_class=_vendor_class(kind, dev.vendor, dev.name),
+    )
+
+
+@dataclass(eq=False)
+class Device:
+    """One OpenCL device with its context, in-order queue, memory pool and kernel caches.
+
+    Examples
+    --------
+    >>> dev = get_device("opencl:cpu")          # doctest: +SKIP
+    >>> dev.caps.fp64, dev.caps.compute_units   # doctest: +SKIP
+    (True, 2)
+    """
+
+    platform_index: int
+    device_index: int
+    cl_device: cl.Device
+    caps: DeviceCaps
+    cl_context: cl.Context = field(init=False)
+    queue: cl.CommandQueue = field(init=False)
+    allocator: cl_tools.MemoryPool = field(init=False)
+    programs: dict = field(init=False, default_factory=dict)
+    kernels: dict = field(init=False, default_factory=dict)
+    profiling: bool = False
+
+    def __post_init__(self) -> None:
+        self.cl_context = cl.Context([self.cl_device])
+        props = cl.command_queue_properties.PROFILING_ENABLE if self.profiling else 0
+        self.queue = cl.CommandQueue(self.cl_context, self.cl_device, properties=props)
+        self.allocator = cl_tools.MemoryPool(cl_tools.ImmediateAllocator(self.queue))
+
+    @property
+    def id(self) -> str:
+        return f"opencl:{self.platform_index}:{self.device_index}"
+
+    def synchronize(self) -> None:
+        """Wait until every queued command on this device has finished."""
+        self.queue.finish()
+
+    def __repr__(self) -> str:
+        return f"Device({self.id!r}, {self.caps.name!r}, {self.caps.kind})"
+
+    def __str__(self) -> str:
+        return self.id
+
+
+_LOCK = threading.Lock()
+_DEVICES: dict[tuple[int, int], Device] = {}
+
+
+def _platforms() -> list[cl.Platform]:
+    try:
+        platforms = cl.get_platforms()
+    except cl.LogicError:  # CL_PLATFORM_NOT_FOUND_KHR from the ICD loader
+        platforms = []
+    if not platforms:
+        raise NoOpenCLError(f"no OpenCL platform found; {_INSTALL_HINT}")
+    return platforms
+
+
+def list_devices() -> list[tuple[str, cl.Device]]:
+    """Every OpenCL device as ``("opencl:P:D", cl.Device)``, platform by platform."""
+    found = []
+    for p_index, platform in enumerate(_platforms()):
+        try:
+            devices = platform.get_devices()
+        except cl.Error:
+            continue
+        for d_index, dev in enumerate(devices):
+            found.append((f"opencl:{p_index}:{d_index}", dev))
+    if not found:
+        raise NoOpenCLError(f"OpenCL platforms exist but expose no device; {_INSTALL_HINT}")
+    return found
+
+
+def _parse(spec: str) -> tuple[int, int] | str:
+    text = spec.strip().lower()
+    if not text.startswith("opencl"):
+        raise ValueError(f"device: expected 'opencl', 'opencl:cpu', 'opencl:gpu' or "
+                         f"'opencl:P:D', got {spec!r}")
+    parts = text.split(":")[1:]
+    if not parts or parts == [""]:
+        return "any"
+    if len(parts) == 1 and parts[0] in ("cpu", "gpu", "accelerator"):
+        return parts[0]
+    if len(parts) == 2 and all(p.isdigit() for p in parts):
+        return int(parts[0]), int(parts[1])
+    raise ValueError(f"device: expected 'opencl:cpu', 'opencl:gpu' or 'opencl:P:D' "
+                     f"(platform and device numbers), got {spec!r}")
+
+
+def _resolve(spec: str | None) -> tuple[int, int]:
+    devices = list_devices()
+    want = _parse(spec) if spec else "any"
+    if isinstance(want, tuple):
+        ids = [ident for ident, _ in devices]
+        if f"opencl:{want[0]}:{want[1]}" not in ids:
+            raise NoOpenCLError(f"device: no OpenCL device {spec!r}; available: {', '.join(ids)}")
+        return want
+    kinds = {"cpu": cl.device_type.CPU, "gpu": cl.device_type.GPU,
+             "accelerator": cl.device_type.ACCELERATOR}
+    order = [kinds[want]] if want in kinds else [cl.device_type.GPU, cl.device_type.CPU,
+                                                  cl.device_type.ACCELERATOR]
+    for kind in order:
+        for ident, dev in devices:
+            if dev.type & kind:
+                p, d = ident.split(":")[1:]
+                return int(p), int(d)
+    if want == "any":
+        p, d = devices[0][0].split(":")[1:]
+        return int(p), int(d)
+    raise NoOpenCLError(f"device: no OpenCL {want} device; available: "
+                        + ", ".join(f"{i} ({d.name.strip()})" for i, d in devices))
+
+
+def get_device(spec: str | Device | None = None) -> Device:
+    """The shared :class:`Device` for ``spec``.
+
+    Parameters
+    ----------
+    spec
+        ``"opencl"`` (a GPU if present, else the first CPU), ``"opencl:gpu"``, ``"opencl:cpu"``,
+        ``"opencl:P:D"``, a :class:`Device`, or ``None`` for :func:`default_device`.
+    """
+    if isinstance(spec, Device):
+        return spec
+    if spec is None:
+        return default_device()
+    key = _resolve(spec)
+    with _LOCK:
+        if key not in _DEVICES:
+            cl_dev = _platforms()[key[0]].get_devices()[key[1]]
+            _DEVICES[key] = Device(key[0], key[1], cl_dev, _read_caps(cl_dev,
+                                                                      _fp64_disabled_by_env()))
+        return _DEVICES[key]
+
+
+def default_device() -> Device:
+    """``AXONCL_DEVICE`` when it names an OpenCL device, else a GPU, else the first CPU."""
+    env = os.environ.get("AXONCL_DEVICE", "").strip()
+    return get_device(env if env.lower().startswith("opencl") else "opencl")
+
+
+def set_fp64_disabled(device: Device, disabled: bool) -> None:
+    """Make ``device`` act as if it lacked (or had) fp64; for tests of the float32 paths.
+
+    Disabling always works; enabling only restores what the hardware reports.
+    """
+    has = ("cl_khr_fp64" in device.cl_device.extensions
+           or "cl_amd_fp64" in device.cl_device.extensions)
+    object.__setattr__(device.caps, "fp64", has and not disabled)
