@@ -1,3 +1,103 @@
-"""axoncl: reverse-mode automatic differentiation over the Python array API, with OpenCL."""
+"""axoncl: reverse-mode automatic differentiation over the Python array API, with OpenCL.
+
+Examples
+--------
+>>> import numpy as np, axoncl
+>>> x = axoncl.Variable(np.array([2.0, 3.0]), requires_grad=True)
+>>> x.pow(2.0).sum().backward()
+>>> x.grad.numpy()
+array([4., 6.])
+"""
+
+from .backends import asarray, available_backends, backend_name, get_backend, namespace_of
+from .backward import backward, grad
+from .functions import (
+    abs,
+    add,
+    astype,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    broadcast_to,
+    clip,
+    concat,
+    cross_entropy,
+    divide,
+    elu,
+    erf,
+    exp,
+    expm1,
+    flatten,
+    gelu,
+    getitem,
+    l1_loss,
+    leaky_relu,
+    log,
+    log1p,
+    log_softmax,
+    logsumexp,
+    matmul,
+    matrix_transpose,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mse_loss,
+    multiply,
+    negative,
+    nll_loss,
+    pad,
+    permute_dims,
+    pow,
+    prod,
+    relu,
+    reshape,
+    sigmoid,
+    sign,
+    silu,
+    softmax,
+    softplus,
+    split,
+    sqrt,
+    square,
+    squeeze,
+    stack,
+    std,
+    subtract,
+    sum,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from .grad_mode import (
+    InferenceModeGuard,
+    NoGradGuard,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_gradient
+from .graph import Function
+from .variable import Variable
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Function", "GradcheckError", "InferenceModeGuard", "NoGradGuard", "Variable", "abs", "add",
+    "asarray", "astype", "available_backends", "backend_name", "backward",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "broadcast_to", "clip",
+    "concat", "cross_entropy", "divide", "elu", "enable_grad", "erf", "exp", "expm1", "flatten",
+    "gelu", "get_backend", "getitem", "grad", "gradcheck", "gradgradcheck", "inference_mode",
+    "is_grad_enabled", "is_inference_mode_enabled", "l1_loss", "leaky_relu", "log", "log1p",
+    "log_softmax", "logsumexp", "matmul", "matrix_transpose", "max", "maximum", "mean", "min",
+    "minimum", "mse_loss", "multiply", "namespace_of", "negative", "nll_loss", "no_grad",
+    "numerical_gradient", "pad", "permute_dims", "pow", "prod", "relu", "reshape",
+    "set_grad_enabled", "sigmoid", "sign", "silu", "softmax", "softplus", "split", "sqrt",
+    "square", "squeeze", "stack", "std", "subtract", "sum", "tanh", "transpose", "unsqueeze",
+    "var", "where",
+]

@@ -1,0 +1,172 @@
+"""Which namespace an array belongs to, and the backends axoncl knows by name.
+
+Nothing outside ``axoncl/backends`` imports a backend: the autograd layer asks
+:func:`namespace_of` for the namespace of its data. The OpenCL backend is imported lazily, only
+when an OpenCL array is met or ``"opencl"`` is asked for by name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+__all__ = ["asarray", "available_backends", "backend_name", "get_backend", "namespace_of",
+           "to_backend", "to_numpy"]
+
+_BACKENDS = {
+    "numpy": "array_api_compat.numpy",
+    "array_api_strict": "array_api_strict",
+    "torch": "array_api_compat.torch",
+    "cupy": "array_api_compat.cupy",
+    "opencl": "axoncl.backends.opencl",
+}
+
+# type(array) -> namespace; array_namespace() is the slow part of every op on small arrays.
+_NAMESPACE_CACHE: dict[type, ModuleType] = {}
+_SCALARS = (int, float, bool)
+
+
+def get_backend(name: str | ModuleType) -> ModuleType:
+    """The array-API namespace for a backend name (``"numpy"``, ``"array_api_strict"``,
+    ``"torch"``, ``"cupy"``, ``"opencl"``) or a namespace passed through."""
+    if isinstance(name, ModuleType):
+        return name
+    key = name.split(":", 1)[0].lower()
+    if key not in _BACKENDS:
+        raise ValueError(f"get_backend: expected one of {sorted(_BACKENDS)}, got {name!r}")
+    try:
+        return importlib.import_module(_BACKENDS[key])
+    except ImportError as exc:
+        raise ImportError(f"get_backend: backend {key!r} is not installed ({exc})") from exc
+
+
+def available_backends() -> list[str]:
+    """Names of the backends whose packages import here."""
+    found = []
+    for name in _BACKENDS:
+        try:
+            get_backend(name)
+        except ImportError:
+            continue
+        found.append(name)
+    return found
+
+
+def backend_name(xp: ModuleType) -> str:
+    """Short name of a namespace: ``numpy``, ``array_api_strict``, ``torch``, ``opencl``, …"""
+    module = getattr(xp, "__name__", str(xp))
+    for name, path in _BACKENDS.items():
+        if module == path:
+            return name
+    return module.rsplit(".", 1)[-1]
+
+
+def _describe(array: Any) -> str:
+    kind = type(array)
+    device = getattr(array, "device", None)
+    text = f"{kind.__module__}.{kind.__qualname__}"
+    return f"{text} on {device}" if device is not None and not callable(device) else text
+
+
+def namespace_of(*arrays: Any) -> ModuleType:
+    """The array-API namespace shared by ``arrays`` (Python scalars and ``None`` are ignored).
+
+    Raises
+    ------
+    TypeError
+        When the arrays come from two backends; the message names both.
+    """
+    xp = None
+    first = None
+    for array in arrays:
+        if array is None or isinstance(array, _SCALARS):
+            continue
+        kind = type(array)
+        found = _NAMESPACE_CACHE.get(kind)
+        if found is None:
+            try:
+                found = array_api_compat.array_namespace(array)
+            except TypeError as exc:
+                raise TypeError(f"expected an array-API array, got {_describe(array)}") from exc
+            _NAMESPACE_CACHE[kind] = found
+        if xp is None:
+            xp, first = found, array
+        elif found is not xp:
+            raise TypeError(
+                f"cannot mix {backend_name(xp)} and {backend_name(found)} arrays in one op "
+                f"({_describe(first)} and {_describe(array)}); move one with "
+                f".to({backend_name(xp)!r})")
+    if xp is None:
+        raise TypeError("expected at least one array-API array, got only Python scalars")
+    return xp
+
+
+def to_numpy(array: Any) -> np.ndarray:
+    """A host NumPy copy (or view) of any array-API array."""
+    if isinstance(array, np.ndarray):
+        return array
+    if isinstance(array, (*_SCALARS, np.generic)):
+        return np.asarray(array)
+    to_np = getattr(array, "to_numpy", None)
+    if to_np is not None:
+        return to_np()
+    if type(array).__module__.startswith("torch"):
+        return array.detach().cpu().numpy()
+    if type(array).__module__.startswith("cupy"):
+        return array.get()
+    try:
+        return np.from_dlpack(array)
+    except (TypeError, AttributeError, RuntimeError, BufferError):
+        return np.asarray(array)
+
+
+def asarray(data: Any, backend: str | ModuleType | None = None, dtype: Any = None,
+            device: Any = None) -> Any:
+    """An array of ``backend`` (default ``"numpy"``) holding ``data``.
+
+    ``dtype`` may be a dtype object of that namespace or a name such as ``"float64"``.
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> axoncl.asarray([1.0, 2.0], backend="numpy", dtype="float64").dtype
+    dtype('float64')
+    """
+    xp = get_backend(backend or "numpy")
+    if isinstance(dtype, str):
+        dtype = getattr(xp, dtype)
+    if not isinstance(data, (*_SCALARS, list, tuple, np.ndarray)):
+        try:
+            source = namespace_of(data)
+        except TypeError:
+            source = None
+        if source is not None and source is not xp:
+            data = to_numpy(data)
+    if isinstance(data, np.ndarray) and backend_name(xp) not in ("numpy", "opencl"):
+        data = data.tolist() if data.ndim == 0 else data
+    kwargs = {"dtype": dtype}
+    if device is not None:
+        kwargs["device"] = device
+    return xp.asarray(data, **kwargs)
+
+
+def to_backend(array: Any, backend: str | ModuleType, device: Any = None) -> Any:
+    """``array`` moved to another backend (through the host when the backends differ)."""
+    xp = get_backend(backend)
+    if namespace_of(array) is xp and device is None:
+        return array
+    host = to_numpy(array)
+    if backend_name(xp) == "opencl":
+        return xp.asarray(host, device=device) if device is not None else xp.asarray(host)
+    if backend_name(xp) == "array_api_strict":
+        return xp.asarray(host.tolist() if host.ndim == 0 else host,
+                          dtype=getattr(xp, str(host.dtype)))
+    if backend_name(xp) == "torch":
+        import torch  # the torch namespace is installed: array_api_compat found it
+
+        return torch.from_numpy(np.ascontiguousarray(host))
+    return xp.asarray(host)

@@ -52,7 +52,7 @@ class DeviceCaps:
     work_group_multiple: int
     preferred_vector_width_float: int
     preferred_vector_width_double: int
-    vendor_class: str  # key into the kernel parameter tables: cpu, nvidia, amd, intel_gpu, apple, default
+    vendor_class: str  # parameter-table key: cpu, nvidia, amd, intel_gpu, apple or default
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)

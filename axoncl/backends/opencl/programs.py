@@ -66,7 +66,7 @@ def _build(device: Device, family: str, options: tuple[str, ...]) -> cl.Program:
         return cl.Program(device.cl_context, source).build(options=list(full),
                                                            devices=[device.cl_device])
     except cl.Error as exc:
-        log = getattr(exc, "what", lambda: str(exc))()
+        log = str(exc)
         raise KernelBuildError(
             f"building kernels/{family}.cl with options {' '.join(options) or '(none)'} failed "
             f"on {device.caps.name} ({device.id}):\n{log}") from None

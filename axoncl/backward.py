@@ -1,0 +1,239 @@
+"""The backward engine: reverse topological order, accumulation, freeing saved values.
+
+The graph is walked iteratively, never recursively, so a chain of 100,000 ops works. A node runs
+once every gradient flowing into its output has arrived (dependency counting), so a value used
+several times gets the sum of its gradients before its own rule runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from . import grad_mode
+from .backends import namespace_of
+from .graph import LeafEdge, Node
+from .variable import Variable
+
+__all__ = ["backward", "grad"]
+
+
+def _as_variables(values: Any) -> list[Variable]:
+    if isinstance(values, Variable):
+        return [values]
+    return list(values)
+
+
+def _initial_gradient(output: Variable, gradient: Any, who: str) -> Variable:
+    if gradient is None:
+        if output.size != 1:
+            raise RuntimeError(
+                f"{who}: gradient can be implied only for a value with one element; got shape "
+                f"{output.shape}; pass gradient= (d loss / d output) of that shape")
+        xp = namespace_of(output.data)
+        return Variable(xp.ones_like(output.data))
+    if not isinstance(gradient, Variable):
+        gradient = Variable(gradient)
+    if gradient.shape != output.shape:
+        raise ValueError(f"{who}: expected a gradient of shape {output.shape} (the output's), "
+                         f"got {gradient.shape}")
+    return gradient
+
+
+def _dependencies(roots: Sequence[Node]) -> dict[Node, int]:
+    """How many edges point at each node reachable from ``roots`` (iterative DFS)."""
+    counts: dict[Node, int] = {}
+    seen = set()
+    stack = list(roots)
+    for root in roots:
+        seen.add(root)
+    while stack:
+        node = stack.pop()
+        for edge in node.edges:
+            if isinstance(edge, Node):
+                counts[edge] = counts.get(edge, 0) + 1
+                if edge not in seen:
+                    seen.add(edge)
+                    stack.append(edge)
+    return counts
+
+
+def _accumulate(current: Variable | None, extra: Variable) -> Variable:
+    return extra if current is None else current + extra
+
+
+def _run_hooks(hooks: list[Any] | None, grad: Variable) -> Variable:
+    for hook in hooks or ():
+        result = hook(grad)
+        if result is not None:
+            grad = result if isinstance(result, Variable) else Variable(result)
+    return grad
+
+
+def _engine(outputs: list[Variable], gradients: list[Variable], retain_graph: bool,
+            create_graph: bool, capture: dict[int, Variable] | None, who: str) -> dict[int, Any]:
+    """Runs backward. With ``capture`` (id of Variable -> Variable), gradients for those are
+    returned instead of being accumulated into ``.grad``."""
+    captured: dict[int, Any] = {}
+    capture_nodes = {}
+    if capture is not None:
+        for key, var in capture.items():
+            if var.grad_fn is not None:
+                capture_nodes[var.grad_fn] = key
+    pending: dict[Node, Variable] = {}
+    roots = []
+    for out, g in zip(outputs, gradients, strict=True):
+        if not out.requires_grad:
+            raise RuntimeError(f"{who}: output {out.shape} does not require grad and has no "
+                               "grad_fn; did you make it under no_grad, or from values with "
+                               "requires_grad=False?")
+        if out.grad_fn is None:  # a leaf: its gradient is the seed itself
+            _deliver_leaf(out, g, capture, captured, create_graph)
+            continue
+        if out.grad_fn in pending:
+            pending[out.grad_fn] = pending[out.grad_fn] + g
+        else:
+            pending[out.grad_fn] = g
+            roots.append(out.grad_fn)
+    counts = _dependencies(roots)
+    ready = [node for node in roots if counts.get(node, 0) == 0]
+    with grad_mode.set_grad_enabled(create_graph):
+        while ready:
+            node = ready.pop()
+            grad = pending.pop(node)
+            grad = _run_hooks(node.pre_hooks, grad)
+            if node.retained is not None and capture is None:
+                node.retained.grad = grad if create_graph else grad.detach()
+            if node in capture_nodes:
+                captured[capture_nodes[node]] = grad
+            if node._freed:
+                raise RuntimeError(
+                    f"{who}: saved values of {node.name} were freed by an earlier backward(); "
+                    "pass retain_graph=True to the first call")
+            grads = node.function.backward(node, grad)
+            if not isinstance(grads, tuple):
+                grads = (grads,)
+            if len(grads) != len(node.edges):
+                raise RuntimeError(f"{node.name}.backward returned {len(grads)} gradients for "
+                                   f"{len(node.edges)} inputs")
+            if not retain_graph:
+                node.release()
+            for edge, g in zip(node.edges, grads, strict=True):
+                if edge is None or g is None:
+                    if isinstance(edge, Node):
+                        _visited(edge, counts, ready, pending)
+                    continue
+                if isinstance(edge, LeafEdge):
+                    _deliver_leaf(edge.variable, g, capture, captured, create_graph)
+                    continue
+                if edge.out_shape != tuple(g.shape):
+                    raise RuntimeError(f"{node.name}.backward produced a gradient of shape "
+                                       f"{tuple(g.shape)} for an input of shape {edge.out_shape}")
+                pending[edge] = _accumulate(pending.get(edge), g)
+                _visited(edge, counts, ready, pending)
+    return captured
+
+
+def _visited(edge: Node, counts: dict[Node, int], ready: list[Node],
+             pending: dict[Node, Variable]) -> None:
+    """One gradient edge into ``edge`` is settled; queue it when all are."""
+    stack = [edge]
+    while stack:
+        node = stack.pop()
+        counts[node] -= 1
+        if counts[node] != 0:
+            continue
+        if node in pending:
+            ready.append(node)
+        else:  # no gradient reached it along any path; its inputs get none from it either
+            stack.extend(inner for inner in node.edges if isinstance(inner, Node))
+
+
+def _deliver_leaf(var: Variable, g: Variable, capture: dict[int, Variable] | None,
+                  captured: dict[int, Any], create_graph: bool) -> None:
+    if tuple(g.shape) != var.shape:
+        raise RuntimeError(f"backward: gradient of shape {tuple(g.shape)} for a leaf of shape "
+                           f"{var.shape}")
+    g = _run_hooks(var._hooks, g)
+    if not create_graph:
+        g = g.detach() if g.grad_fn is not None else g
+    if capture is not None:
+        if id(var) in capture:
+            captured[id(var)] = _accumulate(captured.get(id(var)), g)
+        return
+    var.grad = g if var.grad is None else _sum_grads(var.grad, g, create_graph)
+
+
+def _sum_grads(old: Variable, new: Variable, create_graph: bool) -> Variable:
+    if create_graph:
+        return old + new
+    return Variable(old.data + new.data)
+
+
+def backward(outputs: Sequence[Variable] | Variable, gradients: Sequence[Any] | None = None,
+             retain_graph: bool = False, create_graph: bool = False) -> None:
+    """Accumulate the gradients of ``outputs`` into the ``.grad`` of every leaf they depend on.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> a = axoncl.Variable(np.array(2.0), requires_grad=True)
+    >>> b = axoncl.Variable(np.array(3.0), requires_grad=True)
+    >>> axoncl.backward([(a * b) ** 2])
+    >>> float(a.grad), float(b.grad)
+    (36.0, 24.0)
+    """
+    outputs = _as_variables(outputs)
+    gradients = [None] * len(outputs) if gradients is None else list(gradients)
+    if len(gradients) != len(outputs):
+        raise ValueError(f"backward: expected one gradient per output ({len(outputs)}), "
+                         f"got {len(gradients)}")
+    seeds = [_initial_gradient(o, g, "backward") for o, g in zip(outputs, gradients, strict=True)]
+    _engine(outputs, seeds, retain_graph or create_graph, create_graph, None, "backward")
+
+
+def grad(outputs: Sequence[Variable] | Variable, inputs: Sequence[Variable] | Variable,
+         grad_outputs: Sequence[Any] | None = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple[Variable | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned rather than accumulated.
+
+    Parameters
+    ----------
+    outputs, inputs
+        Variables (or sequences of them).
+    grad_outputs
+        d(loss)/d(output) for each output; ``None`` entries are implied for one-element outputs.
+    retain_graph
+        Keep the graph for another backward; defaults to ``create_graph``.
+    create_graph
+        Record the computation of the gradients, for higher-order derivatives.
+    allow_unused
+        Return ``None`` for an input the outputs do not depend on, instead of raising.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.array(3.0), requires_grad=True)
+    >>> (g,) = axoncl.grad(x ** 3, x, create_graph=True)
+    >>> (gg,) = axoncl.grad(g, x)
+    >>> float(g), float(gg)
+    (27.0, 18.0)
+    """
+    outputs = _as_variables(outputs)
+    inputs = _as_variables(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Variable):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    for var in inputs:
+        if not var.requires_grad:
+            raise RuntimeError(f"grad: input of shape {var.shape} does not require grad")
+    seeds = [_initial_gradient(o, g, "grad") for o, g in zip(outputs, grad_outputs, strict=True)]
+    keep = create_graph if retain_graph is None else retain_graph
+    captured = _engine(outputs, seeds, keep, create_graph, {id(v): v for v in inputs}, "grad")
+    result = []
+    for index, var in enumerate(inputs):
+        g = captured.get(id(var))
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {index} (shape {var.shape}) was not used to compute "
+                               "the outputs; pass allow_unused=True to get None for it")
+        result.append(g)
+    return tuple(result)

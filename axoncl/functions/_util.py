@@ -1,0 +1,45 @@
+"""Helpers shared by the op rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..variable import Variable
+
+__all__ = ["as_variable", "normalize_axes", "unbroadcast"]
+
+
+def as_variable(value: Any) -> Variable:
+    return value if isinstance(value, Variable) else Variable(value)
+
+
+def normalize_axes(axis: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...]:
+    """``axis`` as a sorted tuple of non-negative axes; ``None`` means all of them."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a value with {ndim} dimensions")
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis}")
+    return tuple(sorted(out))
+
+
+def unbroadcast(grad: Variable, shape: tuple[int, ...]) -> Variable:
+    """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``."""
+    if tuple(grad.shape) == tuple(shape):
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if lead:
+        grad = grad.reshape(tuple(shape))
+    elif tuple(grad.shape) != tuple(shape):
+        grad = grad.reshape(tuple(shape))
+    return grad

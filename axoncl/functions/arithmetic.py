@@ -1,0 +1,379 @@
+"""Elementwise arithmetic: add, subtract, multiply, divide, pow, exp, log, … and where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..graph import Function
+from ..variable import Variable
+from ._util import unbroadcast
+
+__all__ = [
+    "abs", "add", "clip", "divide", "exp", "expm1", "log", "log1p", "maximum", "minimum",
+    "multiply", "negative", "pow", "sign", "sqrt", "square", "subtract", "where",
+]
+
+
+class Add(Function):
+    """``x + y`` with broadcasting."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.shapes = (x.shape, y.shape)
+        return ctx.xp.add(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):  # d(x+y)/dx = d(x+y)/dy = 1
+        sx, sy = ctx.shapes
+        gx = unbroadcast(grad, sx) if ctx.needs_input_grad[0] else None
+        gy = unbroadcast(grad, sy) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Subtract(Function):
+    """``x - y`` with broadcasting."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.shapes = (x.shape, y.shape)
+        return ctx.xp.subtract(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):  # d/dx = 1, d/dy = -1
+        sx, sy = ctx.shapes
+        gx = unbroadcast(grad, sx) if ctx.needs_input_grad[0] else None
+        gy = unbroadcast(-grad, sy) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Multiply(Function):
+    """``x * y`` elementwise, with array-API broadcasting."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return ctx.xp.multiply(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_values  # d(xy)/dx = y, d(xy)/dy = x
+        gx = unbroadcast(grad * y, x.shape) if ctx.needs_input_grad[0] else None
+        gy = unbroadcast(grad * x, y.shape) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Divide(Function):
+    """``x / y`` with broadcasting."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return ctx.xp.divide(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_values  # d(x/y)/dx = 1/y, d(x/y)/dy = -x/y²
+        gx = unbroadcast(grad / y, x.shape) if ctx.needs_input_grad[0] else None
+        gy = unbroadcast(-grad * x / (y * y), y.shape) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Negative(Function):
+    """``-x``."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp.negative(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (-grad,)
+
+
+class Pow(Function):
+    """``x ** y`` for a Variable or scalar exponent."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        out = ctx.xp.pow(x, y)
+        ctx.save_for_backward(x, y, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y, out = ctx.saved_values
+        gx = gy = None
+        if ctx.needs_input_grad[0]:  # d(x^y)/dx = y x^(y-1)
+            gx = unbroadcast(grad * y * x ** (y - 1.0), x.shape)
+        if ctx.needs_input_grad[1]:  # d(x^y)/dy = x^y ln x, taken as 0 where x <= 0
+            xp = ctx.xp
+            safe = where(Variable(x.data > 0), x, Variable(xp.ones_like(x.data)))
+            gy = unbroadcast(grad * out * log(safe), y.shape)
+        return gx, gy
+
+
+class Abs(Function):
+    """``|x|``; the gradient at 0 is 0, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_values  # d|x|/dx = sign(x)
+        return (grad * sign(x),)
+
+
+class Sign(Function):
+    """``sign(x)``; its gradient is zero wherever it is defined."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp.sign(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad * 0.0,)
+
+
+class Exp(Function):
+    """``e^x``."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = ctx.xp.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_values  # d(e^x)/dx = e^x
+        return (grad * out,)
+
+
+class Expm1(Function):
+    """``e^x - 1``, accurate near 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = ctx.xp.expm1(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_values  # d(e^x - 1)/dx = e^x = out + 1
+        return (grad * (out + 1.0),)
+
+
+class Log(Function):
+    """Natural logarithm."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_values  # d(ln x)/dx = 1/x
+        return (grad / x,)
+
+
+class Log1p(Function):
+    """``ln(1 + x)``, accurate near 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.log1p(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_values  # d ln(1+x)/dx = 1/(1+x)
+        return (grad / (x + 1.0),)
+
+
+class Sqrt(Function):
+    """Square root."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = ctx.xp.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_values  # d sqrt(x)/dx = 1 / (2 sqrt(x))
+        return (grad / (out * 2.0),)
+
+
+class Square(Function):
+    """``x²``."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.multiply(x, x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_values  # d(x²)/dx = 2x
+        return (grad * x * 2.0,)
+
+
+class Clip(Function):
+    """``min(max(x, lo), hi)``; the gradient passes where lo <= x <= hi, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.clip(x, min=ctx.lo, max=ctx.hi)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_values
+        inside = x.data == x.data  # all True, with x's dtype-independent shape
+        if ctx.lo is not None:
+            inside = inside & (x.data >= ctx.lo)
+        if ctx.hi is not None:
+            inside = inside & (x.data <= ctx.hi)
+        return (grad * Variable(ctx.xp.astype(inside, x.dtype)),)
+
+
+class _MinMax(Function):
+    """Shared rule of maximum and minimum: ties send half the gradient to each side."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return ctx.function.op(ctx.xp, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_values
+        xp = ctx.xp
+        wins = ctx.function.wins(x.data, y.data)
+        tie = x.data == y.data
+        dtype = grad.dtype
+        share_x = Variable(xp.astype(wins, dtype) + 0.5 * xp.astype(tie, dtype))
+        share_y = Variable(1.0 - share_x.data)
+        gx = unbroadcast(grad * share_x, x.shape) if ctx.needs_input_grad[0] else None
+        gy = unbroadcast(grad * share_y, y.shape) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Maximum(_MinMax):
+    """``max(x, y)`` elementwise; a tie splits the gradient evenly."""
+
+    op = staticmethod(lambda xp, a, b: xp.maximum(a, b))
+    wins = staticmethod(lambda a, b: a > b)
+
+
+class Minimum(_MinMax):
+    """``min(x, y)`` elementwise; a tie splits the gradient evenly."""
+
+    op = staticmethod(lambda xp, a, b: xp.minimum(a, b))
+    wins = staticmethod(lambda a, b: a < b)
+
+
+class Where(Function):
+    """``cond ? x : y``; the condition gets no gradient."""
+
+    @staticmethod
+    def forward(ctx, cond, x, y):
+        ctx.save_for_backward(cond)
+        ctx.shapes = (x.shape, y.shape)
+        return ctx.xp.where(cond, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (cond,) = ctx.saved_values
+        zero = grad * 0.0
+        sx, sy = ctx.shapes
+        gx = unbroadcast(where(cond, grad, zero), sx) if ctx.needs_input_grad[1] else None
+        gy = unbroadcast(where(cond, zero, grad), sy) if ctx.needs_input_grad[2] else None
+        return None, gx, gy
+
+
+def add(x: Any, y: Any) -> Variable:
+    """``x + y`` with broadcasting."""
+    return Add.apply(x, y)
+
+
+def subtract(x: Any, y: Any) -> Variable:
+    """``x - y`` with broadcasting."""
+    return Subtract.apply(x, y)
+
+
+def multiply(x: Any, y: Any) -> Variable:
+    """``x * y`` with broadcasting."""
+    return Multiply.apply(x, y)
+
+
+def divide(x: Any, y: Any) -> Variable:
+    """``x / y`` with broadcasting."""
+    return Divide.apply(x, y)
+
+
+def negative(x: Any) -> Variable:
+    return Negative.apply(x)
+
+
+def pow(x: Any, y: Any) -> Variable:  # noqa: A001 - array-API name
+    """``x ** y``; ``y`` may be a scalar or a Variable."""
+    return Pow.apply(x, y)
+
+
+def abs(x: Any) -> Variable:  # noqa: A001 - array-API name
+    return Abs.apply(x)
+
+
+def sign(x: Any) -> Variable:
+    return Sign.apply(x)
+
+
+def exp(x: Any) -> Variable:
+    return Exp.apply(x)
+
+
+def expm1(x: Any) -> Variable:
+    return Expm1.apply(x)
+
+
+def log(x: Any) -> Variable:
+    return Log.apply(x)
+
+
+def log1p(x: Any) -> Variable:
+    return Log1p.apply(x)
+
+
+def sqrt(x: Any) -> Variable:
+    return Sqrt.apply(x)
+
+
+def square(x: Any) -> Variable:
+    return Square.apply(x)
+
+
+def clip(x: Any, min: float | None = None, max: float | None = None) -> Variable:  # noqa: A002
+    """Clamp ``x`` to ``[min, max]`` (scalars; either may be ``None``)."""
+    return Clip.apply(x, lo=min, hi=max)
+
+
+def maximum(x: Any, y: Any) -> Variable:
+    return Maximum.apply(x, y)
+
+
+def minimum(x: Any, y: Any) -> Variable:
+    return Minimum.apply(x, y)
+
+
+def where(condition: Any, x: Any, y: Any) -> Variable:
+    """Elements of ``x`` where ``condition`` holds, else of ``y``."""
+    cond = condition.data if isinstance(condition, Variable) else condition
+    return Where.apply(cond, x, y)

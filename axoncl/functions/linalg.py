@@ -1,0 +1,68 @@
+"""Matrix products: matmul for 1-D, 2-D and batched operands with broadcast batch axes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..graph import Function
+from ..variable import Variable
+from ._util import unbroadcast
+
+__all__ = ["matmul"]
+
+
+class Matmul(Function):
+    """``x @ y`` (array-API semantics: 1-D operands gain and then lose an axis)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        if x.ndim == 0 or y.ndim == 0:
+            raise ValueError(f"matmul: expected operands with at least 1 dimension, got shapes "
+                             f"{tuple(x.shape)} and {tuple(y.shape)}")
+        if x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
+            raise ValueError(f"matmul: expected x.shape[-1] == y.shape[-2], got "
+                             f"{tuple(x.shape)} and {tuple(y.shape)}")
+        ctx.save_for_backward(x, y)
+        return ctx.xp.matmul(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_values
+        # With 1-D operands promoted to matrices: dX = G Yᵀ, dY = Xᵀ G, summed over the batch
+        # axes that broadcasting added.
+        x2 = x.reshape((1, x.shape[0])) if x.ndim == 1 else x
+        y2 = y.reshape((y.shape[0], 1)) if y.ndim == 1 else y
+        g = grad
+        if x.ndim == 1:
+            g = g.reshape(g.shape[:-1] + (1, g.shape[-1])) if y.ndim > 1 else g.reshape((1,))
+        if y.ndim == 1:
+            g = g.reshape(g.shape + (1,))
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = _reduce_to(g @ y2.mT, x.shape, x2.shape)
+        if ctx.needs_input_grad[1]:
+            gy = _reduce_to(x2.mT @ g, y.shape, y2.shape)
+        return gx, gy
+
+
+def _reduce_to(g: Variable, shape: tuple[int, ...], promoted: tuple[int, ...]) -> Variable:
+    """Sum the broadcast batch axes away, then drop the axis a 1-D operand gained."""
+    if tuple(g.shape) != tuple(promoted):
+        g = unbroadcast(g, tuple(promoted))
+    return g.reshape(tuple(shape)) if tuple(g.shape) != tuple(shape) else g
+
+
+def matmul(x: Any, y: Any) -> Variable:
+    """Matrix product with array-API broadcasting of batch axes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import Variable, matmul
+    >>> x = Variable(np.ones((2, 3)), requires_grad=True)
+    >>> w = Variable(np.ones((3, 4)), requires_grad=True)
+    >>> matmul(x, w).sum().backward()
+    >>> w.grad.shape
+    (3, 4)
+    """
+    return Matmul.apply(x, y)

@@ -1,0 +1,135 @@
+"""Losses with ``reduction="mean" | "sum" | "none"``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..backends import namespace_of
+from ..variable import Variable
+from .activation import log_softmax
+from .arithmetic import abs, clip, exp, log, log1p, maximum
+
+__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+           "l1_loss", "mse_loss", "nll_loss"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _var(x: Any) -> Variable:
+    return x if isinstance(x, Variable) else Variable(x)
+
+
+def _reduce(loss: Variable, reduction: str, op: str) -> Variable:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: expected reduction in {_REDUCTIONS}, got {reduction!r}")
+
+
+def _same_shape(x: Variable, target: Variable, op: str) -> None:
+    if tuple(x.shape) != tuple(target.shape):
+        raise ValueError(f"{op}: expected input and target of the same shape, got {x.shape} "
+                         f"and {target.shape}")
+
+
+def mse_loss(x: Any, target: Any, reduction: str = "mean") -> Variable:
+    """Mean squared error ``(x - target)²``."""
+    x, target = _var(x), _var(target)
+    _same_shape(x, target, "mse_loss")
+    diff = x - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def l1_loss(x: Any, target: Any, reduction: str = "mean") -> Variable:
+    """Mean absolute error ``|x - target|``."""
+    x, target = _var(x), _var(target)
+    _same_shape(x, target, "l1_loss")
+    return _reduce(abs(x - target), reduction, "l1_loss")
+
+
+def binary_cross_entropy(x: Any, target: Any, reduction: str = "mean") -> Variable:
+    """``-(t log p + (1 - t) log(1 - p))`` for probabilities ``p`` in [0, 1].
+
+    Logs are clamped at -100, as in PyTorch, so p = 0 or 1 gives a finite loss.
+    """
+    x, target = _var(x), _var(target)
+    _same_shape(x, target, "binary_cross_entropy")
+    xp = namespace_of(x.data)
+    if bool(xp.any((x.data < 0) | (x.data > 1))):  # one host read: a clear error beats NaN
+        lo, hi = float(xp.min(x.data)), float(xp.max(x.data))
+        raise ValueError(f"binary_cross_entropy: expected input probabilities in [0, 1], got "
+                         f"values in [{lo}, {hi}]; use binary_cross_entropy_with_logits for "
+                         "logits")
+    log_p = clip(log(x), -100.0, None)
+    log_q = clip(log(1.0 - x), -100.0, None)
+    return _reduce(-(target * log_p + (1.0 - target) * log_q), reduction,
+                   "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(x: Any, target: Any, reduction: str = "mean") -> Variable:
+    """Binary cross-entropy of ``sigmoid(x)``, as ``max(x, 0) - x t + log(1 + e^-|x|)``
+    (stable for any logit)."""
+    x, target = _var(x), _var(target)
+    _same_shape(x, target, "binary_cross_entropy_with_logits")
+    loss = maximum(x, 0.0) - x * target + log1p(exp(-abs(x)))
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def _class_targets(x: Variable, target: Any, op: str) -> tuple[Any, Any]:
+    """One-hot of integer class ``target`` along axis 1 of ``x``, and the valid-entry mask."""
+    t = target.data if isinstance(target, Variable) else target
+    xp = namespace_of(x.data)
+    if x.ndim < 1:
+        raise ValueError(f"{op}: expected input of shape (N, C, ...) or (C,), got {x.shape}")
+    class_axis = 1 if x.ndim > 1 else 0
+    expected = x.shape[:class_axis] + x.shape[class_axis + 1:]
+    if tuple(t.shape) != tuple(expected):
+        raise ValueError(f"{op}: expected target of shape {expected} for input {x.shape}, got "
+                         f"{tuple(t.shape)}")
+    if not xp.isdtype(t.dtype, "integral"):
+        raise TypeError(f"{op}: expected integer class indices as target, got dtype {t.dtype}")
+    n_classes = x.shape[class_axis]
+    classes = xp.arange(n_classes, dtype=t.dtype, device=getattr(t, "device", None))
+    shape = [1] * x.ndim
+    shape[class_axis] = n_classes
+    onehot = xp.expand_dims(t, axis=class_axis) == xp.reshape(classes, tuple(shape))
+    return onehot, class_axis
+
+
+def nll_loss(x: Any, target: Any, reduction: str = "mean", ignore_index: int = -100) -> Variable:
+    """Negative log-likelihood of class indices, given log-probabilities ``x`` (N, C, ...)."""
+    x = _var(x)
+    return _class_loss(x, target, reduction, ignore_index, 0.0, "nll_loss")
+
+
+def cross_entropy(x: Any, target: Any, reduction: str = "mean", ignore_index: int = -100,
+                  label_smoothing: float = 0.0) -> Variable:
+    """Cross-entropy of logits ``x`` (N, C, ...) against class indices, through a stable
+    log-softmax; ``ignore_index`` entries add nothing and do not count in the mean."""
+    x = _var(x)
+    class_axis = 1 if x.ndim > 1 else 0
+    return _class_loss(log_softmax(x, axis=class_axis), target, reduction, ignore_index,
+                       label_smoothing, "cross_entropy")
+
+
+def _class_loss(log_p: Variable, target: Any, reduction: str, ignore_index: int,
+                smoothing: float, op: str) -> Variable:
+    if not 0.0 <= smoothing <= 1.0:
+        raise ValueError(f"{op}: expected label_smoothing in [0, 1], got {smoothing}")
+    xp = namespace_of(log_p.data)
+    onehot, class_axis = _class_targets(log_p, target, op)
+    t = target.data if isinstance(target, Variable) else target
+    valid = xp.astype(t != ignore_index, log_p.dtype)
+    weights = xp.astype(onehot, log_p.dtype)
+    if smoothing:
+        n_classes = log_p.shape[class_axis]
+        weights = weights * (1.0 - smoothing) + smoothing / n_classes
+    per_item = -(log_p * Variable(weights)).sum(axis=class_axis) * Variable(valid)
+    if reduction == "mean":
+        return per_item.sum() / Variable(xp.sum(valid))
+    return _reduce(per_item, reduction, op)
+
+

@@ -1,0 +1,366 @@
+"""Shape ops: reshape, permute, transpose, broadcast, squeeze, concat, stack, split, pad, indexing.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from ..backends import primitives
+from ..graph import Function
+from ..variable import Variable
+from ._util import normalize_axes, unbroadcast
+
+__all__ = ["astype", "broadcast_to", "concat", "flatten", "getitem", "matrix_transpose", "pad",
+           "permute_dims", "reshape", "split", "squeeze", "stack", "transpose", "unsqueeze"]
+
+
+class Reshape(Function):
+    """A new shape with the same elements (``-1`` infers one size)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.in_shape = tuple(x.shape)
+        shape = tuple(ctx.shape)
+        if shape.count(-1) > 1 or (-1 not in shape and math.prod(shape) != math.prod(x.shape)):
+            raise ValueError(f"reshape: cannot reshape a value of shape {tuple(x.shape)} "
+                             f"({math.prod(x.shape)} elements) into {shape}")
+        return ctx.xp.reshape(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad.reshape(ctx.in_shape),)
+
+
+class PermuteDims(Function):
+    """Reorder the axes."""
+
+    @staticmethod
+    def forward(ctx, x):
+        if sorted(a % builtins.max(x.ndim, 1) for a in ctx.axes) != list(range(x.ndim)):
+            raise ValueError(f"permute_dims: expected a permutation of {x.ndim} axes, "
+                             f"got {tuple(ctx.axes)}")
+        return ctx.xp.permute_dims(x, tuple(ctx.axes))
+
+    @staticmethod
+    def backward(ctx, grad):  # the inverse permutation
+        ndim = len(ctx.axes)
+        inverse = [0] * ndim
+        for i, a in enumerate(ctx.axes):
+            inverse[a % ndim] = i
+        return (permute_dims(grad, tuple(inverse)),)
+
+
+class BroadcastTo(Function):
+    """Repeat size-1 (or missing leading) axes up to ``shape``."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.in_shape = tuple(x.shape)
+        return ctx.xp.broadcast_to(x, tuple(ctx.shape))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (unbroadcast(grad, ctx.in_shape),)
+
+
+class AsType(Function):
+    """A cast; the gradient is cast back to the input's dtype."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.in_dtype = x.dtype
+        return ctx.xp.astype(x, ctx.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (astype(grad, ctx.in_dtype),)
+
+
+class Concat(Function):
+    """Join values along ``axis``; backward slices the gradient apart."""
+
+    @staticmethod
+    def forward(ctx, *xs):
+        ctx.sizes = [x.shape[ctx.axis] for x in xs]
+        return ctx.xp.concat(list(xs), axis=ctx.axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = []
+        start = 0
+        axis = ctx.axis % grad.ndim
+        for size, needed in zip(ctx.sizes, ctx.needs_input_grad, strict=True):
+            key = (slice(None),) * axis + (slice(start, start + size),)
+            out.append(grad[key] if needed else None)
+            start += size
+        return tuple(out)
+
+
+def _normalize_key(key: Any, shape: tuple[int, ...], xp: Any) -> tuple[Any, ...]:
+    """``key`` as a tuple with Ellipsis expanded; boolean masks become integer arrays."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    key = tuple(k.data if isinstance(k, Variable) else k for k in key)
+    expanded: list[Any] = []
+    for k in key:
+        if isinstance(k, list):
+            k = xp.asarray(k)
+        if hasattr(k, "dtype") and hasattr(k, "shape") and xp.isdtype(k.dtype, "bool"):
+            expanded.extend(xp.nonzero(k))  # host-bound: the result's size depends on the data
+        else:
+            expanded.append(k)
+    consumed = builtins.sum(1 for k in expanded if k is not None and k is not Ellipsis)
+    if consumed > len(shape):
+        raise IndexError(f"getitem: too many indices ({consumed}) for a value of shape {shape}")
+    if Ellipsis in [k for k in expanded if not hasattr(k, "shape")]:
+        i = next(i for i, k in enumerate(expanded) if k is Ellipsis and not hasattr(k, "shape"))
+        expanded[i:i + 1] = [slice(None)] * (len(shape) - consumed)
+    else:
+        expanded.extend([slice(None)] * (len(shape) - consumed))
+    return tuple(expanded)
+
+
+def _is_int_array(k: Any) -> bool:
+    return hasattr(k, "shape") and hasattr(k, "dtype")
+
+
+class GetItem(Function):
+    """``x[key]`` for ints, slices (steps, negatives), None, Ellipsis, boolean masks and integer
+    arrays; the backward of integer-array indexing adds repeated indices."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = ctx.xp
+        key = _normalize_key(ctx.key, tuple(x.shape), xp)
+        ctx.in_shape = tuple(x.shape)
+        arrays = [i for i, k in enumerate(key) if _is_int_array(k)]
+        if not arrays:
+            ctx.mode = "basic"
+            ctx.key = key
+            return x[key]
+        # Integer arrays: on consecutive axes, everything else a full slice.
+        dims = [i for i, k in enumerate(key) if k is not None]
+        positions = [dims.index(i) for i in arrays]
+        if positions != list(range(positions[0], positions[0] + len(positions))) or any(
+                k != slice(None) for i, k in enumerate(key) if i not in arrays and k is not None):
+            raise NotImplementedError(
+                "getitem: integer-array indices must sit on consecutive axes with full slices "
+                "elsewhere (e.g. x[idx], x[:, idx], x[rows, cols]); index in two steps")
+        if any(k is None for k in key):
+            raise NotImplementedError("getitem: None cannot be combined with integer arrays; "
+                                      "add the axis with unsqueeze first")
+        first = positions[0]
+        sizes = [x.shape[first + j] for j in range(len(arrays))]
+        idx = xp.broadcast_arrays(*[key[i] for i in arrays])
+        flat = None
+        for j, ix in enumerate(idx):
+            ix = xp.astype(ix, xp.int64)
+            ix = xp.where(ix < 0, ix + sizes[j], ix)  # negative indices count from the end
+            flat = ix if flat is None else flat * sizes[j] + ix
+        index_shape = tuple(flat.shape)
+        flat = xp.reshape(flat, (-1,))
+        merged = x.shape[:first] + (math.prod(sizes),) + x.shape[first + len(arrays):]
+        taken = xp.take(xp.reshape(x, merged), flat, axis=first)
+        ctx.mode = "take"
+        ctx.first = first
+        ctx.flat = flat
+        ctx.merged = merged
+        out_shape = x.shape[:first] + index_shape + x.shape[first + len(arrays):]
+        return xp.reshape(taken, out_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (_IndexBackward.apply(grad, owner=ctx),)
+
+
+class _IndexBackward(Function):
+    """The adjoint of :class:`GetItem`: zeros of the input's shape with ``grad`` put (or added)
+    at ``key``. Its own backward indexes again, so second derivatives work."""
+
+    name = "getitem_backward"
+
+    @staticmethod
+    def forward(ctx, grad):
+        xp = ctx.xp
+        owner = ctx.owner
+        if owner.mode == "take":
+            moved = xp.reshape(grad, owner.merged[:owner.first] + (-1,)
+                               + owner.merged[owner.first + 1:])
+            summed = primitives.index_add(moved, owner.flat, owner.merged[owner.first],
+                                          axis=owner.first, xp=xp)
+            return xp.reshape(summed, owner.in_shape)
+        key = tuple(k for k in owner.key if k is not None)
+        out = xp.zeros(owner.in_shape, dtype=grad.dtype, device=getattr(grad, "device", None))
+        target_shape = out[key].shape
+        out[key] = xp.reshape(grad, target_shape)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        owner = ctx.owner
+        if owner.mode == "take":
+            merged = grad.reshape(owner.merged)
+            key = (slice(None),) * owner.first + (owner.flat,)
+            return (GetItem.apply(merged, key=key).reshape(owner.out_shape),)
+        return (GetItem.apply(grad, key=owner.key),)
+
+
+def getitem(x: Any, key: Any) -> Variable:
+    """``x[key]``."""
+    return GetItem.apply(x, key=key)
+
+
+def reshape(x: Any, shape: Sequence[int]) -> Variable:
+    return Reshape.apply(x, shape=tuple(shape))
+
+
+def permute_dims(x: Any, axes: Sequence[int]) -> Variable:
+    return PermuteDims.apply(x, axes=tuple(axes))
+
+
+def transpose(x: Any, axis0: int = -2, axis1: int = -1) -> Variable:
+    """Swap two axes."""
+    ndim = x.ndim
+    axes = list(range(ndim))
+    a, b = axis0 % ndim, axis1 % ndim
+    axes[a], axes[b] = axes[b], axes[a]
+    return permute_dims(x, axes)
+
+
+def matrix_transpose(x: Any) -> Variable:
+    """Swap the last two axes."""
+    if x.ndim < 2:
+        raise ValueError(f"matrix_transpose: expected at least 2 dimensions, got shape "
+                         f"{tuple(x.shape)}")
+    return transpose(x, -2, -1)
+
+
+def broadcast_to(x: Any, shape: Sequence[int]) -> Variable:
+    if tuple(x.shape) == tuple(shape):
+        return x if isinstance(x, Variable) else Variable(x)
+    return BroadcastTo.apply(x, shape=tuple(shape))
+
+
+def squeeze(x: Any, axis: int | tuple[int, ...] | None = None) -> Variable:
+    """Remove size-1 axes (all of them by default)."""
+    shape = tuple(x.shape)
+    axes = (tuple(i for i, n in enumerate(shape) if n == 1) if axis is None
+            else normalize_axes(axis, len(shape), "squeeze"))
+    for a in axes:
+        if shape[a] != 1:
+            raise ValueError(f"squeeze: axis {a} has size {shape[a]}, expected 1 "
+                             f"(shape {shape})")
+    return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+def unsqueeze(x: Any, axis: int) -> Variable:
+    """Insert a size-1 axis at ``axis``."""
+    shape = list(x.shape)
+    axis = axis % (len(shape) + 1)
+    shape.insert(axis, 1)
+    return reshape(x, tuple(shape))
+
+
+def flatten(x: Any, start_axis: int = 0, end_axis: int = -1) -> Variable:
+    """Merge axes ``start_axis..end_axis`` into one."""
+    shape = tuple(x.shape)
+    if not shape:
+        return reshape(x, (1,))
+    s, e = start_axis % len(shape), end_axis % len(shape)
+    return reshape(x, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
+
+
+def concat(xs: Sequence[Any], axis: int = 0) -> Variable:
+    """Join along an existing axis."""
+    xs = list(xs)
+    if not xs:
+        raise ValueError("concat: expected at least one value, got none")
+    ndim = xs[0].ndim
+    for x in xs:
+        if x.ndim != ndim or any(a != b for i, (a, b) in enumerate(zip(x.shape, xs[0].shape,
+                                                                        strict=True))
+                                 if i != axis % ndim):
+            raise ValueError(f"concat: shapes must match except on axis {axis}, got "
+                             f"{[tuple(v.shape) for v in xs]}")
+    return Concat.apply(*xs, axis=axis % ndim)
+
+
+def stack(xs: Sequence[Any], axis: int = 0) -> Variable:
+    """Join along a new axis."""
+    xs = list(xs)
+    if not xs:
+        raise ValueError("stack: expected at least one value, got none")
+    shapes = {tuple(x.shape) for x in xs}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all shapes must match, got {[tuple(x.shape) for x in xs]}")
+    axis = axis % (xs[0].ndim + 1)
+    return concat([unsqueeze(x, axis) for x in xs], axis=axis)
+
+
+def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Variable]:
+    """Split into equal sections (an int) or at the given indices."""
+    if not isinstance(x, Variable):
+        x = Variable(x)
+    axis = axis % x.ndim
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, int):
+        if indices_or_sections <= 0 or n % indices_or_sections:
+            raise ValueError(f"split: axis {axis} of size {n} cannot be split into "
+                             f"{indices_or_sections} equal sections")
+        step = n // indices_or_sections
+        bounds = list(range(0, n + 1, step)) if step else [0] * (indices_or_sections + 1)
+    else:
+        bounds = [0, *indices_or_sections, n]
+    head = (slice(None),) * axis
+    return [x[head + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+class Pad(Function):
+    """Constant padding; ``pad_width`` is one ``(before, after)`` pair per axis."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = ctx.xp
+        pads = ctx.pad_width
+        shape = tuple(n + a + b for n, (a, b) in zip(x.shape, pads, strict=True))
+        out = xp.full(shape, ctx.value, dtype=x.dtype, device=getattr(x, "device", None))
+        ctx.key = tuple(slice(a, a + n) for n, (a, _) in zip(x.shape, pads, strict=True))
+        out[ctx.key] = x
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad[ctx.key],)
+
+
+def pad(x: Any, pad_width: int | Sequence[Any], value: float = 0.0) -> Variable:
+    """Pad with a constant. ``pad_width``: an int, one ``(before, after)`` pair for every axis,
+    or a flat PyTorch-style sequence for the last axes (``(left, right, top, bottom)``)."""
+    ndim = x.ndim
+    if isinstance(pad_width, int):
+        pads = [(pad_width, pad_width)] * ndim
+    elif all(isinstance(p, int) for p in pad_width):
+        flat = list(pad_width)
+        if len(flat) % 2 or len(flat) // 2 > ndim:
+            raise ValueError(f"pad: expected pairs for at most {ndim} axes, got {pad_width}")
+        pairs = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+        pads = [(0, 0)] * (ndim - len(pairs)) + pairs[::-1]
+    else:
+        pads = [tuple(p) for p in pad_width]
+    if len(pads) != ndim or any(a < 0 or b < 0 for a, b in pads):
+        raise ValueError(f"pad: expected {ndim} non-negative (before, after) pairs, got "
+                         f"{pad_width}")
+    return Pad.apply(x, pad_width=tuple(pads), value=value)
+
+
+def astype(x: Any, dtype: Any) -> Variable:
+    """Cast to ``dtype`` (a dtype object of the namespace, or a name such as ``"float32"``)."""
+    if isinstance(dtype, str):
+        data = x.data if isinstance(x, Variable) else x
+        from ..backends import namespace_of
+
+        dtype = getattr(namespace_of(data), dtype)
+    return AsType.apply(x, dtype=dtype)

@@ -1,0 +1,175 @@
+"""Thread-local gradient modes: no_grad, enable_grad, set_grad_enabled, inference_mode.
+
+Each thread and asyncio task has its own value (``ContextVar``); new threads start with
+gradients on. Only this module touches the variables; ``Function.apply`` reads them once.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from contextvars import ContextVar, Token
+from typing import Any, TypeVar
+
+__all__ = [
+    "InferenceModeGuard",
+    "NoGradGuard",
+    "enable_grad",
+    "inference_mode",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "no_grad",
+    "set_grad_enabled",
+]
+
+_GRAD_ENABLED: ContextVar[bool] = ContextVar("axoncl_grad_enabled", default=True)
+_INFERENCE: ContextVar[bool] = ContextVar("axoncl_inference_mode", default=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops record a graph in this thread right now."""
+    return _GRAD_ENABLED.get()
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether this thread is inside :class:`inference_mode`."""
+    return _INFERENCE.get()
+
+
+class _GradMode:
+    """A mode that is a context manager, a decorator (``@mode`` or ``@mode()``), and a guard."""
+
+    def _enter(self) -> list[Token]:
+        raise NotImplementedError
+
+    def __enter__(self) -> None:
+        self._stack.append(self._enter())
+
+    def __exit__(self, *exc_info: object) -> None:
+        tokens = self._stack.pop()
+        for var, token in reversed(tokens):
+            var.reset(token)
+
+    def _fresh(self) -> _GradMode:
+        return self.__class__(*self._args)
+
+    def __call__(self, fn: F) -> F:
+        if inspect.isgeneratorfunction(fn):
+
+            @functools.wraps(fn)
+            def generator(*args: Any, **kwargs: Any) -> Any:
+                # Hold the mode only while the generator runs, never across a yield.
+                gen = fn(*args, **kwargs)
+                to_send = None
+                while True:
+                    with self._fresh():
+                        try:
+                            value = gen.send(to_send)
+                        except StopIteration as stop:
+                            return stop.value
+                    to_send = yield value
+
+            return generator  # type: ignore[return-value]
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self._fresh():
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class set_grad_enabled(_GradMode):  # noqa: N801 - a function-like name, as users expect
+    """Turn gradient recording on or off, as a context manager, decorator or plain call.
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> with axoncl.set_grad_enabled(False):
+    ...     axoncl.is_grad_enabled()
+    False
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self._args = (bool(mode),)
+        self.mode = bool(mode)
+        self._stack: list[list[tuple[ContextVar, Token]]] = []
+
+    def _enter(self) -> list[tuple[ContextVar, Token]]:
+        return [(_GRAD_ENABLED, _GRAD_ENABLED.set(self.mode))]
+
+
+class no_grad(set_grad_enabled):  # noqa: N801
+    """Record no graph inside the block or the decorated function.
+
+    Also ``no_grad(fn)`` on a zero-argument closure, which calls it and returns its result.
+
+    Examples
+    --------
+    >>> import axoncl, numpy as np
+    >>> w = axoncl.Variable(np.ones(2), requires_grad=True)
+    >>> with axoncl.no_grad():
+    ...     (w * 2).requires_grad
+    False
+    """
+
+    def __new__(cls, fn: Callable[..., Any] | None = None):
+        if fn is None:
+            return super().__new__(cls)
+        if not callable(fn):
+            raise TypeError(f"no_grad: expected a function or nothing, got {type(fn).__name__}")
+        try:
+            takes_args = bool(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            takes_args = True
+        if takes_args or inspect.isgeneratorfunction(fn):
+            return cls()(fn)  # @no_grad without parentheses
+        with cls():  # the closure form: no_grad(lambda: ...) runs it and returns its value
+            return fn()
+
+    def __init__(self, fn: Callable[..., Any] | None = None) -> None:
+        super().__init__(False)
+        self._args = ()
+
+
+class enable_grad(set_grad_enabled):  # noqa: N801
+    """Record a graph inside the block, even within ``no_grad``."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+        self._args = ()
+
+
+class NoGradGuard(no_grad):
+    """``no_grad`` under the name of the original crate's RAII guard; use with ``with``."""
+
+
+class inference_mode(_GradMode):  # noqa: N801
+    """Like ``no_grad`` and stricter: values made inside are marked as inference values, and
+    using one later in an op that records a graph raises an error.
+
+    Examples
+    --------
+    >>> import axoncl, numpy as np
+    >>> with axoncl.inference_mode():
+    ...     y = axoncl.Variable(np.ones(2)) * 2
+    >>> y.is_inference()
+    True
+    """
+
+    def __init__(self, mode: bool = True) -> None:
+        self._args = (bool(mode),)
+        self.mode = bool(mode)
+        self._stack: list[list[tuple[ContextVar, Token]]] = []
+
+    def _enter(self) -> list[tuple[ContextVar, Token]]:
+        if not self.mode:
+            return [(_INFERENCE, _INFERENCE.set(False))]
+        return [(_INFERENCE, _INFERENCE.set(True)), (_GRAD_ENABLED, _GRAD_ENABLED.set(False))]
+
+
+class InferenceModeGuard(inference_mode):
+    """``inference_mode`` under the original crate's guard name; use with ``with``."""

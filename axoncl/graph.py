@@ -1,0 +1,249 @@
+"""Graph nodes: ``Function`` (an op rule) and ``Node`` (its record in a graph, the ``ctx``).
+
+An op is a :class:`Function` subclass with ``forward(ctx, *arrays)`` on raw arrays and
+``backward(ctx, grad)`` on :class:`~axoncl.variable.Variable` objects. ``Function.apply`` runs the
+forward and, when gradients are recorded, leaves a :class:`Node` as the output's ``grad_fn``.
+Subclasses register by name in :data:`registry`, the one table that tests, docs and the
+inspector iterate.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from . import grad_mode
+from .backends import namespace_of
+
+if TYPE_CHECKING:
+    from .variable import Variable
+
+__all__ = ["Function", "LeafEdge", "Node", "registry"]
+
+registry: dict[str, type[Function]] = {}
+
+_SCALARS = (int, float, bool)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class LeafEdge:
+    """Where a gradient for a leaf Variable lands: its ``.grad`` (or an ``axoncl.grad`` result)."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Variable) -> None:
+        self.variable = variable
+
+
+class Node:
+    """One recorded op: the ``ctx`` of its ``forward`` and ``backward``, and the output's
+    ``grad_fn``.
+
+    Attributes
+    ----------
+    function
+        The :class:`Function` subclass that made it.
+    edges
+        One entry per positional input: the input's ``Node``, a :class:`LeafEdge` for a leaf that
+        requires grad, or ``None``.
+    needs_input_grad
+        One flag per positional input.
+    xp
+        The array namespace of the inputs.
+    """
+
+    __slots__ = ("__dict__", "__weakref__", "function", "edges", "needs_input_grad", "xp",
+                 "_saved", "_freed", "out_shape", "out_dtype", "out_device", "pre_hooks",
+                 "retained", "creation_site", "_output_data")
+
+    def __init__(self, function: type[Function], xp: Any) -> None:
+        self.function = function
+        self.xp = xp
+        self.edges: tuple[Node | LeafEdge | None, ...] = ()
+        self.needs_input_grad: tuple[bool, ...] = ()
+        self._saved: tuple[Any, ...] | None = ()
+        self._freed = False
+        self.pre_hooks: list[Any] = []
+        self.retained = None
+        self.creation_site: str | None = None
+        self._output_data = None
+
+    @property
+    def name(self) -> str:
+        return self.function.name
+
+    def __repr__(self) -> str:
+        return f"<{self.function.__name__}Backward shape={self.out_shape}>"
+
+    @property
+    def next_functions(self) -> tuple[Node | LeafEdge | None, ...]:
+        return self.edges
+
+    # -- saving for backward -------------------------------------------------------------
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep inputs (or the output) for backward; they come back as Variables."""
+        self._saved = values
+
+    @property
+    def saved_values(self) -> tuple[Variable, ...]:
+        """The saved arrays as Variables: inputs keep their graph, the output gets this node."""
+        from .variable import Variable
+
+        if self._freed:
+            raise RuntimeError(
+                f"backward: saved values of {self.name} were freed by an earlier backward(); "
+                "pass retain_graph=True to the first call")
+        out = []
+        inputs = self._inputs
+        for value in self._saved:
+            if isinstance(value, Variable):
+                out.append(value)
+                continue
+            for var in inputs:
+                if var is not None and var.data is value:
+                    out.append(var)
+                    break
+            else:
+                if value is self._output_data:
+                    var = Variable(value, requires_grad=True)
+                    var.grad_fn = self
+                    out.append(var)
+                else:
+                    out.append(Variable(value))
+        return tuple(out)
+
+    def save_output(self, data: Any) -> None:
+        """Mark ``data`` (the forward's result) as saved; it returns with this node as grad_fn."""
+        self._output_data = data
+
+    def release(self) -> None:
+        """Free the saved values (after a backward without ``retain_graph``)."""
+        self._saved = None
+        self._inputs = ()
+        self._output_data = None
+        self._freed = True
+
+
+class Function:
+    """Base of every op rule. Subclasses define ``forward`` and ``backward`` as staticmethods.
+
+    Options (``axis``, ``stride``) are passed to :meth:`apply` as keywords and become attributes
+    of ``ctx``; ``forward`` and ``backward`` read them there.
+    """
+
+    name: ClassVar[str] = "function"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = _snake(cls.__name__)
+        if not cls.__name__.startswith("_"):
+            registry[cls.name] = cls
+
+    @staticmethod
+    def forward(ctx: Node, *args: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Node, grad: Variable) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args: Any, **options: Any) -> Variable:
+        """Run the forward on the inputs' data and record a graph node when needed."""
+        from .variable import Variable
+
+        raw = []
+        variables = []
+        scalars = False
+        for arg in args:
+            if isinstance(arg, Variable):
+                raw.append(arg.data)
+                variables.append(arg)
+            else:
+                raw.append(arg)
+                variables.append(None)
+                scalars = scalars or isinstance(arg, _SCALARS)
+        xp = namespace_of(*raw)
+        if scalars:
+            raw = _lift_scalars(raw, xp)
+        ctx = Node(cls, xp)
+        for key, value in options.items():
+            setattr(ctx, key, value)
+
+        record = grad_mode._GRAD_ENABLED.get() and any(
+            v is not None and v.requires_grad for v in variables)
+        if record:
+            for v in variables:
+                if v is not None and v._inference:
+                    raise RuntimeError(
+                        f"{cls.name}: an inference-mode value cannot be used in an op that "
+                        "records gradients; make it outside inference_mode, or clone it with "
+                        "Variable(x.data.copy()) first")
+            ctx.needs_input_grad = tuple(v is not None and v.requires_grad for v in variables)
+        else:
+            ctx.needs_input_grad = (False,) * len(variables)
+        ctx._inputs = variables
+        data = cls.forward(ctx, *raw)
+        out = Variable(data)
+        if grad_mode._INFERENCE.get():
+            out._inference = True
+        if record:
+            ctx.edges = tuple(
+                None if v is None or not v.requires_grad
+                else (v.grad_fn if v.grad_fn is not None else LeafEdge(v))
+                for v in variables)
+            ctx.out_shape = tuple(data.shape)
+            ctx.out_dtype = data.dtype
+            ctx.out_device = getattr(data, "device", None)
+            if _TRACK_SITES[0]:
+                ctx.creation_site = _creation_site()
+            out.requires_grad = True
+            out.grad_fn = ctx
+            if ctx._saved and any(value is data for value in ctx._saved):
+                ctx._output_data = data
+            # Inputs are kept only if saved; otherwise the graph holds nodes, not data.
+            saved = ctx._saved
+            ctx._inputs = tuple(
+                v if v is not None and any(v.data is s for s in saved) else None
+                for v in variables)
+        return out
+
+
+# The inspector's shadow execution wants file:line of each op; cheap enough to keep off by default.
+_TRACK_SITES = [False]
+
+
+def _creation_site() -> str:
+    frame = sys._getframe(2)
+    package = __name__.rsplit(".", 1)[0]
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(package):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _lift_scalars(raw: list[Any], xp: Any) -> list[Any]:
+    """Python scalars become arrays of the array operand's dtype and device (weak scalars)."""
+    arrays = [r for r in raw if not isinstance(r, _SCALARS) and r is not None]
+    # A boolean condition (where) must not decide the dtype of the scalars beside it.
+    like = next((r for r in arrays if not xp.isdtype(r.dtype, "bool")), arrays[0])
+    dtype = like.dtype
+    device = getattr(like, "device", None)
+    out = []
+    for r in raw:
+        if isinstance(r, _SCALARS):
+            target = dtype
+            if isinstance(r, float) and not xp.isdtype(dtype, "real floating"):
+                target = None  # int array with a float scalar: default float dtype
+            if device is not None and not callable(device):
+                r = xp.asarray(r, dtype=target, device=device)
+            else:
+                r = xp.asarray(r, dtype=target)
+        out.append(r)
+    return out
