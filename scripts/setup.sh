@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh Debian/Ubuntu machine: the PoCL OpenCL runtime (CPU device),
+# oclgrind (kernel checker), and axoncl with its test extras. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+dpkg -s pocl-opencl-icd >/dev/null 2>&1 || need_apt+=(pocl-opencl-icd)
+dpkg -s ocl-icd-libopencl1 >/dev/null 2>&1 || need_apt+=(ocl-icd-libopencl1)
+dpkg -s oclgrind >/dev/null 2>&1 || need_apt+=(oclgrind)
+dpkg -s clinfo >/dev/null 2>&1 || need_apt+=(clinfo)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need_apt[@]}"
+fi
+
+python3 -m pip install -q --disable-pip-version-check -e ".[test]"
