@@ -1,0 +1,308 @@
+"""Creation functions of the OpenCL namespace: asarray, zeros, arange, eye, meshgrid, tril, ..."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import dtypes as _dt
+from .array import CLArray, from_numpy
+from .array import empty as _empty
+from .device import Device, get_device
+from .elementwise import astype, fill, iota, where
+
+__all__ = [
+    "arange",
+    "asarray",
+    "empty",
+    "empty_like",
+    "eye",
+    "from_dlpack",
+    "full",
+    "full_like",
+    "linspace",
+    "meshgrid",
+    "ones",
+    "ones_like",
+    "tril",
+    "triu",
+    "zeros",
+    "zeros_like",
+]
+
+
+def _device(device) -> Device:
+    return get_device(device)
+
+
+def _shape(shape, op: str) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    try:
+        shape = tuple(int(n) for n in shape)
+    except TypeError:
+        raise TypeError(
+            f"{op}: expected a shape (an int or a tuple of ints), got {shape!r}"
+        ) from None
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{op}: negative dimensions are not allowed, got {shape}")
+    return shape
+
+
+def _host_dtype(host: np.ndarray, obj, device: Device) -> np.dtype:
+    """The namespace dtype for data that came from Python objects (not typed arrays)."""
+    kind = host.dtype.kind
+    if kind == "b":
+        return _dt.bool
+    if kind in "iu":
+        return _dt.int64 if host.dtype.itemsize <= 8 and kind == "i" else host.dtype
+    if kind == "f":
+        return _dt.default_float(device)
+    if kind == "c":
+        raise TypeError("asarray: complex values are not supported by the OpenCL namespace")
+    raise TypeError(
+        f"asarray: cannot make an OpenCL array from {type(obj).__name__} "
+        f"(numpy sees dtype {host.dtype})"
+    )
+
+
+def asarray(obj, /, *, dtype=None, device=None, copy=None) -> CLArray:
+    """An OpenCL array from a CLArray, numpy array, nested sequence, scalar or DLPack object.
+
+    Examples
+    --------
+    >>> x = asarray([1.0, 2.0, 3.0])          # doctest: +SKIP
+    >>> x.dtype, x.shape
+    (dtype('float32'), (3,))
+    """
+    if isinstance(obj, CLArray):
+        target = obj.device if device is None else _device(device)
+        want = obj.dtype if dtype is None else _dt.as_dtype(dtype, target, "asarray")
+        if target is not obj.device or want != obj.dtype:
+            if copy is False:
+                raise ValueError(
+                    "asarray: copy=False but a copy is needed (another device or dtype)"
+                )
+            return astype(obj.to_device(target), want)
+        if copy:
+            return astype(obj, want, copy=True)
+        return obj
+    target = _device(device)
+    if copy is False:
+        raise ValueError(
+            f"asarray: copy=False cannot be honoured for a "
+            f"{type(obj).__name__}; the data must be copied to {target.id}"
+        )
+    if isinstance(obj, (np.ndarray, np.generic)):
+        host = np.asarray(obj)
+        want = host.dtype if dtype is None else dtype
+        return from_numpy(host.astype(_dt.as_dtype(want, target, "asarray"), copy=False), target)
+    if hasattr(obj, "__dlpack__") and not isinstance(obj, (list, tuple)):
+        return (
+            from_dlpack(obj, device=target)
+            if dtype is None
+            else astype(from_dlpack(obj, device=target), dtype)
+        )
+    if isinstance(obj, (list, tuple)) and _contains_clarray(obj):
+        raise TypeError(
+            "asarray: nested sequences of OpenCL arrays are not supported; use stack(...)"
+        )
+    host = np.asarray(obj)
+    want = (
+        _host_dtype(host, obj, target) if dtype is None else _dt.as_dtype(dtype, target, "asarray")
+    )
+    if host.dtype.kind in "iu" and want.kind in "iu":
+        info = np.iinfo(want)
+        if host.size and (host.min() < info.min or host.max() > info.max):
+            raise OverflowError(f"asarray: values out of range for {want}")
+    return from_numpy(host.astype(want), target)
+
+
+def _contains_clarray(obj) -> bool:
+    return any(
+        isinstance(v, CLArray) or (isinstance(v, (list, tuple)) and _contains_clarray(v))
+        for v in obj
+    )
+
+
+def empty(shape, *, dtype=None, device=None) -> CLArray:
+    """An uninitialised array."""
+    target = _device(device)
+    dtype = _dt.default_float(target) if dtype is None else _dt.as_dtype(dtype, target, "empty")
+    return _empty(_shape(shape, "empty"), dtype, target)
+
+
+def full(shape, fill_value, *, dtype=None, device=None) -> CLArray:
+    """An array with every element equal to ``fill_value``."""
+    target = _device(device)
+    if isinstance(fill_value, CLArray):
+        fill_value = fill_value._scalar("full")
+    if dtype is None:
+        if isinstance(fill_value, bool):
+            dtype = _dt.bool
+        elif isinstance(fill_value, int):
+            dtype = _dt.DEFAULT_INT
+        elif isinstance(fill_value, float):
+            dtype = _dt.default_float(target)
+        else:
+            dtype = np.asarray(fill_value).dtype
+    dtype = _dt.as_dtype(dtype, target, "full")
+    out = _empty(_shape(shape, "full"), dtype, target)
+    fill(out, fill_value)
+    return out
+
+
+def zeros(shape, *, dtype=None, device=None) -> CLArray:
+    target = _device(device)
+    dtype = _dt.default_float(target) if dtype is None else dtype
+    return full(shape, 0, dtype=dtype, device=target)
+
+
+def ones(shape, *, dtype=None, device=None) -> CLArray:
+    target = _device(device)
+    dtype = _dt.default_float(target) if dtype is None else dtype
+    return full(shape, 1, dtype=dtype, device=target)
+
+
+def _like(x: CLArray, dtype, device, op: str):
+    if not isinstance(x, CLArray):
+        raise TypeError(f"{op}: expected an OpenCL array, got {type(x).__name__}")
+    return (x.dtype if dtype is None else dtype), (x.device if device is None else device)
+
+
+def empty_like(x, /, *, dtype=None, device=None) -> CLArray:
+    dtype, device = _like(x, dtype, device, "empty_like")
+    return empty(x.shape, dtype=dtype, device=device)
+
+
+def zeros_like(x, /, *, dtype=None, device=None) -> CLArray:
+    dtype, device = _like(x, dtype, device, "zeros_like")
+    return zeros(x.shape, dtype=dtype, device=device)
+
+
+def ones_like(x, /, *, dtype=None, device=None) -> CLArray:
+    dtype, device = _like(x, dtype, device, "ones_like")
+    return ones(x.shape, dtype=dtype, device=device)
+
+
+def full_like(x, /, fill_value, *, dtype=None, device=None) -> CLArray:
+    dtype, device = _like(x, dtype, device, "full_like")
+    return full(x.shape, fill_value, dtype=dtype, device=device)
+
+
+def arange(start, /, stop=None, step=1, *, dtype=None, device=None) -> CLArray:
+    """Evenly spaced values in ``[start, stop)``."""
+    target = _device(device)
+    if stop is None:
+        start, stop = 0, start
+    if step == 0:
+        raise ValueError("arange: step must not be 0")
+    if dtype is None:
+        is_int = all(isinstance(v, int) for v in (start, stop, step))
+        dtype = _dt.DEFAULT_INT if is_int else _dt.default_float(target)
+    dtype = _dt.as_dtype(dtype, target, "arange")
+    n = max(0, math.ceil((stop - start) / step))
+    out = _empty((n,), dtype, target)
+    iota(out, start, step)
+    return out
+
+
+def linspace(start, stop, /, num, *, dtype=None, device=None, endpoint=True) -> CLArray:
+    """``num`` evenly spaced values from ``start`` to ``stop``."""
+    target = _device(device)
+    dtype = _dt.default_float(target) if dtype is None else _dt.as_dtype(dtype, target, "linspace")
+    if dtype.kind != "f":
+        raise TypeError(f"linspace: expected a floating dtype, got {dtype}")
+    num = int(num)
+    if num < 0:
+        raise ValueError(f"linspace: num must be >= 0, got {num}")
+    div = (num - 1) if endpoint else num
+    step = (stop - start) / div if div > 0 else 0.0
+    out = _empty((num,), dtype, target)
+    iota(out, float(start), float(step))
+    if endpoint and num > 1:
+        fill(out[num - 1 :], stop)
+    return out
+
+
+def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None) -> CLArray:
+    """A 2-D array with ones on diagonal ``k`` and zeros elsewhere."""
+    n_cols = n_rows if n_cols is None else n_cols
+    out = zeros((n_rows, n_cols), dtype=dtype, device=device)
+    if k >= 0:
+        count = max(0, min(n_rows, n_cols - k))
+        start = k
+    else:
+        count = max(0, min(n_rows + k, n_cols))
+        start = -k * n_cols
+    if count:
+        diag = CLArray(out.device, out.buffer, start, (count,), (n_cols + 1,), out.dtype)
+        fill(diag, 1)
+    return out
+
+
+def meshgrid(*arrays, indexing="xy") -> list[CLArray]:
+    """Coordinate matrices from 1-D coordinate vectors (broadcast views)."""
+    from .manipulation import broadcast_to, reshape
+
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    for a in arrays:
+        if not isinstance(a, CLArray) or a.ndim != 1:
+            raise ValueError("meshgrid: expected 1-D OpenCL arrays")
+    n = len(arrays)
+    shape = [a.shape[0] for a in arrays]
+    if indexing == "xy" and n >= 2:
+        shape[0], shape[1] = shape[1], shape[0]
+    out = []
+    for i, a in enumerate(arrays):
+        axis = i
+        if indexing == "xy" and n >= 2 and i < 2:
+            axis = 1 - i
+        view_shape = [1] * n
+        view_shape[axis] = a.shape[0]
+        out.append(broadcast_to(reshape(a, tuple(view_shape)), tuple(shape)))
+    return out
+
+
+def _tri(x: CLArray, k: int, lower: bool, op: str) -> CLArray:
+    if not isinstance(x, CLArray) or x.ndim < 2:
+        raise ValueError(f"{op}: expected an OpenCL array with at least 2 dimensions")
+    rows, cols = x.shape[-2:]
+    r = arange(rows, dtype=_dt.int64, device=x.device)
+    c = arange(cols, dtype=_dt.int64, device=x.device)
+    from .manipulation import reshape
+
+    diff = reshape(c, (1, cols)) - reshape(r, (rows, 1))  # column - row
+    mask = (diff <= k) if lower else (diff >= k)
+    return where(mask, x, 0 if x.dtype != _dt.bool else False)
+
+
+def tril(x, /, *, k=0) -> CLArray:
+    """The lower triangle (on and below diagonal ``k``) of the last two axes; zeros above."""
+    return _tri(x, k, True, "tril")
+
+
+def triu(x, /, *, k=0) -> CLArray:
+    """The upper triangle (on and above diagonal ``k``) of the last two axes; zeros below."""
+    return _tri(x, k, False, "triu")
+
+
+def from_dlpack(x, /, *, device=None, copy=None) -> CLArray:
+    """An OpenCL copy of a host (CPU) DLPack array; device memory of others cannot be shared."""
+    if isinstance(x, CLArray):
+        return asarray(x, device=device, copy=copy)
+    if copy is False:
+        raise ValueError(
+            "from_dlpack: copy=False is impossible; OpenCL buffers cannot alias "
+            "another library's memory"
+        )
+    try:
+        host = np.from_dlpack(x)
+    except (BufferError, RuntimeError, TypeError) as exc:
+        raise BufferError(
+            f"from_dlpack: only host (CPU) DLPack arrays can be imported, got "
+            f"{type(x).__name__}: {exc}"
+        ) from None
+    return from_numpy(host, _device(device))

@@ -1,0 +1,247 @@
+"""Data types of the OpenCL namespace: numpy dtype objects, promotion, casting rules, C names.
+
+The namespace's dtype objects *are* numpy dtypes (``float32 == np.dtype("float32")``), so
+``result_type``, ``finfo`` and friends interoperate with numpy code. Complex dtypes are named
+(the standard lists them) but every use is refused: no kernel supports them yet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "bool",
+    "can_cast",
+    "complex64",
+    "complex128",
+    "finfo",
+    "float32",
+    "float64",
+    "iinfo",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "isdtype",
+    "result_type",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+]
+
+_builtin_bool = bool
+
+bool = np.dtype("bool")  # noqa: A001 - the standard's name
+int8 = np.dtype("int8")
+int16 = np.dtype("int16")
+int32 = np.dtype("int32")
+int64 = np.dtype("int64")
+uint8 = np.dtype("uint8")
+uint16 = np.dtype("uint16")
+uint32 = np.dtype("uint32")
+uint64 = np.dtype("uint64")
+float32 = np.dtype("float32")
+float64 = np.dtype("float64")
+complex64 = np.dtype("complex64")
+complex128 = np.dtype("complex128")
+
+SIGNED = (int8, int16, int32, int64)
+UNSIGNED = (uint8, uint16, uint32, uint64)
+INTEGER = SIGNED + UNSIGNED
+FLOATING = (float32, float64)
+COMPLEX = (complex64, complex128)
+SUPPORTED = (bool, *INTEGER, *FLOATING)
+
+DEFAULT_INT = int64
+DEFAULT_INDEX = int64
+
+# OpenCL C type of each supported dtype; bool is stored as one byte (0 or 1).
+C_TYPE = {
+    bool: "uchar",
+    int8: "char",
+    int16: "short",
+    int32: "int",
+    int64: "long",
+    uint8: "uchar",
+    uint16: "ushort",
+    uint32: "uint",
+    uint64: "ulong",
+    float32: "float",
+    float64: "double",
+}
+
+# Kind codes handed to the kernels as -DKIND=...
+KIND_BOOL, KIND_SIGNED, KIND_UNSIGNED, KIND_FLOAT = 0, 1, 2, 3
+
+
+def kind_code(dtype: np.dtype) -> int:
+    if dtype == bool:
+        return KIND_BOOL
+    if dtype.kind == "i":
+        return KIND_SIGNED
+    if dtype.kind == "u":
+        return KIND_UNSIGNED
+    return KIND_FLOAT
+
+
+def default_float(device) -> np.dtype:
+    """The default floating dtype: float32 everywhere (fp64 is optional on GPUs)."""
+    return float32
+
+
+def as_dtype(dtype, device, op: str = "asarray") -> np.dtype:
+    """``dtype`` as a supported numpy dtype on ``device``, or a clear TypeError."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: expected a dtype of the OpenCL namespace, got {dtype!r}") from None
+    if dt in COMPLEX:
+        raise TypeError(
+            f"{op}: complex dtypes ({dt}) are not supported by the OpenCL namespace yet; "
+            "use float32/float64"
+        )
+    if dt not in C_TYPE:
+        raise TypeError(
+            f"{op}: dtype {dt} is not an array-API dtype; expected one of "
+            + ", ".join(str(d) for d in SUPPORTED)
+        )
+    if dt == float64 and device is not None and not device.caps.fp64:
+        raise TypeError(
+            f"{op}: float64 needs cl_khr_fp64; device {device.id} ({device.caps.name}) lacks it; "
+            "use float32"
+        )
+    return dt
+
+
+def _promote_pair(a: np.dtype, b: np.dtype) -> np.dtype:
+    if a == b:
+        return a
+    if a == bool:
+        return b
+    if b == bool:
+        return a
+    fa, fb = a.kind == "f", b.kind == "f"
+    if fa and fb:
+        return float64 if float64 in (a, b) else float32
+    if fa or fb:  # mixed kinds: not in the standard; like torch, the float wins
+        return a if fa else b
+    if a.kind == b.kind:
+        return a if a.itemsize >= b.itemsize else b
+    signed, unsigned = (a, b) if a.kind == "i" else (b, a)
+    if unsigned.itemsize < signed.itemsize:
+        return signed
+    if unsigned.itemsize == 8:
+        raise TypeError(
+            f"result_type: {a} and {b} have no common integer dtype (the array API leaves "
+            "uint64 with signed integers undefined); cast one of them first"
+        )
+    return np.dtype(f"int{unsigned.itemsize * 16}")
+
+
+def _is_array(x) -> _builtin_bool:
+    return hasattr(x, "dtype") and hasattr(x, "shape") and not isinstance(x, np.dtype)
+
+
+def scalar_dtype(value, array_dtype: np.dtype, device, op: str) -> np.dtype:
+    """The dtype a Python scalar takes next to an array of ``array_dtype`` (scalars are weak)."""
+    if isinstance(value, _builtin_bool):
+        return array_dtype
+    if isinstance(value, int):
+        if array_dtype == bool:
+            return DEFAULT_INT
+        if array_dtype.kind in "iu":
+            info = np.iinfo(array_dtype)
+            if not info.min <= value <= info.max:
+                raise OverflowError(
+                    f"{op}: Python int {value} is out of range for {array_dtype} "
+                    f"[{info.min}, {info.max}]"
+                )
+        return array_dtype
+    if isinstance(value, float):
+        return array_dtype if array_dtype.kind == "f" else default_float(device)
+    if isinstance(value, complex):
+        raise TypeError(f"{op}: complex scalars are not supported by the OpenCL namespace")
+    raise TypeError(f"{op}: expected an array or a Python scalar, got {type(value).__name__}")
+
+
+def result_type(*arrays_and_dtypes) -> np.dtype:
+    """The dtype of an operation's result, by the array API's promotion table.
+
+    Python scalars are weak: they take the dtype of the arrays they meet.
+    """
+    dtypes = []
+    scalars = []
+    for item in arrays_and_dtypes:
+        if isinstance(item, (_builtin_bool, int, float, complex)):
+            scalars.append(item)
+        elif _is_array(item):
+            dtypes.append(as_dtype(item.dtype, None, "result_type"))
+        else:
+            dtypes.append(as_dtype(item, None, "result_type"))
+    if not dtypes:
+        raise ValueError("result_type: expected at least one array or dtype, got only scalars")
+    out = dtypes[0]
+    for dt in dtypes[1:]:
+        out = _promote_pair(out, dt)
+    for value in scalars:
+        out = _promote_pair(out, scalar_dtype(value, out, None, "result_type"))
+    return out
+
+
+def can_cast(from_, to) -> _builtin_bool:
+    """Whether ``from_`` casts to ``to`` under the promotion rules (no value loss)."""
+    src = as_dtype(from_.dtype if _is_array(from_) else from_, None, "can_cast")
+    dst = as_dtype(to, None, "can_cast")
+    if src == dst or src == bool:
+        return True
+    if dst == bool:
+        return False
+    if src.kind == "f":
+        return dst.kind == "f" and dst.itemsize >= src.itemsize
+    if dst.kind == "f":
+        return False  # int -> float is not a promotion in the standard
+    try:
+        return _promote_pair(src, dst) == dst
+    except TypeError:
+        return False
+
+
+def finfo(type):  # noqa: A002 - the standard's name
+    """Machine limits of a floating dtype (``bits``, ``eps``, ``max``, ``min``,
+    ``smallest_normal``, ``dtype``)."""
+    dt = type.dtype if _is_array(type) else np.dtype(type)
+    if dt.kind != "f":
+        raise TypeError(f"finfo: expected a floating dtype, got {dt}")
+    return np.finfo(dt)
+
+
+def iinfo(type):  # noqa: A002 - the standard's name
+    """Machine limits of an integer dtype (``bits``, ``max``, ``min``, ``dtype``)."""
+    dt = type.dtype if _is_array(type) else np.dtype(type)
+    if dt.kind not in "iu":
+        raise TypeError(f"iinfo: expected an integer dtype, got {dt}")
+    return np.iinfo(dt)
+
+
+_KINDS = {
+    "bool": lambda d: d == bool,
+    "signed integer": lambda d: d.kind == "i",
+    "unsigned integer": lambda d: d.kind == "u",
+    "integral": lambda d: d.kind in "iu",
+    "real floating": lambda d: d.kind == "f",
+    "complex floating": lambda d: d.kind == "c",
+    "numeric": lambda d: d.kind in "iufc",
+}
+
+
+def isdtype(dtype, kind) -> _builtin_bool:
+    """Whether ``dtype`` is of ``kind``: a dtype, a kind name, or a tuple of those."""
+    dt = np.dtype(dtype)
+    if isinstance(kind, tuple):
+        return any(isdtype(dt, k) for k in kind)
+    if isinstance(kind, str):
+        if kind not in _KINDS:
+            raise ValueError(f"isdtype: unknown kind {kind!r}; expected one of {list(_KINDS)}")
+        return _KINDS[kind](dt)
+    return dt == np.dtype(kind)

@@ -1,0 +1,71 @@
+"""Fused elementwise chains as single kernels (``kernels/fused.cl``).
+
+Fusing is the biggest lever for elementwise code on PoCL (KERNELS.md section 7): ``a * b + c``
+through the namespace is two launches and a temporary; here it is one pass over memory.
+Non-standard, like ``softmax``; the benchmarks use it.
+"""
+
+from __future__ import annotations
+
+from . import dtypes as _dt
+from .array import CLArray, empty
+from .programs import get_kernel
+from .reduction import _i64, _launch
+
+__all__ = ["fused_multiply_add"]
+
+
+def fused_multiply_add(a: CLArray, b: CLArray, c: CLArray, /) -> CLArray:
+    """``a * b + c`` in one kernel, for contiguous floating arrays of one shape and dtype.
+
+    The product is rounded before the addition, so the result equals numpy's ``a * b + c``.
+
+    Examples
+    --------
+    >>> fused_multiply_add(x, y, z).to_numpy()  # doctest: +SKIP
+    """
+    for name, arr in (("a", a), ("b", b), ("c", c)):
+        if not isinstance(arr, CLArray):
+            raise TypeError(
+                f"fused_multiply_add: expected CLArray {name}, got {type(arr).__name__}"
+            )
+        if arr.dtype != a.dtype or arr.dtype.kind != "f":
+            raise TypeError(
+                f"fused_multiply_add: expected a, b, c of one floating dtype, got "
+                f"{a.dtype}, {b.dtype}, {c.dtype}"
+            )
+        if arr.shape != a.shape or not arr.is_contiguous():
+            raise ValueError(
+                f"fused_multiply_add: expected contiguous arrays of one shape, got "
+                f"{a.shape}, {b.shape}, {c.shape}; broadcast and copy first"
+            )
+        if arr.device is not a.device:
+            raise ValueError(
+                f"fused_multiply_add: arrays live on {a.device.id} and "
+                f"{arr.device.id}; move one with to_device(...)"
+            )
+    device = a.device
+    out = empty(a.shape, a.dtype, device)
+    n = a.size
+    if n == 0:
+        return out
+    vec = 16 if device.caps.kind == "cpu" else 1
+    kernel = get_kernel(device, "fused", "fused_multiply_add", T=_dt.C_TYPE[a.dtype], VEC=vec)
+    _launch(
+        device,
+        kernel,
+        -(-n // vec),
+        (
+            _i64(n),
+            out.buffer,
+            _i64(out.offset),
+            a.buffer,
+            _i64(a.offset),
+            b.buffer,
+            _i64(b.offset),
+            c.buffer,
+            _i64(c.offset),
+        ),
+        "fused_multiply_add",
+    )
+    return out

@@ -1,0 +1,253 @@
+"""GEMM parameters: one table per device class, plus a JSON override written by the tuner.
+
+:func:`load_params` gives the parameters :mod:`.gemm` uses for a device: the entry of
+:data:`PARAMS` for its ``vendor_class``, updated with the JSON file that :func:`tune` (or
+:func:`save_params`) wrote for this very device, when there is one. The file lives in
+``$AXONCL_CACHE_DIR`` (default ``~/.cache/axoncl``) as ``gemm-<hash of the device>.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .device import Device
+
+__all__ = [
+    "PARAMS",
+    "GemmParams",
+    "cache_path",
+    "clear_cache",
+    "load_params",
+    "save_params",
+    "tune",
+]
+
+
+@dataclass(frozen=True)
+class GemmParams:
+    """Every tunable of the GEMM kernels (``kernels/gemm.cl``) and of the path choice.
+
+    ``large`` names the kernel for problems with ``m*n*k >= direct_below``: ``"packed"`` (CPU:
+    RM x NV*16 register block, no local memory) or ``"tiled"`` (GPU: local-memory tiles).
+    """
+
+    large: str = "packed"
+    direct_below: int = 64**3  # m*n*k below this runs gemm_direct (no packing)
+    # gemm_packed (CPU): RM rows x NV vectors per work-item; M_BLOCK M-panels share a B panel;
+    # K is cut into chunks of KC (one launch each) so the panels stay in cache; LWS items/group.
+    rm: int = 8
+    nv: int = 2
+    m_block: int = 16
+    kc: int = 512
+    lws: int = 8
+    pack_b_above: int = 0  # k*n from which B is copied into panels even when usable in place
+    # gemm_direct: DM x DN outputs per work-item, work-group DLX x DLY.
+    dm: int = 4
+    dn: int = 4
+    dlx: int = 8
+    dly: int = 8
+    # gemm_tiled (GPU): TM x TN x TK tiles, WM x WN outputs per work-item.
+    tm: int = 64
+    tn: int = 64
+    tk: int = 16
+    wm: int = 4
+    wn: int = 4
+
+    def replace(self, **changes: object) -> GemmParams:
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+_GPU = GemmParams(large="tiled", direct_below=768**3, dm=2, dn=2, dlx=16, dly=16)
+
+#: Parameters per ``DeviceCaps.vendor_class``. GPU entries follow CLBlast's tuned clusters
+#: (64x64 tiles, 4x4 per work-item); only ``cpu`` is measured here (PoCL, 2-core EPYC).
+PARAMS: dict[str, GemmParams] = {
+    "cpu": GemmParams(),
+    "nvidia": _GPU.replace(direct_below=1024**3, tm=64, tn=64, tk=16, wm=4, wn=4),
+    "amd": _GPU.replace(direct_below=512**3, tm=64, tn=64, tk=16, wm=4, wn=4),
+    "intel_gpu": _GPU.replace(direct_below=768**3, tm=64, tn=64, tk=16, wm=8, wn=4),
+    # Apple: 32 KiB local memory and 256 work-items; 32x64 tiles with 8x8 work-items.
+    "apple": _GPU.replace(direct_below=768**3, tm=32, tn=64, tk=16, wm=4, wn=8),
+    "default": _GPU.replace(tm=32, tn=32, tk=16, wm=4, wn=4),
+}
+
+_FIELDS = {f.name for f in dataclasses.fields(GemmParams)}
+_MEMO: dict[tuple[int, str], tuple[int, GemmParams]] = {}
+
+
+def _cache_dir() -> Path:
+    env = os.environ.get("AXONCL_CACHE_DIR", "").strip()
+    return Path(env) if env else Path.home() / ".cache" / "axoncl"
+
+
+def cache_path(device: Device) -> Path:
+    """Where the tuned parameters of ``device`` are stored."""
+    caps = device.caps
+    ident = f"{caps.platform}|{caps.vendor}|{caps.name}|{caps.version}"
+    digest = hashlib.sha1(ident.encode()).hexdigest()[:16]
+    return _cache_dir() / f"gemm-{digest}.json"
+
+
+def _base(device: Device) -> GemmParams:
+    base = PARAMS.get(device.caps.vendor_class, PARAMS["default"])
+    if device.caps.kind != "cpu" and base.large == "tiled":
+        base = _fit_tiles(device, base)
+    return base
+
+
+def _fit_tiles(device: Device, p: GemmParams) -> GemmParams:
+    # Shrink to 32x32 tiles with 8x8 work-items when the device cannot hold the default.
+    itemsize = 8  # size for double, the worst case
+    local = (p.tk * (p.tm + 1) + p.tk * (p.tn + 1)) * itemsize
+    items = (p.tm // p.wm) * (p.tn // p.wn)
+    if local > device.caps.local_mem_size or items > device.caps.max_work_group_size:
+        p = p.replace(tm=32, tn=32, tk=16, wm=4, wn=4)
+    return p
+
+
+def _from_dict(base: GemmParams, data: dict) -> GemmParams:
+    unknown = set(data) - _FIELDS
+    if unknown:
+        raise ValueError(f"gemm params: unknown fields {sorted(unknown)}; known: {sorted(_FIELDS)}")
+    return base.replace(**data)
+
+
+def load_params(device: Device) -> GemmParams:
+    """The GEMM parameters for ``device``: the table entry, then the tuner's JSON override."""
+    path = cache_path(device)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = -1
+    key = (id(device), str(path))
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0] == mtime:
+        return hit[1]
+    params = _base(device)
+    if mtime >= 0:
+        data = json.loads(path.read_text())
+        params = _from_dict(params, data.get("params", {}))
+    _MEMO[key] = (mtime, params)
+    return params
+
+
+def save_params(device: Device, params: GemmParams | dict, *, extra: dict | None = None) -> Path:
+    """Write ``params`` as the override for ``device``; :func:`load_params` then returns them.
+
+    Only the fields that differ from the table entry are stored, so table updates still apply.
+    """
+    if isinstance(params, dict):
+        params = _from_dict(_base(device), params)
+    base = _base(device).as_dict()
+    changed = {k: v for k, v in params.as_dict().items() if base[k] != v}
+    path = cache_path(device)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"device": device.caps.name, "params": changed, **(extra or {})}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
+    tmp.replace(path)
+    _MEMO.pop((id(device), str(path)), None)
+    return path
+
+
+def clear_cache(device: Device) -> None:
+    """Remove the tuned override of ``device`` (back to the table)."""
+    path = cache_path(device)
+    path.unlink(missing_ok=True)
+    _MEMO.pop((id(device), str(path)), None)
+
+
+def _candidates(base: GemmParams) -> list[GemmParams]:
+    if base.large != "packed":
+        return [base]
+    seen, out = set(), []
+    for rm, nv, kc, m_block in (
+        (8, 2, 512, 16),
+        (8, 2, 256, 16),
+        (8, 2, 1024, 16),
+        (8, 2, 512, 8),
+        (6, 2, 512, 16),
+        (6, 2, 256, 8),
+        (5, 3, 512, 16),
+        (base.rm, base.nv, base.kc, base.m_block),
+    ):
+        p = base.replace(rm=rm, nv=nv, kc=kc, m_block=m_block)
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out
+
+
+def tune(
+    device: Device,
+    *,
+    sizes: tuple[int, ...] = (512, 1024),
+    repeat: int = 3,
+    save: bool = True,
+    verbose: bool = False,
+) -> dict:
+    """Time a handful of parameter sets on ``device`` and store the fastest as its override.
+
+    Tries register blocks and K-chunk sizes of the packed CPU kernel on square float32 GEMMs of
+    ``sizes`` (median of ``repeat`` runs; score = geometric mean of the speeds) and, unless
+    ``save=False``, writes the winner with :func:`save_params`. Returns ``{"params": ...,
+    "path": ..., "results": [...]}``. GPU classes have a single candidate for now.
+    """
+    import pyopencl as cl
+
+    from .gemm import gemm
+
+    base = _base(device)
+    rng = np.random.default_rng(0)
+    mats = []
+    for s in sizes:
+        a = rng.standard_normal((s, s), dtype=np.float32)
+        b = rng.standard_normal((s, s), dtype=np.float32)
+        flags = cl.mem_flags
+        a_buf = cl.Buffer(device.cl_context, flags.READ_ONLY | flags.COPY_HOST_PTR, hostbuf=a)
+        b_buf = cl.Buffer(device.cl_context, flags.READ_ONLY | flags.COPY_HOST_PTR, hostbuf=b)
+        c_buf = cl.Buffer(device.cl_context, flags.READ_WRITE, size=a.nbytes)
+        mats.append((s, a_buf, b_buf, c_buf))
+    results = []
+    for cand in _candidates(base):
+        speeds = []
+        for s, a_buf, b_buf, c_buf in mats:
+            run = lambda: gemm(device, a_buf, b_buf, c_buf, m=s, n=s, k=s, params=cand)  # noqa: B023
+            run()  # compile and warm up
+            device.queue.finish()
+            times = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                run()
+                device.queue.finish()
+                times.append(time.perf_counter() - t0)
+            speeds.append(2.0 * s**3 / float(np.median(times)) / 1e9)
+        score = float(np.exp(np.mean(np.log(speeds))))
+        results.append({"params": cand.as_dict(), "gflops": speeds, "score": score})
+        if verbose:
+            print(f"gemm tune: {cand} -> {', '.join(f'{g:.1f}' for g in speeds)} GFLOP/s")
+    best = max(results, key=lambda r: r["score"])
+    chosen = GemmParams(**best["params"])
+    path = None
+    if save:
+        path = save_params(
+            device,
+            chosen,
+            extra={
+                "tuned_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "sizes": list(sizes),
+                "score": best["score"],
+            },
+        )
+    return {"params": chosen.as_dict(), "path": str(path) if path else None, "results": results}

@@ -1,0 +1,388 @@
+"""Indexing: ``__getitem__``/``__setitem__``, ``take`` and ``take_along_axis``.
+
+Basic indexing (ints, slices with any step, None, Ellipsis) gives views. Integer arrays gather
+with ``kernels/index.cl``; several integer arrays are folded into one linear index first.
+Boolean masks are turned into indices on the host, because the result's size depends on the
+data (the standard allows that; it is the one host read here).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+import pyopencl as cl
+
+from . import dtypes as _dt
+from .array import CLArray, ascontiguous, empty, from_numpy
+from .elementwise import (
+    _enqueue,
+    _launch_for,
+    _sizes,
+    _type_name,
+    astype,
+    broadcast_shapes,
+    check_device,
+    copy_into,
+    fill,
+)
+from .manipulation import broadcast_to, normalize_axis, permute_dims, reshape, view
+from .programs import get_program
+
+__all__ = ["getitem", "setitem", "take", "take_along_axis"]
+
+_UINT_OF_SIZE = {1: "uchar", 2: "ushort", 4: "uint", 8: "ulong"}
+_I64 = np.int64
+
+
+def _index_kernel(device, itemsize: int, name: str) -> cl.Kernel:
+    info = _launch_for(device)
+    key = ("index", name, itemsize)
+    kernel = info.kernels.get(key)
+    if kernel is None:
+        program = get_program(device, "index", T=_UINT_OF_SIZE[itemsize])
+        kernel = cl.Kernel(program, f"index_{name}")
+        if name == "put":
+            kernel.set_scalar_arg_dtypes(
+                [_I64, None, _I64, None, _I64, _I64, _I64, _I64, None, _I64]
+            )
+        else:
+            kernel.set_scalar_arg_dtypes([_I64, None, None, _I64, None, _I64, _I64, _I64, _I64])
+        info.kernels[key] = kernel
+    return kernel
+
+
+# ---- key parsing ---------------------------------------------------------------------------
+def _as_index_array(item, device, op: str):
+    """An index entry that is an array (CLArray, list, numpy array) as a CLArray, else None."""
+    if isinstance(item, CLArray):
+        if item.device is not device:
+            raise ValueError(
+                f"{op}: the index lives on {item.device.id} but the array on {device.id}; move "
+                "one with .to_device(...)"
+            )
+        if item.dtype.kind not in "iub":
+            raise IndexError(
+                f"{op}: arrays used as indices must be integer or bool, got {item.dtype}"
+            )
+        return item
+    if isinstance(item, (list, np.ndarray)):
+        host = np.asarray(item)
+        if host.dtype.kind not in "iub" and host.size:
+            raise IndexError(
+                f"{op}: arrays used as indices must be integer or bool, got {host.dtype}"
+            )
+        if host.dtype.kind != "b":
+            host = host.astype(np.int64)
+        return from_numpy(host, device)
+    return None
+
+
+def _parse(x: CLArray, key, op: str):
+    """Split ``key`` into a basic view of x and the advanced entries.
+
+    Returns (view, adv) with adv a list of (axis in the view, int64 CLArray index, position of
+    the entry in the key); bool masks are already expanded into one integer index per masked
+    axis.
+    """
+    if not isinstance(key, tuple):
+        key = (key,)
+    entries = []
+    for item in key:
+        arr = _as_index_array(item, x.device, op)
+        if arr is not None:
+            entries.append(("arr", arr))
+        elif item is None:
+            entries.append(("new", None))
+        elif item is Ellipsis:
+            entries.append(("ell", None))
+        elif isinstance(item, slice):
+            entries.append(("slice", item))
+        elif isinstance(item, (bool, np.bool_)):
+            entries.append(("arr", from_numpy(np.asarray(bool(item)), x.device)))
+        else:
+            try:
+                entries.append(("int", operator.index(item)))
+            except TypeError:
+                raise IndexError(
+                    f"{op}: unsupported index {item!r} of type "
+                    f"{type(item).__name__}; expected an int, slice, None, "
+                    "Ellipsis or an integer/bool array"
+                ) from None
+    if sum(kind == "ell" for kind, _ in entries) > 1:
+        raise IndexError(f"{op}: an index can only have a single ellipsis")
+    used = sum(
+        1
+        if kind in ("int", "slice")
+        else (v.ndim if kind == "arr" and v.dtype == _dt.bool else 1 if kind == "arr" else 0)
+        for kind, v in entries
+    )
+    if used > x.ndim:
+        raise IndexError(f"{op}: too many indices for an array of {x.ndim} dimensions (got {used})")
+    if not any(kind == "ell" for kind, _ in entries):
+        entries.append(("ell", None))
+    has_arrays = any(kind == "arr" for kind, _ in entries)
+    shape, strides = [], []
+    offset = x.offset
+    dim = 0
+    adv = []
+    for position, (kind, v) in enumerate(entries):
+        if kind == "ell":
+            for _ in range(x.ndim - used):
+                shape.append(x.shape[dim])
+                strides.append(x.strides[dim])
+                dim += 1
+        elif kind == "new":
+            shape.append(1)
+            strides.append(0)
+        elif kind == "int":
+            n = x.shape[dim]
+            if not -n <= v < n:
+                raise IndexError(f"{op}: index {v} is out of bounds for axis {dim} with size {n}")
+            if has_arrays:  # numpy's rule: next to arrays, an int is a 0-d index array
+                adv.append(
+                    (len(shape), from_numpy(np.asarray(v % n, np.int64), x.device), position)
+                )
+                shape.append(n)
+                strides.append(x.strides[dim])
+            else:
+                offset += (v % n) * x.strides[dim]
+            dim += 1
+        elif kind == "slice":
+            n = x.shape[dim]
+            start, stop, step = v.indices(n)
+            length = len(range(start, stop, step))
+            if length:
+                offset += start * x.strides[dim]
+            shape.append(length)
+            strides.append(x.strides[dim] * step)
+            dim += 1
+        elif v.dtype == _dt.bool:
+            k = v.ndim
+            if v.shape != x.shape[dim : dim + k]:
+                raise IndexError(
+                    f"{op}: boolean index of shape {v.shape} does not match the "
+                    f"indexed axes {x.shape[dim : dim + k]}"
+                )
+            if k == 0:  # x[True] adds an axis of length 1, x[False] one of length 0
+                shape.append(1 if v.to_numpy() else 0)
+                strides.append(0)
+                continue
+            # The one host read: the number of selected elements decides the result's shape.
+            found = np.nonzero(v.to_numpy())
+            for j in range(k):
+                adv.append((len(shape), from_numpy(found[j].astype(np.int64), x.device), position))
+                shape.append(x.shape[dim])
+                strides.append(x.strides[dim])
+                dim += 1
+        else:
+            n = x.shape[dim]
+            adv.append((len(shape), astype(v, _dt.int64, copy=False), position))
+            shape.append(n)
+            strides.append(x.strides[dim])
+            dim += 1
+    return view(x, shape, strides, offset), adv
+
+
+def _fold(v: CLArray, adv, op: str):
+    """Fold the advanced axes of ``v`` into one axis at position p, with a linear index.
+
+    Returns (vp, v3, p, index, index_shape): vp is v with the advanced axes moved together
+    (a view), v3 is vp with them merged into one (shape (*before, N, *after); a view when the
+    layout allows), ``index`` is 1-D int64, and the gathered axes are replaced by
+    ``index_shape`` in the result.
+    """
+    axes = [a for a, _, _ in adv]
+    index_shape = broadcast_shapes(op, *[i.shape for _, i, _ in adv])
+    # numpy's rule: index entries that are not next to each other in the key (anything,
+    # even an Ellipsis of no axes, between them) put the broadcast index axes first.
+    positions = sorted({pos for _, _, pos in adv})
+    adjacent = positions == list(range(positions[0], positions[0] + len(positions)))
+    if not adjacent:
+        rest = [d for d in range(v.ndim) if d not in axes]
+        v = permute_dims(v, axes + rest)
+        axes = list(range(len(axes)))
+    p = axes[0]
+    dims = [v.shape[a] for a in axes]
+    linear = None
+    for (_, index, _), n in zip(adv, dims, strict=True):
+        # Negative indices count from the end. Out-of-range ones wrap here (the standard leaves
+        # them unspecified, and checking them would need a host read).
+        wrapped = index % n if n else index
+        linear = wrapped if linear is None else linear * n + wrapped
+    linear = reshape(broadcast_to(linear, index_shape), (-1,), copy=None)
+    merged = (*v.shape[:p], math.prod(dims), *v.shape[p + len(dims) :])
+    return v, reshape(v, merged), p, linear, index_shape
+
+
+def _gather(v3: CLArray, p: int, index: CLArray, index_shape) -> CLArray:
+    shape = v3.shape
+    P = math.prod(shape[:p])
+    N = shape[p]
+    Q = math.prod(shape[p + 1 :])
+    J = index.size
+    out_shape = (*shape[:p], *index_shape, *shape[p + 1 :])
+    out = empty(out_shape, v3.dtype, v3.device)
+    n = P * J * Q
+    if n == 0:
+        return out
+    if N == 0:
+        raise IndexError("take: cannot index into an axis of length 0")
+    src = ascontiguous(v3)
+    index = ascontiguous(index)
+    info = _launch_for(v3.device)
+    kernel = _index_kernel(v3.device, v3.itemsize, "take")
+    gsize, lsize = _sizes(info, n)
+    _enqueue(
+        "take",
+        v3.device,
+        kernel,
+        (n, out.buffer, src.buffer, src.offset, index.buffer, index.offset, N, J, Q),
+        gsize,
+        lsize,
+    )
+    return out
+
+
+def getitem(x: CLArray, key) -> CLArray:
+    """``x[key]``: a view for basic indices, a gathered copy for array indices."""
+    v, adv = _parse(x, key, "__getitem__")
+    if not adv:
+        return v
+    _, v3, p, index, index_shape = _fold(v, adv, "__getitem__")
+    return _gather(v3, p, index, index_shape)
+
+
+def setitem(x: CLArray, key, value) -> None:
+    """``x[key] = value`` with broadcasting of ``value`` and a cast to ``x.dtype``."""
+    if isinstance(value, CLArray):
+        check_device("__setitem__", x, value)
+    elif not isinstance(value, (bool, int, float)):
+        raise TypeError(
+            f"__setitem__: cannot assign a {_type_name(value)} value to an OpenCL "
+            "array; convert it with xp.asarray(..., device=...) first"
+        )
+    v, adv = _parse(x, key, "__setitem__")
+    if not adv:
+        if isinstance(value, CLArray):
+            copy_into(v, value)
+        else:
+            fill(v, value)
+        return
+    vp, v3, p, index, index_shape = _fold(v, adv, "__setitem__")
+    shape = v3.shape
+    P = math.prod(shape[:p])
+    N = shape[p]
+    Q = math.prod(shape[p + 1 :])
+    J = index.size
+    target_shape = (*shape[:p], *index_shape, *shape[p + 1 :])
+    values = empty(target_shape, x.dtype, x.device)
+    if isinstance(value, CLArray):
+        copy_into(values, value)
+    else:
+        fill(values, value)
+    n = P * J * Q
+    if n == 0:
+        return
+    # Scatter into v3 when it is a contiguous view of x; otherwise into a contiguous copy that
+    # is written back through the view vp afterwards.
+    direct = v3.buffer is x.buffer and v3.is_contiguous()
+    dst = v3 if direct else ascontiguous(v3) if v3.buffer is x.buffer else v3
+    info = _launch_for(x.device)
+    kernel = _index_kernel(x.device, x.itemsize, "put")
+    index = ascontiguous(index)
+    gsize, lsize = _sizes(info, n)
+    _enqueue(
+        "__setitem__",
+        x.device,
+        kernel,
+        (
+            n,
+            dst.buffer,
+            dst.offset,
+            index.buffer,
+            index.offset,
+            N,
+            J,
+            Q,
+            values.buffer,
+            values.offset,
+        ),
+        gsize,
+        lsize,
+    )
+    if not direct:
+        copy_into(vp, reshape(dst, vp.shape))
+
+
+def take(x, indices, /, *, axis=None) -> CLArray:
+    """Elements of ``x`` at integer ``indices`` along ``axis``."""
+    if not isinstance(x, CLArray):
+        raise TypeError(f"take: expected an OpenCL array, got {_type_name(x)}")
+    if not isinstance(indices, CLArray):
+        raise TypeError(f"take: expected OpenCL integer indices, got {_type_name(indices)}")
+    check_device("take", x, indices)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"take: indices must be integers, got {indices.dtype}")
+    if axis is None:
+        if x.ndim != 1:
+            x = reshape(x, (-1,))
+        axis = 0
+    axis = normalize_axis(axis, x.ndim, "take")
+    if indices.ndim != 1:
+        raise ValueError(f"take: expected 1-D indices, got shape {indices.shape}")
+    index = astype(indices, _dt.int64, copy=False)
+    n = x.shape[axis]
+    if n:
+        index = index % n
+    return _gather(x, axis, index, index.shape)
+
+
+def take_along_axis(x, indices, /, *, axis=-1) -> CLArray:
+    """``x`` gathered along ``axis`` by ``indices`` of the same rank (other axes broadcast)."""
+    if not isinstance(x, CLArray) or not isinstance(indices, CLArray):
+        raise TypeError(
+            f"take_along_axis: expected OpenCL arrays, got {_type_name(x)} and "
+            f"{_type_name(indices)}"
+        )
+    check_device("take_along_axis", x, indices)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"take_along_axis: indices must be integers, got {indices.dtype}")
+    if x.ndim != indices.ndim:
+        raise ValueError(
+            f"take_along_axis: x and indices need the same rank, got shapes "
+            f"{x.shape} and {indices.shape}"
+        )
+    axis = normalize_axis(axis, x.ndim, "take_along_axis")
+    other = broadcast_shapes(
+        "take_along_axis",
+        x.shape[:axis] + (1,) + x.shape[axis + 1 :],
+        indices.shape[:axis] + (1,) + indices.shape[axis + 1 :],
+    )
+    N = x.shape[axis]
+    J = indices.shape[axis]
+    x_shape = other[:axis] + (N,) + other[axis + 1 :]
+    i_shape = other[:axis] + (J,) + other[axis + 1 :]
+    src = ascontiguous(broadcast_to(x, x_shape))
+    index = empty(i_shape, _dt.int64, x.device)
+    copy_into(index, indices)
+    out = empty(i_shape, x.dtype, x.device)
+    n = out.size
+    if n == 0:
+        return out
+    if N == 0:
+        raise IndexError("take_along_axis: cannot index into an axis of length 0")
+    Q = math.prod(other[axis + 1 :])
+    info = _launch_for(x.device)
+    kernel = _index_kernel(x.device, x.itemsize, "take_along")
+    gsize, lsize = _sizes(info, n)
+    _enqueue(
+        "take_along_axis",
+        x.device,
+        kernel,
+        (n, out.buffer, src.buffer, src.offset, index.buffer, 0, N, J, Q),
+        gsize,
+        lsize,
+    )
+    return out

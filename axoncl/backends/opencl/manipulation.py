@@ -1,0 +1,366 @@
+"""Manipulation functions: views where the layout allows (reshape, permute_dims, squeeze,
+broadcast_to, flip, ...), copies through the copy kernels otherwise (concat, roll, tile, ...)."""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from . import dtypes as _dt
+from .array import CLArray, empty, from_numpy
+from .elementwise import _type_name, broadcast_shapes, check_device, copy_into
+
+__all__ = [
+    "broadcast_arrays",
+    "broadcast_to",
+    "concat",
+    "expand_dims",
+    "flip",
+    "moveaxis",
+    "permute_dims",
+    "repeat",
+    "reshape",
+    "roll",
+    "squeeze",
+    "stack",
+    "tile",
+    "unstack",
+]
+
+
+def _check(x, op: str) -> CLArray:
+    if not isinstance(x, CLArray):
+        raise TypeError(f"{op}: expected an OpenCL array, got {_type_name(x)}")
+    return x
+
+
+def normalize_axis(axis, ndim: int, op: str) -> int:
+    try:
+        axis = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{op}: expected an integer axis, got {axis!r}") from None
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"{op}: axis {axis} is out of bounds for an array of {ndim} dimensions")
+    return axis % ndim
+
+
+def _axes(axis, ndim: int, op: str) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        axes = tuple(normalize_axis(a, ndim, op) for a in axis)
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"{op}: repeated axis in {axis}")
+        return axes
+    return (normalize_axis(axis, ndim, op),)
+
+
+def view(x: CLArray, shape, strides, offset) -> CLArray:
+    return CLArray(x.device, x.buffer, offset, tuple(shape), tuple(strides), x.dtype)
+
+
+# ---- reshape ---------------------------------------------------------------------------------
+def _resolve_shape(shape, size: int, op: str) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    shape = [int(n) for n in shape]
+    unknown = [i for i, n in enumerate(shape) if n == -1]
+    if len(unknown) > 1 or any(n < -1 for n in shape):
+        raise ValueError(f"{op}: invalid shape {tuple(shape)}")
+    if unknown:
+        known = math.prod(n for n in shape if n != -1)
+        if known == 0 or size % known:
+            raise ValueError(f"{op}: cannot reshape an array of size {size} into {tuple(shape)}")
+        shape[unknown[0]] = size // known
+    if math.prod(shape) != size:
+        raise ValueError(f"{op}: cannot reshape an array of size {size} into {tuple(shape)}")
+    return tuple(shape)
+
+
+def _nocopy_strides(x: CLArray, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Strides that view ``x`` with ``shape``, or None (numpy's _attempt_nocopy_reshape)."""
+    if x.size == 0 or x.is_contiguous():
+        strides = []
+        step = 1
+        for n in reversed(shape):
+            strides.append(step)
+            step *= max(n, 1)
+        return tuple(reversed(strides))
+    old = [(n, s) for n, s in zip(x.shape, x.strides, strict=True) if n != 1]
+    olddims = [n for n, _ in old]
+    oldstrides = [s for _, s in old]
+    newdims = list(shape)
+    newstrides = [0] * len(newdims)
+    oi, oj, ni, nj = 0, 1, 0, 1
+    while ni < len(newdims) and oi < len(olddims):
+        np_ = newdims[ni]
+        op_ = olddims[oi]
+        while np_ != op_:
+            if np_ < op_:
+                np_ *= newdims[nj]
+                nj += 1
+            else:
+                op_ *= olddims[oj]
+                oj += 1
+        for ok in range(oi, oj - 1):
+            if oldstrides[ok] != olddims[ok + 1] * oldstrides[ok + 1]:
+                return None
+        newstrides[nj - 1] = oldstrides[oj - 1]
+        for nk in range(nj - 1, ni, -1):
+            newstrides[nk - 1] = newstrides[nk] * newdims[nk]
+        ni = nj
+        nj += 1
+        oi = oj
+        oj += 1
+    last = newstrides[ni - 1] if ni >= 1 else 1
+    for nk in range(ni, len(newdims)):
+        newstrides[nk] = last
+    return tuple(newstrides)
+
+
+def reshape(x, /, shape, *, copy=None) -> CLArray:
+    """``x`` with a new shape; a view when the layout allows and ``copy`` is not True."""
+    x = _check(x, "reshape")
+    shape = _resolve_shape(shape, x.size, "reshape")
+    if copy is not True:
+        strides = _nocopy_strides(x, shape)
+        if strides is not None:
+            return view(x, shape, strides, x.offset)
+        if copy is False:
+            raise ValueError(
+                f"reshape: copy=False, but an array of shape {x.shape} and strides "
+                f"{x.strides} cannot be viewed as {shape}"
+            )
+    out = empty(x.shape, x.dtype, x.device)
+    copy_into(out, x)
+    return view(out, shape, _nocopy_strides(out, shape), 0)
+
+
+# ---- views ---------------------------------------------------------------------------------
+def permute_dims(x, /, axes) -> CLArray:
+    """A view with the axes reordered."""
+    x = _check(x, "permute_dims")
+    axes = tuple(normalize_axis(a, x.ndim, "permute_dims") for a in axes)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ValueError(f"permute_dims: expected a permutation of {x.ndim} axes, got {axes}")
+    return view(x, [x.shape[a] for a in axes], [x.strides[a] for a in axes], x.offset)
+
+
+def matrix_transpose(x, /) -> CLArray:
+    """A view with the last two axes swapped."""
+    return _check(x, "matrix_transpose").mT
+
+
+def expand_dims(x, /, axis=0) -> CLArray:
+    """A view with a new axis of length 1 at ``axis``."""
+    x = _check(x, "expand_dims")
+    axes = _axes(
+        axis, x.ndim + (len(axis) if isinstance(axis, (tuple, list)) else 1), "expand_dims"
+    )
+    shape = list(x.shape)
+    strides = list(x.strides)
+    for a in sorted(axes):
+        shape.insert(a, 1)
+        strides.insert(a, 0)
+    return view(x, shape, strides, x.offset)
+
+
+def squeeze(x, /, axis) -> CLArray:
+    """A view without the given length-1 axes."""
+    x = _check(x, "squeeze")
+    axes = _axes(axis, x.ndim, "squeeze")
+    for a in axes:
+        if x.shape[a] != 1:
+            raise ValueError(f"squeeze: axis {a} has length {x.shape[a]}, expected 1")
+    keep = [d for d in range(x.ndim) if d not in axes]
+    return view(x, [x.shape[d] for d in keep], [x.strides[d] for d in keep], x.offset)
+
+
+def broadcast_to(x, /, shape) -> CLArray:
+    """A read-only-in-spirit view of ``x`` broadcast to ``shape`` (stride 0 on new axes)."""
+    x = _check(x, "broadcast_to")
+    shape = tuple(int(n) for n in shape)
+    if len(shape) < x.ndim or broadcast_shapes("broadcast_to", x.shape, shape) != shape:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
+    pad = len(shape) - x.ndim
+    strides = [0] * pad + [
+        0 if n == 1 and m != 1 else s
+        for n, m, s in zip(x.shape, shape[pad:], x.strides, strict=True)
+    ]
+    return view(x, shape, strides, x.offset)
+
+
+def broadcast_arrays(*arrays) -> list[CLArray]:
+    """Views of every array broadcast to their common shape."""
+    shape = broadcast_shapes(
+        "broadcast_arrays", *[_check(a, "broadcast_arrays").shape for a in arrays]
+    )
+    return [broadcast_to(a, shape) for a in arrays]
+
+
+def flip(x, /, *, axis=None) -> CLArray:
+    """A view with the order of elements reversed along ``axis`` (all axes by default)."""
+    x = _check(x, "flip")
+    strides = list(x.strides)
+    offset = x.offset
+    for a in _axes(axis, x.ndim, "flip"):
+        if x.shape[a] > 0:
+            offset += (x.shape[a] - 1) * strides[a]
+        strides[a] = -strides[a]
+    return view(x, x.shape, strides, offset)
+
+
+def moveaxis(x, source, destination, /) -> CLArray:
+    """A view with axes moved from ``source`` to ``destination``."""
+    x = _check(x, "moveaxis")
+    src = _axes(source, x.ndim, "moveaxis")
+    dst = _axes(destination, x.ndim, "moveaxis")
+    if len(src) != len(dst):
+        raise ValueError("moveaxis: source and destination need the same number of axes")
+    order = [a for a in range(x.ndim) if a not in src]
+    for d, s in sorted(zip(dst, src, strict=True)):
+        order.insert(d, s)
+    return permute_dims(x, order)
+
+
+def unstack(x, /, *, axis=0) -> tuple[CLArray, ...]:
+    """Views of ``x`` split along ``axis``."""
+    x = _check(x, "unstack")
+    axis = normalize_axis(axis, x.ndim, "unstack")
+    shape = x.shape[:axis] + x.shape[axis + 1 :]
+    strides = x.strides[:axis] + x.strides[axis + 1 :]
+    return tuple(
+        view(x, shape, strides, x.offset + i * x.strides[axis]) for i in range(x.shape[axis])
+    )
+
+
+# ---- copies --------------------------------------------------------------------------------
+def concat(arrays, /, *, axis=0) -> CLArray:
+    """Join arrays along an existing axis (``axis=None``: flatten them first)."""
+    arrays = [_check(a, "concat") for a in arrays]
+    if not arrays:
+        raise ValueError("concat: expected at least one array")
+    device = check_device("concat", *arrays)
+    dtype = _dt.result_type(*arrays)
+    if axis is None:
+        arrays = [reshape(a, (-1,)) for a in arrays]
+        axis = 0
+    ndim = arrays[0].ndim
+    if ndim == 0:
+        raise ValueError("concat: zero-dimensional arrays cannot be concatenated")
+    axis = normalize_axis(axis, ndim, "concat")
+    for a in arrays:
+        if (
+            a.ndim != ndim
+            or a.shape[:axis] != arrays[0].shape[:axis]
+            or a.shape[axis + 1 :] != arrays[0].shape[axis + 1 :]
+        ):
+            raise ValueError(
+                "concat: shapes "
+                + ", ".join(str(a.shape) for a in arrays)
+                + f" differ outside axis {axis}"
+            )
+    total = sum(a.shape[axis] for a in arrays)
+    shape = (*arrays[0].shape[:axis], total, *arrays[0].shape[axis + 1 :])
+    out = empty(shape, dtype, device)
+    start = 0
+    for a in arrays:
+        n = a.shape[axis]
+        if n:
+            part = view(out, a.shape, out.strides, start * out.strides[axis])
+            copy_into(part, a)
+        start += n
+    return out
+
+
+def stack(arrays, /, *, axis=0) -> CLArray:
+    """Join arrays of one shape along a new axis."""
+    arrays = [_check(a, "stack") for a in arrays]
+    if not arrays:
+        raise ValueError("stack: expected at least one array")
+    if any(a.shape != arrays[0].shape for a in arrays):
+        raise ValueError(
+            "stack: expected arrays of one shape, got " + ", ".join(str(a.shape) for a in arrays)
+        )
+    axis = normalize_axis(axis, arrays[0].ndim + 1, "stack")
+    return concat([expand_dims(a, axis=axis) for a in arrays], axis=axis)
+
+
+def roll(x, /, shift, *, axis=None) -> CLArray:
+    """Elements shifted along ``axis`` (a flattened shift when None), wrapping around."""
+    x = _check(x, "roll")
+    if axis is None:
+        return reshape(roll(reshape(x, (-1,)), shift, axis=0), x.shape)
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    shifts = shift if isinstance(shift, (tuple, list)) else (shift,) * len(axes)
+    if len(shifts) != len(axes):
+        raise ValueError("roll: shift and axis need the same length")
+    out = x
+    for s, a in zip(shifts, axes, strict=True):
+        a = normalize_axis(a, x.ndim, "roll")
+        n = x.shape[a]
+        if n == 0:
+            continue
+        s = int(s) % n
+        if s == 0:
+            continue
+        head = _slice_axis(out, a, n - s, n)
+        tail = _slice_axis(out, a, 0, n - s)
+        out = concat([head, tail], axis=a)
+    return out if out is not x else reshape(x, x.shape, copy=True)
+
+
+def _slice_axis(x: CLArray, axis: int, start: int, stop: int) -> CLArray:
+    shape = list(x.shape)
+    shape[axis] = stop - start
+    return view(x, shape, x.strides, x.offset + start * x.strides[axis])
+
+
+def tile(x, repetitions, /) -> CLArray:
+    """``x`` repeated ``repetitions[i]`` times along each axis."""
+    x = _check(x, "tile")
+    reps = tuple(int(r) for r in repetitions)
+    ndim = max(len(reps), x.ndim)
+    reps = (1,) * (ndim - len(reps)) + reps
+    base = reshape(x, (1,) * (ndim - x.ndim) + x.shape)
+    inter = []
+    big = []
+    for r, n in zip(reps, base.shape, strict=True):
+        inter += [1, n]
+        big += [r, n]
+    expanded = broadcast_to(reshape(base, inter), big)
+    return reshape(expanded, [r * n for r, n in zip(reps, base.shape, strict=True)], copy=True)
+
+
+def repeat(x, repeats, /, *, axis=None) -> CLArray:
+    """Each element repeated ``repeats`` times (an int, or one count per element along axis).
+
+    With an array of counts the output length depends on the data, so this reads the counts
+    back to the host (like ``nonzero``).
+    """
+    from .indexing import take
+
+    x = _check(x, "repeat")
+    if axis is None:
+        x = reshape(x, (-1,))
+        axis = 0
+    axis = normalize_axis(axis, x.ndim, "repeat")
+    n = x.shape[axis]
+    if isinstance(repeats, CLArray):
+        counts = repeats.to_numpy().astype(np.int64)
+    else:
+        counts = np.asarray(repeats, dtype=np.int64)
+    if counts.ndim == 0:
+        r = int(counts)
+        if r < 0:
+            raise ValueError(f"repeat: repeats must be >= 0, got {r}")
+        moved = moveaxis(x, axis, -1)
+        expanded = broadcast_to(expand_dims(moved, axis=-1), (*moved.shape, r))
+        flat = reshape(expanded, (*moved.shape[:-1], n * r), copy=True)
+        return moveaxis(flat, -1, axis)
+    if counts.shape != (n,) or (counts < 0).any():
+        raise ValueError(f"repeat: expected {n} non-negative counts, got shape {counts.shape}")
+    index = from_numpy(np.repeat(np.arange(n, dtype=np.int64), counts), x.device)
+    return take(x, index, axis=axis)

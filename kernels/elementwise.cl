@@ -1,0 +1,445 @@
+// elementwise.cl: every elementwise function of the array API for one input type T.
+// One program per (T, arity) holds all ops of that arity as separate kernels; kernels compile
+// lazily at their first launch (PoCL), so unused ops cost almost nothing.
+// Options:
+//   -DT=float|double|char|uchar|short|ushort|int|uint|long|ulong   input (and usual output) type
+//   -DKIND=0|1|2|3     bool (stored as uchar 0/1) | signed int | unsigned int | floating
+//   -DBITS=8..64       bit width of T (shifts)
+//   -DARITY=1|2        unary kernels, or binary kernels plus `where`
+//   -DVEC=16|1         contiguous path: 16 elements per work-item with vload16 (CPU), or one (GPU)
+// Kernel variants for op NAME:
+//   elementwise_NAME_contig(n, out, out_off, a, a_off[, b, b_off])       all C-contiguous
+//   elementwise_NAME_strided(layout, n, out, a[, b])                     any strides (0: bcast)
+//   elementwise_NAME_scalar(n, out, out_off, a, a_off, s, swap)         binary: a op s (s op a)
+//   elementwise_NAME_scalar_strided(layout, n, out, a, s, swap)         the same, strided
+// Every launch rounds the global size up to the local size; kernels guard with `n`.
+
+#ifndef T
+#define T float
+#endif
+#ifndef KIND
+#define KIND 3
+#endif
+#ifndef BITS
+#define BITS 32
+#endif
+#ifndef ARITY
+#define ARITY 2
+#endif
+#ifndef VEC
+#define VEC 16
+#endif
+
+#define K_BOOL 0
+#define K_SIGNED 1
+#define K_UNSIGNED 2
+#define K_FLOAT 3
+
+#ifdef FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+
+#include "layout.h"
+
+#define B uchar  // the storage type of bool results
+
+// ---- scalar ops ----------------------------------------------------------------------------
+// Each op is a function of scalars; the kernel templates below apply it per element.
+
+#if ARITY == 1
+
+#if KIND == K_FLOAT
+#define FLOAT_UNARY(NAME, EXPR) static inline T op_##NAME(T x) { return EXPR; }
+FLOAT_UNARY(acos, acos(x))
+FLOAT_UNARY(acosh, acosh(x))
+FLOAT_UNARY(asin, asin(x))
+FLOAT_UNARY(asinh, asinh(x))
+FLOAT_UNARY(atan, atan(x))
+FLOAT_UNARY(atanh, atanh(x))
+FLOAT_UNARY(cos, cos(x))
+FLOAT_UNARY(cosh, cosh(x))
+FLOAT_UNARY(sin, sin(x))
+FLOAT_UNARY(sinh, sinh(x))
+FLOAT_UNARY(tan, tan(x))
+FLOAT_UNARY(tanh, tanh(x))
+FLOAT_UNARY(exp, exp(x))
+FLOAT_UNARY(expm1, expm1(x))
+FLOAT_UNARY(log, log(x))
+FLOAT_UNARY(log1p, log1p(x))
+FLOAT_UNARY(log2, log2(x))
+FLOAT_UNARY(log10, log10(x))
+FLOAT_UNARY(sqrt, sqrt(x))
+FLOAT_UNARY(ceil, ceil(x))
+FLOAT_UNARY(floor, floor(x))
+FLOAT_UNARY(trunc, trunc(x))
+FLOAT_UNARY(round, rint(x))  // half to even, as the standard asks
+FLOAT_UNARY(reciprocal, (T)1 / x)
+FLOAT_UNARY(abs, fabs(x))
+FLOAT_UNARY(sign, x > (T)0 ? (T)1 : (x < (T)0 ? (T)-1 : x))  // keeps +-0 and NaN
+static inline B op_isnan(T x) { return isnan(x) ? 1 : 0; }
+static inline B op_isinf(T x) { return isinf(x) ? 1 : 0; }
+static inline B op_isfinite(T x) { return isfinite(x) ? 1 : 0; }
+static inline B op_signbit(T x) { return signbit(x) ? 1 : 0; }
+#endif
+
+#if KIND == K_SIGNED || KIND == K_UNSIGNED
+static inline T op_bitwise_invert(T x) { return ~x; }
+#if KIND == K_SIGNED
+static inline T op_abs(T x) { return x < (T)0 ? (T)(-x) : x; }
+static inline T op_sign(T x) { return (T)((x > (T)0) - (x < (T)0)); }
+#else
+static inline T op_abs(T x) { return x; }
+static inline T op_sign(T x) { return (T)(x > (T)0); }
+#endif
+#endif
+
+#if KIND != K_BOOL
+static inline T op_negative(T x) { return (T)(-x); }
+static inline T op_square(T x) { return (T)(x * x); }
+#else
+static inline B op_logical_not(T x) { return x ? 0 : 1; }
+static inline B op_bitwise_invert(T x) { return x ? 0 : 1; }
+#endif
+static inline T op_positive(T x) { return x; }
+
+#else  // ARITY == 2
+
+#if KIND != K_BOOL
+static inline T op_add(T x, T y) { return (T)(x + y); }
+static inline T op_subtract(T x, T y) { return (T)(x - y); }
+static inline T op_multiply(T x, T y) { return (T)(x * y); }
+static inline B op_less(T x, T y) { return x < y; }
+static inline B op_less_equal(T x, T y) { return x <= y; }
+static inline B op_greater(T x, T y) { return x > y; }
+static inline B op_greater_equal(T x, T y) { return x >= y; }
+#endif
+static inline B op_equal(T x, T y) { return x == y; }
+static inline B op_not_equal(T x, T y) { return x != y; }
+
+#if KIND == K_FLOAT
+// NaN propagates through maximum/minimum (the standard; fmax would drop it).
+static inline T op_maximum(T x, T y) { return isnan(x) || isnan(y) ? x + y : fmax(x, y); }
+static inline T op_minimum(T x, T y) { return isnan(x) || isnan(y) ? x + y : fmin(x, y); }
+static inline T op_divide(T x, T y) { return x / y; }
+static inline T op_atan2(T x, T y) { return atan2(x, y); }
+static inline T op_hypot(T x, T y) { return hypot(x, y); }
+static inline T op_copysign(T x, T y) { return copysign(x, y); }
+static inline T op_nextafter(T x, T y) { return nextafter(x, y); }
+// numpy's npy_logaddexp: exact for equal arguments (including infinities).
+static inline T op_logaddexp(T x, T y) {
+    if (x == y) return x + (T)M_LN2;
+    T d = x - y;
+    return d > (T)0 ? x + log1p(exp(-d)) : (d <= (T)0 ? y + log1p(exp(d)) : d);
+}
+// numpy's npy_divmod: Python semantics, the remainder takes the divisor's sign.
+static inline T op_remainder(T x, T y) {
+    if (y == (T)0) return fmod(x, y);
+    T m = fmod(x, y);
+    if (m != (T)0) {
+        if ((y < (T)0) != (m < (T)0)) m += y;
+    } else {
+        m = copysign((T)0, y);
+    }
+    return m;
+}
+static inline T op_floor_divide(T x, T y) {
+    if (y == (T)0) return x / y;
+    T m = fmod(x, y);
+    T d = (x - m) / y;
+    if (m != (T)0 && ((y < (T)0) != (m < (T)0))) d -= (T)1;
+    T f;
+    if (d != (T)0) {
+        f = floor(d);
+        if (d - f > (T)0.5) f += (T)1;
+    } else {
+        f = copysign((T)0, x / y);
+    }
+    return f;
+}
+static inline T op_pow(T x, T y) { return pow(x, y); }
+#endif
+
+#if KIND == K_SIGNED || KIND == K_UNSIGNED
+static inline T op_maximum(T x, T y) { return x > y ? x : y; }
+static inline T op_minimum(T x, T y) { return x < y ? x : y; }
+static inline T op_bitwise_and(T x, T y) { return x & y; }
+static inline T op_bitwise_or(T x, T y) { return x | y; }
+static inline T op_bitwise_xor(T x, T y) { return x ^ y; }
+// Shifts by >= the bit width (or by a negative amount) give what numpy gives, not C's UB.
+static inline T op_bitwise_left_shift(T x, T y) {
+    return (y < (T)0 || y >= (T)BITS) ? (T)0 : (T)(x << y);
+}
+#if KIND == K_SIGNED
+static inline T op_bitwise_right_shift(T x, T y) {
+    return (y < (T)0 || y >= (T)BITS) ? (x < (T)0 ? (T)-1 : (T)0) : (T)(x >> y);
+}
+// Integer division by zero gives 0, as numpy does (C would trap or be undefined).
+static inline T op_floor_divide(T x, T y) {
+    if (y == (T)0) return (T)0;
+    if (y == (T)-1) return (T)(-x);  // avoids the INT_MIN / -1 trap
+    T q = x / y;
+    if ((x % y != (T)0) && ((x < (T)0) != (y < (T)0))) q -= (T)1;
+    return q;
+}
+static inline T op_remainder(T x, T y) {
+    if (y == (T)0 || y == (T)-1) return (T)0;
+    T r = x % y;
+    if (r != (T)0 && ((r < (T)0) != (y < (T)0))) r += y;
+    return r;
+}
+#else
+static inline T op_bitwise_right_shift(T x, T y) { return y >= (T)BITS ? (T)0 : (T)(x >> y); }
+static inline T op_floor_divide(T x, T y) { return y == (T)0 ? (T)0 : (T)(x / y); }
+static inline T op_remainder(T x, T y) { return y == (T)0 ? (T)0 : (T)(x % y); }
+#endif
+// Exponentiation by squaring; a negative exponent gives 0 except for bases 1 and -1.
+static inline T op_pow(T x, T y) {
+#if KIND == K_SIGNED
+    if (y < (T)0) return x == (T)1 ? (T)1 : (x == (T)-1 ? ((y & 1) ? (T)-1 : (T)1) : (T)0);
+#endif
+    T r = (T)1;
+    while (y != (T)0) {
+        if (y & 1) r = (T)(r * x);
+        x = (T)(x * x);
+        y = (T)(y >> 1);
+    }
+    return r;
+}
+#endif
+
+#if KIND == K_BOOL
+static inline B op_logical_and(T x, T y) { return x && y; }
+static inline B op_logical_or(T x, T y) { return x || y; }
+static inline B op_logical_xor(T x, T y) { return (x != 0) != (y != 0); }
+static inline B op_bitwise_and(T x, T y) { return x & y; }
+static inline B op_bitwise_or(T x, T y) { return x | y; }
+static inline B op_bitwise_xor(T x, T y) { return x ^ y; }
+static inline B op_maximum(T x, T y) { return x | y; }
+static inline B op_minimum(T x, T y) { return x & y; }
+#endif
+
+#endif  // ARITY
+
+// ---- kernel templates ------------------------------------------------------------------------
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define T16 CAT(T, 16)
+
+#define LANES1(r, F, v) \
+    r.s0 = F(v.s0); r.s1 = F(v.s1); r.s2 = F(v.s2); r.s3 = F(v.s3); \
+    r.s4 = F(v.s4); r.s5 = F(v.s5); r.s6 = F(v.s6); r.s7 = F(v.s7); \
+    r.s8 = F(v.s8); r.s9 = F(v.s9); r.sa = F(v.sa); r.sb = F(v.sb); \
+    r.sc = F(v.sc); r.sd = F(v.sd); r.se = F(v.se); r.sf = F(v.sf);
+#define LANES2(r, F, v, w) \
+    r.s0 = F(v.s0, w.s0); r.s1 = F(v.s1, w.s1); r.s2 = F(v.s2, w.s2); r.s3 = F(v.s3, w.s3); \
+    r.s4 = F(v.s4, w.s4); r.s5 = F(v.s5, w.s5); r.s6 = F(v.s6, w.s6); r.s7 = F(v.s7, w.s7); \
+    r.s8 = F(v.s8, w.s8); r.s9 = F(v.s9, w.s9); r.sa = F(v.sa, w.sa); r.sb = F(v.sb, w.sb); \
+    r.sc = F(v.sc, w.sc); r.sd = F(v.sd, w.sd); r.se = F(v.se, w.se); r.sf = F(v.sf, w.sf);
+#define LANES_SL(r, F, s, v) \
+    r.s0 = F(s, v.s0); r.s1 = F(s, v.s1); r.s2 = F(s, v.s2); r.s3 = F(s, v.s3); \
+    r.s4 = F(s, v.s4); r.s5 = F(s, v.s5); r.s6 = F(s, v.s6); r.s7 = F(s, v.s7); \
+    r.s8 = F(s, v.s8); r.s9 = F(s, v.s9); r.sa = F(s, v.sa); r.sb = F(s, v.sb); \
+    r.sc = F(s, v.sc); r.sd = F(s, v.sd); r.se = F(s, v.se); r.sf = F(s, v.sf);
+#define LANES_SR(r, F, v, s) \
+    r.s0 = F(v.s0, s); r.s1 = F(v.s1, s); r.s2 = F(v.s2, s); r.s3 = F(v.s3, s); \
+    r.s4 = F(v.s4, s); r.s5 = F(v.s5, s); r.s6 = F(v.s6, s); r.s7 = F(v.s7, s); \
+    r.s8 = F(v.s8, s); r.s9 = F(v.s9, s); r.sa = F(v.sa, s); r.sb = F(v.sb, s); \
+    r.sc = F(v.sc, s); r.sd = F(v.sd, s); r.se = F(v.se, s); r.sf = F(v.sf, s);
+
+#define UNARY_KERNELS(NAME, OT)                                                              \
+__kernel void elementwise_##NAME##_contig(const long n, __global OT *out, const long out_off, \
+                                          __global const T *a, const long a_off) {           \
+    const long base = (long)get_global_id(0) * VEC;                                          \
+    if (base >= n) return;                                                                    \
+    __global OT *o = out + out_off + base;                                                    \
+    __global const T *p = a + a_off + base;                                                   \
+    if (VEC == 16 && base + 16 <= n) {                                                        \
+        T16 v = vload16(0, p);                                                                \
+        CAT(OT, 16) r;                                                                        \
+        LANES1(r, op_##NAME, v)                                                               \
+        vstore16(r, 0, o);                                                                    \
+        return;                                                                               \
+    }                                                                                         \
+    const long m = min((long)VEC, n - base);                                                  \
+    for (long i = 0; i < m; i++) o[i] = op_##NAME(p[i]);                                      \
+}                                                                                             \
+__kernel void elementwise_##NAME##_strided(const layout_t L, const long n,                   \
+                                           __global OT *out, __global const T *a) {          \
+    const long i = get_global_id(0);                                                          \
+    if (i >= n) return;                                                                       \
+    long off[2];                                                                              \
+    layout_offsets(&L, i, 2, off);                                                            \
+    out[off[0]] = op_##NAME(a[off[1]]);                                                       \
+}
+
+#define BINARY_KERNELS(NAME, OT)                                                             \
+__kernel void elementwise_##NAME##_contig(const long n, __global OT *out, const long out_off, \
+                                          __global const T *a, const long a_off,             \
+                                          __global const T *b, const long b_off) {           \
+    const long base = (long)get_global_id(0) * VEC;                                          \
+    if (base >= n) return;                                                                    \
+    __global OT *o = out + out_off + base;                                                    \
+    __global const T *p = a + a_off + base;                                                   \
+    __global const T *q = b + b_off + base;                                                   \
+    if (VEC == 16 && base + 16 <= n) {                                                        \
+        T16 v = vload16(0, p);                                                                \
+        T16 w = vload16(0, q);                                                                \
+        CAT(OT, 16) r;                                                                        \
+        LANES2(r, op_##NAME, v, w)                                                            \
+        vstore16(r, 0, o);                                                                    \
+        return;                                                                               \
+    }                                                                                         \
+    const long m = min((long)VEC, n - base);                                                  \
+    for (long i = 0; i < m; i++) o[i] = op_##NAME(p[i], q[i]);                                \
+}                                                                                             \
+__kernel void elementwise_##NAME##_strided(const layout_t L, const long n,                   \
+                                           __global OT *out, __global const T *a,            \
+                                           __global const T *b) {                            \
+    const long i = get_global_id(0);                                                          \
+    if (i >= n) return;                                                                       \
+    long off[3];                                                                              \
+    layout_offsets(&L, i, 3, off);                                                            \
+    out[off[0]] = op_##NAME(a[off[1]], b[off[2]]);                                            \
+}                                                                                             \
+__kernel void elementwise_##NAME##_scalar(const long n, __global OT *out, const long out_off, \
+                                          __global const T *a, const long a_off,             \
+                                          const T s, const int swap) {                       \
+    const long base = (long)get_global_id(0) * VEC;                                          \
+    if (base >= n) return;                                                                    \
+    __global OT *o = out + out_off + base;                                                    \
+    __global const T *p = a + a_off + base;                                                   \
+    if (VEC == 16 && base + 16 <= n) {                                                        \
+        T16 v = vload16(0, p);                                                                \
+        CAT(OT, 16) r;                                                                        \
+        if (swap) {                                                                           \
+            LANES_SL(r, op_##NAME, s, v)                                                      \
+        } else {                                                                              \
+            LANES_SR(r, op_##NAME, v, s)                                                      \
+        }                                                                                     \
+        vstore16(r, 0, o);                                                                    \
+        return;                                                                               \
+    }                                                                                         \
+    const long m = min((long)VEC, n - base);                                                  \
+    for (long i = 0; i < m; i++) o[i] = swap ? op_##NAME(s, p[i]) : op_##NAME(p[i], s);       \
+}                                                                                             \
+__kernel void elementwise_##NAME##_scalar_strided(const layout_t L, const long n,            \
+                                                  __global OT *out, __global const T *a,     \
+                                                  const T s, const int swap) {               \
+    const long i = get_global_id(0);                                                          \
+    if (i >= n) return;                                                                       \
+    long off[2];                                                                              \
+    layout_offsets(&L, i, 2, off);                                                            \
+    out[off[0]] = swap ? op_##NAME(s, a[off[1]]) : op_##NAME(a[off[1]], s);                   \
+}
+
+// ---- the kernels -------------------------------------------------------------------------------
+#if ARITY == 1
+
+UNARY_KERNELS(positive, T)
+#if KIND == K_FLOAT
+UNARY_KERNELS(acos, T)
+UNARY_KERNELS(acosh, T)
+UNARY_KERNELS(asin, T)
+UNARY_KERNELS(asinh, T)
+UNARY_KERNELS(atan, T)
+UNARY_KERNELS(atanh, T)
+UNARY_KERNELS(cos, T)
+UNARY_KERNELS(cosh, T)
+UNARY_KERNELS(sin, T)
+UNARY_KERNELS(sinh, T)
+UNARY_KERNELS(tan, T)
+UNARY_KERNELS(tanh, T)
+UNARY_KERNELS(exp, T)
+UNARY_KERNELS(expm1, T)
+UNARY_KERNELS(log, T)
+UNARY_KERNELS(log1p, T)
+UNARY_KERNELS(log2, T)
+UNARY_KERNELS(log10, T)
+UNARY_KERNELS(sqrt, T)
+UNARY_KERNELS(ceil, T)
+UNARY_KERNELS(floor, T)
+UNARY_KERNELS(trunc, T)
+UNARY_KERNELS(round, T)
+UNARY_KERNELS(reciprocal, T)
+UNARY_KERNELS(isnan, B)
+UNARY_KERNELS(isinf, B)
+UNARY_KERNELS(isfinite, B)
+UNARY_KERNELS(signbit, B)
+#endif
+#if KIND != K_BOOL
+UNARY_KERNELS(abs, T)
+UNARY_KERNELS(sign, T)
+UNARY_KERNELS(negative, T)
+UNARY_KERNELS(square, T)
+#else
+UNARY_KERNELS(logical_not, B)
+#endif
+#if KIND != K_FLOAT
+UNARY_KERNELS(bitwise_invert, T)
+#endif
+
+#else  // ARITY == 2
+
+BINARY_KERNELS(equal, B)
+BINARY_KERNELS(not_equal, B)
+BINARY_KERNELS(maximum, T)
+BINARY_KERNELS(minimum, T)
+#if KIND != K_BOOL
+BINARY_KERNELS(add, T)
+BINARY_KERNELS(subtract, T)
+BINARY_KERNELS(multiply, T)
+BINARY_KERNELS(less, B)
+BINARY_KERNELS(less_equal, B)
+BINARY_KERNELS(greater, B)
+BINARY_KERNELS(greater_equal, B)
+BINARY_KERNELS(floor_divide, T)
+BINARY_KERNELS(remainder, T)
+BINARY_KERNELS(pow, T)
+#endif
+#if KIND == K_FLOAT
+BINARY_KERNELS(divide, T)
+BINARY_KERNELS(atan2, T)
+BINARY_KERNELS(hypot, T)
+BINARY_KERNELS(copysign, T)
+BINARY_KERNELS(nextafter, T)
+BINARY_KERNELS(logaddexp, T)
+#else
+BINARY_KERNELS(bitwise_and, T)
+BINARY_KERNELS(bitwise_or, T)
+BINARY_KERNELS(bitwise_xor, T)
+#endif
+#if KIND == K_SIGNED || KIND == K_UNSIGNED
+BINARY_KERNELS(bitwise_left_shift, T)
+BINARY_KERNELS(bitwise_right_shift, T)
+#endif
+#if KIND == K_BOOL
+BINARY_KERNELS(logical_and, B)
+BINARY_KERNELS(logical_or, B)
+BINARY_KERNELS(logical_xor, B)
+#endif
+
+// where(cond, a, b): cond is bool (uchar); a, b and the result are T.
+__kernel void elementwise_where_contig(const long n, __global T *out, const long out_off,
+                                       __global const uchar *c, const long c_off,
+                                       __global const T *a, const long a_off,
+                                       __global const T *b, const long b_off) {
+    const long base = (long)get_global_id(0) * VEC;
+    if (base >= n) return;
+    const long m = min((long)VEC, n - base);
+    for (long i = 0; i < m; i++) {
+        const long k = base + i;
+        out[out_off + k] = c[c_off + k] ? a[a_off + k] : b[b_off + k];
+    }
+}
+
+__kernel void elementwise_where_strided(const layout_t L, const long n, __global T *out,
+                                        __global const uchar *c, __global const T *a,
+                                        __global const T *b) {
+    const long i = get_global_id(0);
+    if (i >= n) return;
+    long off[4];
+    layout_offsets(&L, i, 4, off);
+    out[off[0]] = c[off[1]] ? a[off[2]] : b[off[3]];
+}
+
+#endif  // ARITY

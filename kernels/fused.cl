@@ -1,0 +1,40 @@
+// fused.cl: fused elementwise chains as single kernels (one read of each operand, one write).
+//   fused_multiply_add(n, out, a, b, c): out = a * b + c over n contiguous elements.
+// Options: -DT=float|double, -DVEC=16|1 (elements per work-item: vload16 on CPUs, one on GPUs).
+// The product is rounded before the add (FP_CONTRACT OFF) so results match numpy's a * b + c.
+#ifdef cl_khr_fp64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+#pragma OPENCL FP_CONTRACT OFF
+
+#ifndef T
+#define T float
+#endif
+#ifndef VEC
+#define VEC 16
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+
+__kernel void fused_multiply_add(long n, __global T *out, long out_off, __global const T *a,
+                                 long a_off, __global const T *b, long b_off,
+                                 __global const T *c, long c_off) {
+    long start = (long)get_global_id(0) * VEC;
+    if (start >= n) {
+        return;
+    }
+#if VEC > 1
+    if (start + VEC <= n) {
+        long v = start / VEC;
+        CAT(vstore, VEC)(CAT(vload, VEC)(v, a + a_off) * CAT(vload, VEC)(v, b + b_off)
+                             + CAT(vload, VEC)(v, c + c_off),
+                         v, out + out_off);
+        return;
+    }
+#endif
+    long end = start + VEC < n ? start + VEC : n;
+    for (long k = start; k < end; ++k) {
+        out[out_off + k] = a[a_off + k] * b[b_off + k] + c[c_off + k];
+    }
+}

@@ -1,0 +1,349 @@
+// gemm.cl: C = alpha * A @ B + beta * C (+ bias) (then ReLU), strided-batched. A is M x K,
+// B is K x N, C is M x N in every batch; each operand is addressed with arbitrary element strides
+// (batch, row, column), so transposes are strides and a batch stride of 0 broadcasts.
+// Kernels (host side: axoncl/backends/opencl/gemm.py):
+//   gemm_pack_b   B -> panels of NR = NV*VW columns ([panel][k][NR]), columns past N are zero
+//   gemm_packed   CPU: each work-item computes an RM x NR block of C over k0 <= k < k1 with
+//                 RM*NV vector accumulators (VW lanes), broadcast-A fma; no local memory and no
+//                 barriers (PoCL would spill accumulators across barriers). A is read in place
+//                 with any strides; B rows must be NR contiguous elements (packed, or row-major
+//                 B with N % NR == 0).
+//   gemm_direct   any device, small problems: DM x DN outputs per work-item, any strides, no
+//                 packing; loads are clamped in-bounds and stores masked.
+//   gemm_tiled    GPU: TM x TN x TK tiles of A and B in local memory, WM x WN outputs per
+//                 work-item (work-group (TN/WN) x (TM/WM), dim 0 along N), bounds-checked loads.
+// Epilogue flags (bit set): 1 read C with beta (C is never read otherwise, it may hold NaN),
+//   2 add bias, 4 bias is per row (else per column), 8 ReLU. Offsets are computed in long.
+// Options: -DREAL=float|double -DVW=16|8 (vector width; 8 for double) -DRM -DNV -DDM -DDN
+//   -DTM -DTN -DTK -DWM -DWN -DUSE_FMA=0|1 (fma only where the device has hardware FMA).
+#ifndef REAL
+#define REAL float
+#endif
+#ifndef VW
+#define VW 16
+#endif
+#ifndef RM
+#define RM 6
+#endif
+#ifndef NV
+#define NV 2
+#endif
+#ifndef DM
+#define DM 4
+#endif
+#ifndef DN
+#define DN 4
+#endif
+#ifndef TM
+#define TM 64
+#endif
+#ifndef TN
+#define TN 64
+#endif
+#ifndef TK
+#define TK 16
+#endif
+#ifndef WM
+#define WM 4
+#endif
+#ifndef WN
+#define WN 4
+#endif
+#ifndef USE_FMA
+#define USE_FMA 1
+#endif
+
+#if REAL_IS_DOUBLE
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define VREAL CAT(REAL, VW)
+#define VLOAD CAT(vload, VW)
+#define VSTORE CAT(vstore, VW)
+#define NR (NV * VW)
+
+#if USE_FMA
+#define MADD(a, b, c) fma((a), (b), (c))
+#else
+#define MADD(a, b, c) mad((a), (b), (c))
+#endif
+
+#define EP_BETA 1
+#define EP_BIAS 2
+#define EP_BIAS_ROW 4
+#define EP_RELU 8
+
+// alpha * acc (+ beta * C) (+ bias), then ReLU; NaN passes through ReLU as in numpy/torch.
+inline REAL gemm_finish(REAL acc, const REAL alpha, const REAL beta, __global const REAL *c,
+                        const int flags, __global const REAL *bias, const long bias_index) {
+    REAL v = alpha * acc;
+    if (flags & EP_BETA) v = MADD(beta, *c, v);
+    if (flags & EP_BIAS) v += bias[bias_index];
+    if (flags & EP_RELU) v = v < (REAL)0 ? (REAL)0 : v;
+    return v;
+}
+
+// One work-item copies one row (k index) of one NR-wide panel: vector copies where the source
+// row is contiguous and whole, else element by element with zero padding past N.
+__kernel void gemm_pack_b(const int n, const int k, __global const REAL *restrict b,
+                          const long b_off, const long b_batch, const long b_row, const long b_col,
+                          __global REAL *restrict out, const long out_batch, const int n_panels) {
+    const int kk = get_global_id(0);
+    const int np = get_global_id(1);
+    const long batch = get_global_id(2);
+    if (kk >= k) return;
+    const int col0 = np * NR;
+    __global const REAL *src = b + b_off + batch * b_batch + kk * b_row + col0 * b_col;
+    __global REAL *dst = out + batch * out_batch + ((long)np * k + kk) * NR;
+    if (b_col == 1 && col0 + NR <= n) {
+#pragma unroll
+        for (int v = 0; v < NV; ++v) VSTORE(VLOAD(v, src), v, dst);
+    } else {
+        for (int j = 0; j < NR; ++j) dst[j] = col0 + j < n ? src[j * b_col] : (REAL)0;
+    }
+}
+
+// Work-item order: m_block consecutive M-panels share one B panel (it stays in L1), then the
+// next N-panel reuses the same m_block A panels (they stay in L2), then the next block of rows.
+__kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
+                          __global const REAL *restrict a, const long a_off, const long a_batch,
+                          const long a_row, const long a_col,
+                          __global const REAL *restrict b, const long b_off, const long b_batch,
+                          const long b_panel, const long b_k,
+                          __global REAL *restrict c, const long c_off, const long c_batch,
+                          const long c_row, const long c_col,
+                          const REAL alpha, const REAL beta, const int flags,
+                          __global const REAL *restrict bias, const long bias_off,
+                          const long bias_stride,
+                          const int m_panels, const int n_panels, const int m_block) {
+    const int gid = get_global_id(0);
+    const long batch = get_global_id(1);
+    const int per_block = m_block * n_panels;
+    const int blk = gid / per_block;
+    const int rest = gid - blk * per_block;
+    const int np = rest / m_block;
+    const int mp = blk * m_block + (rest - np * m_block);
+    if (mp >= m_panels) return;
+
+    // A is read in place; rows past M repeat row M-1 (their results are never stored).
+    const int row0 = mp * RM;
+    __global const REAL *ap = a + a_off + batch * a_batch + (long)k0 * a_col;
+    long a_rows[RM];
+#pragma unroll
+    for (int r = 0; r < RM; ++r) a_rows[r] = min(row0 + r, m - 1) * a_row;
+    __global const REAL *bp = b + b_off + batch * b_batch + np * b_panel + (long)k0 * b_k;
+    VREAL acc[RM][NV];
+#pragma unroll
+    for (int r = 0; r < RM; ++r)
+#pragma unroll
+        for (int v = 0; v < NV; ++v) acc[r][v] = (VREAL)0;
+
+    for (int kk = k0; kk < k1; ++kk) {
+        VREAL bv[NV];
+#pragma unroll
+        for (int v = 0; v < NV; ++v) bv[v] = VLOAD(v, bp);
+#pragma unroll
+        for (int r = 0; r < RM; ++r) {
+            const VREAL av = (VREAL)(ap[a_rows[r]]);
+#pragma unroll
+            for (int v = 0; v < NV; ++v) acc[r][v] = MADD(av, bv[v], acc[r][v]);
+        }
+        ap += a_col;
+        bp += b_k;
+    }
+
+    const int col0 = np * NR;
+    __global REAL *cp = c + c_off + batch * c_batch + row0 * c_row + col0 * c_col;
+    const bool bias_col = (flags & EP_BIAS) && !(flags & EP_BIAS_ROW);
+    if (row0 + RM <= m && col0 + NR <= n && c_col == 1 && (!bias_col || bias_stride == 1)) {
+        // Whole block inside C with contiguous rows: vector epilogue.
+#pragma unroll
+        for (int v = 0; v < NV; ++v) {
+            VREAL bias_v = (VREAL)0;
+            if (bias_col) bias_v = VLOAD(0, bias + bias_off + col0 + v * VW);
+#pragma unroll
+            for (int r = 0; r < RM; ++r) {
+                __global REAL *cr = cp + r * c_row + v * VW;
+                VREAL x = alpha * acc[r][v];
+                if (flags & EP_BETA) x = MADD((VREAL)beta, VLOAD(0, cr), x);
+                if (flags & EP_BIAS) {
+                    if (flags & EP_BIAS_ROW)
+                        x += (VREAL)bias[bias_off + (row0 + r) * bias_stride];
+                    else
+                        x += bias_v;
+                }
+                if (flags & EP_RELU) x = select(x, (VREAL)0, x < (VREAL)0);
+                VSTORE(x, 0, cr);
+            }
+        }
+        return;
+    }
+    // Edge block: element by element with bounds checks.
+#pragma unroll
+    for (int r = 0; r < RM; ++r) {
+        const int row = row0 + r;
+        if (row >= m) break;
+        for (int v = 0; v < NV; ++v) {
+            REAL lanes[VW];
+            VSTORE(acc[r][v], 0, lanes);
+            for (int j = 0; j < VW; ++j) {
+                const int col = col0 + v * VW + j;
+                if (col >= n) break;
+                __global REAL *ce = cp + r * c_row + (v * VW + j) * c_col;
+                const long bi = bias_off + ((flags & EP_BIAS_ROW) ? row : col) * bias_stride;
+                *ce = gemm_finish(lanes[j], alpha, beta, ce, flags, bias, bi);
+            }
+        }
+    }
+}
+
+__kernel void gemm_direct(const int m, const int n, const int k,
+                          __global const REAL *restrict a, const long a_off, const long a_batch,
+                          const long a_row, const long a_col,
+                          __global const REAL *restrict b, const long b_off, const long b_batch,
+                          const long b_row, const long b_col,
+                          __global REAL *restrict c, const long c_off, const long c_batch,
+                          const long c_row, const long c_col,
+                          const REAL alpha, const REAL beta, const int flags,
+                          __global const REAL *restrict bias, const long bias_off,
+                          const long bias_stride) {
+    const int col0 = get_global_id(0) * DN;
+    const int row0 = get_global_id(1) * DM;
+    const long batch = get_global_id(2);
+    if (row0 >= m || col0 >= n) return;
+    __global const REAL *ab = a + a_off + batch * a_batch;
+    __global const REAL *bb = b + b_off + batch * b_batch;
+    long a_rows[DM];
+    long b_cols[DN];
+#pragma unroll
+    for (int i = 0; i < DM; ++i) a_rows[i] = min(row0 + i, m - 1) * a_row;
+#pragma unroll
+    for (int j = 0; j < DN; ++j) b_cols[j] = min(col0 + j, n - 1) * b_col;
+    REAL acc[DM][DN];
+#pragma unroll
+    for (int i = 0; i < DM; ++i)
+#pragma unroll
+        for (int j = 0; j < DN; ++j) acc[i][j] = (REAL)0;
+    for (int kk = 0; kk < k; ++kk) {
+        REAL av[DM];
+        REAL bv[DN];
+#pragma unroll
+        for (int i = 0; i < DM; ++i) av[i] = ab[a_rows[i]];
+#pragma unroll
+        for (int j = 0; j < DN; ++j) bv[j] = bb[b_cols[j]];
+#pragma unroll
+        for (int i = 0; i < DM; ++i)
+#pragma unroll
+            for (int j = 0; j < DN; ++j) acc[i][j] = MADD(av[i], bv[j], acc[i][j]);
+        ab += a_col;
+        bb += b_row;
+    }
+    __global REAL *cb = c + c_off + batch * c_batch;
+#pragma unroll
+    for (int i = 0; i < DM; ++i) {
+        const int row = row0 + i;
+#pragma unroll
+        for (int j = 0; j < DN; ++j) {
+            const int col = col0 + j;
+            if (row < m && col < n) {
+                __global REAL *ce = cb + row * c_row + col * c_col;
+                const long bi = bias_off + ((flags & EP_BIAS_ROW) ? row : col) * bias_stride;
+                *ce = gemm_finish(acc[i][j], alpha, beta, ce, flags, bias, bi);
+            }
+        }
+    }
+}
+
+#define LN (TN / WN)  // work-items along N (local dim 0)
+#define LM (TM / WM)  // work-items along M (local dim 1)
+#define LT (LN * LM)
+#if (TM * TK) % LT != 0 || (TN * TK) % LT != 0
+#error "gemm_tiled: TM*TK and TN*TK must be multiples of the work-group size"
+#endif
+
+// Barriers sit in a loop whose trip count is the same for every work-item, and no work-item
+// returns early: PoCL's work-item loops (and OpenCL 1.2) require it.
+__kernel __attribute__((reqd_work_group_size(LN, LM, 1)))
+void gemm_tiled(const int m, const int n, const int k,
+                __global const REAL *restrict a, const long a_off, const long a_batch,
+                const long a_row, const long a_col,
+                __global const REAL *restrict b, const long b_off, const long b_batch,
+                const long b_row, const long b_col,
+                __global REAL *restrict c, const long c_off, const long c_batch,
+                const long c_row, const long c_col,
+                const REAL alpha, const REAL beta, const int flags,
+                __global const REAL *restrict bias, const long bias_off,
+                const long bias_stride) {
+    __local REAL as[TK][TM + 1];
+    __local REAL bs[TK][TN + 1];
+    const int lx = get_local_id(0);
+    const int ly = get_local_id(1);
+    const int tid = ly * LN + lx;
+    const int col0 = get_group_id(0) * TN;
+    const int row0 = get_group_id(1) * TM;
+    const long batch = get_global_id(2);
+    __global const REAL *ab = a + a_off + batch * a_batch;
+    __global const REAL *bb = b + b_off + batch * b_batch;
+    // Coalesced tile loads: consecutive work-items walk the operand's contiguous axis.
+    const bool a_k_fast = a_col == 1;
+    const bool b_n_fast = b_col == 1 || b_row != 1;
+
+    REAL acc[WM][WN];
+#pragma unroll
+    for (int i = 0; i < WM; ++i)
+#pragma unroll
+        for (int j = 0; j < WN; ++j) acc[i][j] = (REAL)0;
+
+    for (int kt = 0; kt < k; kt += TK) {
+#pragma unroll
+        for (int l = 0; l < (TM * TK) / LT; ++l) {
+            const int e = tid + l * LT;
+            const int r = a_k_fast ? e / TK : e % TM;
+            const int kk = a_k_fast ? e % TK : e / TM;
+            const int row = row0 + r;
+            const int kg = kt + kk;
+            as[kk][r] = (row < m && kg < k) ? ab[row * a_row + kg * a_col] : (REAL)0;
+        }
+#pragma unroll
+        for (int l = 0; l < (TN * TK) / LT; ++l) {
+            const int e = tid + l * LT;
+            const int cc = b_n_fast ? e % TN : e / TK;
+            const int kk = b_n_fast ? e / TN : e % TK;
+            const int col = col0 + cc;
+            const int kg = kt + kk;
+            bs[kk][cc] = (col < n && kg < k) ? bb[kg * b_row + col * b_col] : (REAL)0;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll 4
+        for (int kk = 0; kk < TK; ++kk) {
+            REAL av[WM];
+            REAL bv[WN];
+#pragma unroll
+            for (int i = 0; i < WM; ++i) av[i] = as[kk][ly + i * LM];
+#pragma unroll
+            for (int j = 0; j < WN; ++j) bv[j] = bs[kk][lx + j * LN];
+#pragma unroll
+            for (int i = 0; i < WM; ++i)
+#pragma unroll
+                for (int j = 0; j < WN; ++j) acc[i][j] = MADD(av[i], bv[j], acc[i][j]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+    __global REAL *cb = c + c_off + batch * c_batch;
+#pragma unroll
+    for (int i = 0; i < WM; ++i) {
+        const int row = row0 + ly + i * LM;
+#pragma unroll
+        for (int j = 0; j < WN; ++j) {
+            const int col = col0 + lx + j * LN;
+            if (row < m && col < n) {
+                __global REAL *ce = cb + row * c_row + col * c_col;
+                const long bi = bias_off + ((flags & EP_BIAS_ROW) ? row : col) * bias_stride;
+                *ce = gemm_finish(acc[i][j], alpha, beta, ce, flags, bias, bi);
+            }
+        }
+    }
+}
