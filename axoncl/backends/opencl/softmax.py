@@ -110,3 +110,28 @@ def logsumexp(x: CLArray, /, axis: int = -1, keepdims: bool = False) -> CLArray:
         else (x.shape[:a] + x.shape[a + 1 :])
     )
     return _run("logsumexp", x, axis, shape)
+
+
+def _register_primitives() -> None:
+    """Install the fused kernels as the OpenCL versions of the autograd layer's primitives."""
+    from .. import primitives
+
+    namespace = __name__.rsplit(".", 1)[0]
+
+    @primitives.softmax.register(namespace)
+    def _softmax(x, *, axis, xp):
+        return softmax(x, axis=axis)
+
+    @primitives.log_softmax.register(namespace)
+    def _log_softmax(x, *, axis, xp):
+        return log_softmax(x, axis=axis)
+
+    @primitives.logsumexp.register(namespace)
+    def _logsumexp(x, *, axis, keepdims, xp):
+        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        if len(axes) == 1 and x.ndim:
+            return logsumexp(x, axis=axes[0], keepdims=keepdims)
+        return primitives.logsumexp.portable(x, axis=axis, keepdims=keepdims, xp=xp)
+
+
+_register_primitives()
