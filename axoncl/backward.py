@@ -7,12 +7,13 @@ several times gets the sum of its gradients before its own rule runs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from . import grad_mode
 from .backends import namespace_of
-from .graph import LeafEdge, Node
+from .graph import _INSPECT_HOOKS, LeafEdge, Node, _observed
 from .variable import Variable
 
 __all__ = ["backward", "grad"]
@@ -110,7 +111,11 @@ def _engine(outputs: list[Variable], gradients: list[Variable], retain_graph: bo
                 raise RuntimeError(
                     f"{who}: saved values of {node.name} were freed by an earlier backward(); "
                     "pass retain_graph=True to the first call")
-            grads = node.function.backward(node, grad)
+            if _INSPECT_HOOKS:
+                run = functools.partial(node.function.backward, node, grad)
+                grads = _observed("backward", node, run)
+            else:
+                grads = node.function.backward(node, grad)
             if not isinstance(grads, tuple):
                 grads = (grads,)
             if len(grads) != len(node.edges):

@@ -9,15 +9,14 @@ inspector iterate.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from . import grad_mode
 from .backends import namespace_of
-
-if TYPE_CHECKING:
-    from .variable import Variable
 
 __all__ = ["Function", "LeafEdge", "Node", "registry"]
 
@@ -67,7 +66,7 @@ class Node:
         self.needs_input_grad: tuple[bool, ...] = ()
         self._saved: tuple[Any, ...] | None = ()
         self._freed = False
-        self.pre_hooks: list[Any] = []
+        self.pre_hooks: list[Any] | tuple[()] = ()  # a list once a hook is registered
         self.retained = None
         self.creation_site: str | None = None
         self._output_data = None
@@ -91,8 +90,6 @@ class Node:
     @property
     def saved_values(self) -> tuple[Variable, ...]:
         """The saved arrays as Variables: inputs keep their graph, the output gets this node."""
-        from .variable import Variable
-
         if self._freed:
             raise RuntimeError(
                 f"backward: saved values of {self.name} were freed by an earlier backward(); "
@@ -155,19 +152,22 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **options: Any) -> Variable:
         """Run the forward on the inputs' data and record a graph node when needed."""
-        from .variable import Variable
-
+        # The hot path of every op (and of every backward formula): keep it lean.
         raw = []
         variables = []
         scalars = False
+        wants_grad = False
         for arg in args:
             if isinstance(arg, Variable):
                 raw.append(arg.data)
                 variables.append(arg)
+                if arg._requires_grad:
+                    wants_grad = True
             else:
                 raw.append(arg)
                 variables.append(None)
-                scalars = scalars or isinstance(arg, _SCALARS)
+                if isinstance(arg, _SCALARS):
+                    scalars = True
         xp = namespace_of(*raw)
         if scalars:
             raw = _lift_scalars(raw, xp)
@@ -175,47 +175,92 @@ class Function:
         for key, value in options.items():
             setattr(ctx, key, value)
 
-        record = grad_mode._GRAD_ENABLED.get() and any(
-            v is not None and v.requires_grad for v in variables)
+        record = wants_grad and grad_mode._GRAD_ENABLED.get()
         if record:
+            needs = []
             for v in variables:
-                if v is not None and v._inference:
+                if v is None:
+                    needs.append(False)
+                    continue
+                if v._inference:
                     raise RuntimeError(
                         f"{cls.name}: an inference-mode value cannot be used in an op that "
                         "records gradients; make it outside inference_mode, or clone it with "
                         "Variable(x.data.copy()) first")
-            ctx.needs_input_grad = tuple(v is not None and v.requires_grad for v in variables)
+                needs.append(v._requires_grad)
+            ctx.needs_input_grad = tuple(needs)
         else:
-            ctx.needs_input_grad = (False,) * len(variables)
+            ctx.needs_input_grad = _no_grads(len(variables))
         ctx._inputs = variables
-        data = cls.forward(ctx, *raw)
-        out = Variable(data)
+        if _INSPECT_HOOKS:
+            data = _observed("forward", ctx, functools.partial(cls.forward, ctx, *raw))
+        else:
+            data = cls.forward(ctx, *raw)
+        out = _new_variable(data)
         if grad_mode._INFERENCE.get():
             out._inference = True
-        if record:
-            ctx.edges = tuple(
-                None if v is None or not v.requires_grad
-                else (v.grad_fn if v.grad_fn is not None else LeafEdge(v))
-                for v in variables)
+        if record and _is_floating(data):
+            edges = []
+            for v in variables:
+                if v is None or not v._requires_grad:
+                    edges.append(None)
+                elif v.grad_fn is not None:
+                    edges.append(v.grad_fn)
+                else:
+                    edges.append(LeafEdge(v))
+            ctx.edges = tuple(edges)
             ctx.out_shape = tuple(data.shape)
             ctx.out_dtype = data.dtype
             ctx.out_device = getattr(data, "device", None)
             if _TRACK_SITES[0]:
                 ctx.creation_site = _creation_site()
-            out.requires_grad = True
+            out._requires_grad = True
             out.grad_fn = ctx
-            if ctx._saved and any(value is data for value in ctx._saved):
-                ctx._output_data = data
             # Inputs are kept only if saved; otherwise the graph holds nodes, not data.
             saved = ctx._saved
-            ctx._inputs = tuple(
-                v if v is not None and any(v.data is s for s in saved) else None
-                for v in variables)
+            if saved:
+                kept = []
+                for v in variables:
+                    if v is not None:
+                        d = v.data
+                        for value in saved:
+                            if value is d:
+                                break
+                        else:
+                            v = None
+                    kept.append(v)
+                ctx._inputs = tuple(kept)
+                for value in saved:
+                    if value is data:
+                        ctx._output_data = data
+                        break
+            else:
+                ctx._inputs = ()
         return out
+
+
+_NO_GRADS: list[tuple[bool, ...]] = [(False,) * n for n in range(8)]
+
+
+def _no_grads(n: int) -> tuple[bool, ...]:
+    return _NO_GRADS[n] if n < 8 else (False,) * n
 
 
 # The inspector's shadow execution wants file:line of each op; cheap enough to keep off by default.
 _TRACK_SITES = [False]
+
+# Observers of every forward and backward call (axoncl.inspect: profiler, activation recorder,
+# shadow execution). Empty by default, so the cost when off is one truth test per call.
+# Each is called as ``hook(kind, node, run)`` with kind "forward" or "backward", must call
+# ``run()`` once and return its result; the first hook is the outermost.
+_INSPECT_HOOKS: list[Callable[[str, Node, Callable[[], Any]], Any]] = []
+
+
+def _observed(kind: str, node: Node, run: Callable[[], Any]) -> Any:
+    """``run()`` (a forward or backward of ``node``) wrapped by every inspector hook."""
+    for hook in reversed(_INSPECT_HOOKS):
+        run = functools.partial(hook, kind, node, run)
+    return run()
 
 
 def _creation_site() -> str:
@@ -247,3 +292,7 @@ def _lift_scalars(raw: list[Any], xp: Any) -> list[Any]:
                 r = xp.asarray(r, dtype=target)
         out.append(r)
     return out
+
+
+# Imported last: variable.py imports the op rules, which import this module's Function.
+from .variable import Variable, _is_floating, _new_variable  # noqa: E402
