@@ -160,6 +160,10 @@ from .reduction import (
 from .softmax import log_softmax, logsumexp, softmax
 from .sorting import argsort, searchsorted, sort
 
+# Fast versions of the autograd primitives (convolution, pooling, dropout); softmax.py installs
+# its own on import.
+from . import conv as _conv  # noqa: E402,F401  isort: skip
+
 __array_api_version__ = "2023.12"
 
 e = 2.718281828459045

@@ -1,0 +1,215 @@
+"""OpenCL convolution, pooling and dropout (``kernels/im2col.cl``, ``kernels/philox.cl`` and
+``axoncl/backends/opencl/conv.py``) against the portable numpy primitives.
+
+Float32 tolerances are derived, not guessed. Every output of the three convolution GEMMs is a
+dot product of length K accumulated in float32, so ``|err| <= (K + 4) * eps * (|A| @ |B|)``
+(``eps = 2**-24``; the epilogue and col2im's gather add a few roundings, counted in the +4 and
+in K). ``|A| @ |B|`` is the same convolution applied to the absolute values, computed in
+float64 on numpy. K is C/g*KH*KW (forward), O/g + KH*KW (input gradient: GEMM then col2im's
+sum) and N*OH*OW (weight gradient).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from xp_backends import load_backend
+
+import axoncl as ax
+from axoncl.backends import get_backend, primitives
+
+EPS32 = 2.0**-24
+
+
+@pytest.fixture(scope="module")
+def cl():
+    return load_backend("opencl")
+
+
+@pytest.fixture(scope="module")
+def npx():
+    return get_backend("numpy")
+
+
+def _fp64(cl) -> bool:
+    from axoncl.backends.opencl.device import default_device
+
+    return default_device().caps.fp64
+
+
+def _dtypes(cl):
+    return ("float32", "float64") if _fp64(cl) else ("float32",)
+
+
+def test_overrides_are_registered_for_the_namespace(cl):
+    for prim in (
+        primitives.im2col,
+        primitives.col2im,
+        primitives.conv2d,
+        primitives.conv2d_input_grad,
+        primitives.conv2d_weight_grad,
+        primitives.max_pool2d_gather,
+        primitives.max_pool2d_scatter,
+        primitives.avg_pool2d,
+        primitives.avg_pool2d_backward,
+        primitives.philox4x32,
+        primitives.dropout,
+    ):
+        ax.dropout(cl.ones((2,)), 0.5, seed=0)  # any call loads the overrides
+        assert prim.implementation(cl) is not prim.portable, prim.name
+
+
+GEOMETRIES = [  # (N, C, H, W), kernel, stride, padding, dilation
+    ((2, 3, 7, 6), (3, 3), (1, 1), (1, 1), (1, 1)),
+    ((1, 2, 9, 8), (3, 2), (2, 3), (1, 0), (2, 1)),
+    ((3, 1, 5, 5), (1, 1), (1, 1), (0, 0), (1, 1)),
+    ((1, 4, 4, 4), (4, 4), (1, 1), (2, 2), (1, 1)),
+]
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=str)
+def test_im2col_and_col2im_match_portable(cl, npx, geometry):
+    shape, kernel, stride, padding, dilation = geometry
+    opts = {"stride": stride, "padding": padding, "dilation": dilation}
+    rng = np.random.default_rng(0)
+    for dtype in _dtypes(cl):
+        x = rng.standard_normal(shape).astype(dtype)
+        want = primitives.im2col(x, kernel, xp=npx, pad_value=-2.5, **opts)
+        got = primitives.im2col(cl.asarray(x), kernel, xp=cl, pad_value=-2.5, **opts)
+        np.testing.assert_array_equal(got.to_numpy(), want)
+        col = rng.standard_normal(want.shape).astype(dtype)
+        want_x = primitives.col2im(col, shape[2:], kernel, xp=npx, **opts)
+        got_x = primitives.col2im(cl.asarray(col), shape[2:], kernel, xp=cl, **opts).to_numpy()
+        # col2im sums at most KH*KW entries per pixel, in a different order than numpy.
+        tol = (kernel[0] * kernel[1] + 1) * np.finfo(dtype).eps
+        np.testing.assert_allclose(
+            got_x, want_x, rtol=0, atol=tol * float(np.abs(col).max()) * kernel[0] * kernel[1]
+        )
+        # Adjointness: <im2col(x), col> == <x, col2im(col)> (zero padding).
+        cols0 = primitives.im2col(cl.asarray(x), kernel, xp=cl, **opts).to_numpy()
+        lhs = float((cols0.astype(np.float64) * col).sum())
+        rhs = float((x.astype(np.float64) * got_x).sum())
+        assert abs(lhs - rhs) <= 1e-4 * (1 + abs(lhs)), (lhs, rhs)
+
+
+CONV_CASES = [  # (N, C, H, W), (O, KH, KW), stride, padding, dilation, groups
+    ((2, 3, 9, 7), (8, 3, 3), 1, 1, 1, 1),
+    ((3, 4, 8, 8), (6, 3, 3), 2, 1, 1, 2),
+    ((2, 6, 7, 9), (6, 3, 3), 1, 2, 2, 6),
+    ((4, 5, 6, 6), (7, 1, 1), 1, 0, 1, 1),
+    ((1, 2, 11, 5), (3, 5, 2), (2, 1), (2, 0), (1, 2), 1),
+]
+
+
+def _abs_conv_bounds(x, w, b, gy, opts):
+    """``|A| @ |B|`` of the three GEMMs, in float64 on numpy."""
+    xa = ax.Variable(np.abs(x).astype(np.float64), requires_grad=True)
+    wa = ax.Variable(np.abs(w).astype(np.float64), requires_grad=True)
+    y = ax.conv2d(xa, wa, ax.Variable(np.abs(b).astype(np.float64)), **opts)
+    y.backward(np.abs(gy).astype(np.float64))
+    return y.numpy(), xa.grad.numpy(), wa.grad.numpy()
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=str)
+def test_conv2d_float32_forward_and_gradients_within_derived_bounds(cl, case):
+    shape, (o, kh, kw), stride, padding, dilation, groups = case
+    opts = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((o, shape[1] // groups, kh, kw)).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    ref_x, ref_w, ref_b = (ax.Variable(v.astype(np.float64), requires_grad=True) for v in (x, w, b))
+    ref = ax.conv2d(ref_x, ref_w, ref_b, **opts)
+    gy = rng.standard_normal(ref.shape).astype(np.float32)
+    ref.backward(gy.astype(np.float64))
+    cx, cw, cb = (ax.Variable(cl.asarray(v), requires_grad=True) for v in (x, w, b))
+    y = ax.conv2d(cx, cw, cb, **opts)
+    y.backward(cl.asarray(gy))
+    bound_y, bound_x, bound_w = _abs_conv_bounds(x, w, b, gy, opts)
+    p = ref.shape[2] * ref.shape[3]
+    checks = [
+        ("output", y, ref, bound_y, shape[1] // groups * kh * kw),
+        ("input gradient", cx.grad, ref_x.grad, bound_x, o // groups + kh * kw),
+        ("weight gradient", cw.grad, ref_w.grad, bound_w, shape[0] * p),
+        ("bias gradient", cb.grad, ref_b.grad, np.abs(gy).sum(axis=(0, 2, 3)), shape[0] * p),
+    ]
+    for what, got, want, bound, k in checks:
+        tol = (k + 4) * EPS32 * bound * 1.01 + 1e-30
+        err = np.abs(got.numpy().astype(np.float64) - want.numpy())
+        worst = np.unravel_index(np.argmax(err - tol), err.shape)
+        assert (err <= tol).all(), (
+            f"{what}: at {worst} got {got.numpy()[worst]}, expected "
+            f"{want.numpy()[worst]} (tolerance {tol[worst]})"
+        )
+
+
+def test_conv2d_accepts_views_and_chunks_the_batch(cl, monkeypatch):
+    if not _fp64(cl):
+        pytest.skip("device lacks cl_khr_fp64")
+    rng = np.random.default_rng(2)
+    base = rng.standard_normal((6, 7, 3, 5))  # permuted below to (7, 3, 6, 5): not contiguous
+    w = rng.standard_normal((4, 3, 3, 3))
+    b = rng.standard_normal(4)
+    opts = {"stride": 1, "padding": 1}
+
+    def run(xp, x_host):
+        x = ax.Variable(xp.permute_dims(xp.asarray(x_host), (1, 2, 0, 3))[1:], requires_grad=True)
+        wv = ax.Variable(xp.asarray(w), requires_grad=True)
+        y = ax.conv2d(x, wv, ax.Variable(xp.asarray(b)), **opts)
+        (y * y).sum().backward()
+        return y.numpy(), x.grad.numpy(), wv.grad.numpy()
+
+    want = run(get_backend("numpy"), base)
+    monkeypatch.setattr(primitives, "COLUMN_BUDGET", 3 * 9 * 30 * 2)  # 2 images per chunk
+    got = run(cl, base)
+    for g, e in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-11)
+
+
+POOLS = [
+    ((2, 3, 7, 6), 2, None, 0, 1),
+    ((1, 2, 9, 8), 3, 2, 1, 1),
+    ((2, 1, 6, 7), (3, 2), (2, 1), (1, 0), (2, 1)),
+]
+
+
+@pytest.mark.parametrize("case", POOLS, ids=str)
+def test_pooling_matches_numpy(cl, case):
+    shape, kernel, stride, padding, dilation = case
+    rng = np.random.default_rng(3)
+    for dtype in _dtypes(cl):
+        x = rng.standard_normal(shape).astype(dtype)
+        x[0, 0, :2, :2] = 0.5  # a tie
+        fns = [lambda v: ax.max_pool2d(v, kernel, stride, padding, dilation)]
+        if dilation == 1:
+            fns.append(lambda v: ax.avg_pool2d(v, kernel, stride, padding))
+        for fn in fns:
+            ref_x = ax.Variable(x, requires_grad=True)
+            ref = fn(ref_x)
+            gy = rng.standard_normal(ref.shape).astype(dtype)
+            ref.backward(gy)
+            cx = ax.Variable(cl.asarray(x), requires_grad=True)
+            y = fn(cx)
+            y.backward(cl.asarray(gy))
+            # Each value sums at most KH*KW terms (over windows), in another order than numpy.
+            k = np.prod(np.broadcast_to(kernel, (2,)))
+            tol = (k + 2) * np.finfo(dtype).eps * float(np.abs(gy).max()) * k
+            np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=0, atol=tol)
+            np.testing.assert_allclose(cx.grad.numpy(), ref_x.grad.numpy(), rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 1001])
+def test_dropout_is_bitwise_equal_to_numpy(cl, n):
+    rng = np.random.default_rng(4)
+    for dtype in _dtypes(cl):
+        x = rng.standard_normal(n).astype(dtype)
+        want = ax.dropout(x, 0.37, seed=0xDEADBEEF12345).numpy()
+        got = ax.dropout(cl.asarray(x), 0.37, seed=0xDEADBEEF12345).numpy()
+        np.testing.assert_array_equal(got, want)
+
+
+def test_dropout_of_a_view_uses_c_order_indices(cl):
+    x = np.random.default_rng(5).standard_normal((5, 6)).astype(np.float32)
+    want = ax.dropout(np.ascontiguousarray(x.T[1:]), 0.5, seed=9).numpy()
+    got = ax.dropout(cl.asarray(x).T[1:], 0.5, seed=9).numpy()
+    np.testing.assert_array_equal(got, want)
