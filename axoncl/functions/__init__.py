@@ -34,6 +34,7 @@ from .arithmetic import (
     subtract,
     where,
 )
+from .conv import adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, dropout, max_pool2d
 from .linalg import matmul
 from .loss import (
     binary_cross_entropy,
@@ -62,7 +63,8 @@ from .shape import (
 )
 
 __all__ = [
-    "Function", "abs", "add", "astype", "binary_cross_entropy",
+    "Function", "abs", "adaptive_avg_pool2d", "add", "astype", "avg_pool2d", "conv1d", "conv2d",
+    "dropout", "max_pool2d", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "broadcast_to", "clip", "concat", "cross_entropy",
     "divide", "elu", "erf", "exp", "expm1", "flatten", "gelu", "getitem", "l1_loss",
     "leaky_relu", "log", "log1p", "log_softmax", "logsumexp", "matmul", "matrix_transpose",

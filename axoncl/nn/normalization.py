@@ -1,0 +1,128 @@
+"""Batch normalisation with running statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..grad_mode import no_grad
+from ..variable import Variable
+from . import init
+from .layers import as_input, empty_parameter
+from .module import Module
+
+__all__ = ["BatchNorm1d", "BatchNorm2d"]
+
+
+class _BatchNorm(Module):
+    _ranks: tuple[int, ...] = ()
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        *,
+        dtype: str = "float32",
+    ) -> None:
+        super().__init__()
+        self.num_features = int(num_features)
+        self.eps = float(eps)
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = empty_parameter((self.num_features,), dtype)
+            self.bias = empty_parameter((self.num_features,), dtype)
+            init.ones_(self.weight)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(self.num_features, dtype=dtype))
+            self.register_buffer("running_var", np.ones(self.num_features, dtype=dtype))
+            self.num_batches_tracked = 0
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            xp_mean = self.running_mean
+            self.running_mean = init.host_to_like(np.zeros(self.num_features), xp_mean)
+            self.running_var = init.host_to_like(np.ones(self.num_features), xp_mean)
+            self.num_batches_tracked = 0
+
+    def _check(self, x: Variable) -> None:
+        name = type(self).__name__
+        shapes = {2: "(N, C)", 3: "(N, C, L)", 4: "(N, C, H, W)"}
+        if x.ndim not in self._ranks:
+            want = " or ".join(shapes[r] for r in self._ranks)
+            raise ValueError(f"{self!r}: expected input of shape {want}, got shape {x.shape}")
+        if x.shape[1] != self.num_features:
+            raise ValueError(
+                f"{self!r}: expected {self.num_features} channels on axis 1, got shape {x.shape}"
+            )
+        if self.training and x.size // x.shape[1] <= 1:
+            raise ValueError(
+                f"{name}: expected more than one value per channel in training "
+                f"mode, got input shape {x.shape}"
+            )
+
+    def forward(self, x: Any) -> Variable:
+        x = as_input(x)
+        self._check(x)
+        axes = (0, *range(2, x.ndim))
+        shape = (1, self.num_features) + (1,) * (x.ndim - 2)
+        use_batch = self.training or not self.track_running_stats
+        if use_batch:
+            mean = x.mean(axis=axes, keepdims=True)
+            centred = x - mean
+            var = (centred * centred).mean(axis=axes, keepdims=True)
+            if self.training and self.track_running_stats:
+                self._update_running(mean.data, var.data, x.size // self.num_features)
+            x_hat = centred / (var + self.eps).sqrt()
+        else:
+            xp = x.xp
+            mean = Variable(xp.reshape(self.running_mean, shape))
+            var = Variable(xp.reshape(self.running_var, shape))
+            x_hat = (x - mean) / (var + self.eps).sqrt()
+        if self.affine:
+            x_hat = x_hat * self.weight.reshape(shape) + self.bias.reshape(shape)
+        return x_hat
+
+    def _update_running(self, mean: Any, var: Any, count: int) -> None:
+        """Exponential moving averages, on raw arrays (no graph, no host read); the running
+        variance uses the unbiased batch variance, as in PyTorch."""
+        with no_grad():
+            from ..backends import namespace_of
+
+            xp = namespace_of(mean)
+            self.num_batches_tracked += 1
+            m = 1.0 / self.num_batches_tracked if self.momentum is None else float(self.momentum)
+            mean = xp.reshape(mean, (self.num_features,))
+            var = xp.reshape(var, (self.num_features,)) * (count / max(count - 1, 1))
+            self.running_mean = self.running_mean * (1.0 - m) + mean * m
+            self.running_var = self.running_var * (1.0 - m) + var * m
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation over (N, C) or (N, C, L) inputs, per channel C.
+
+    Training mode normalises with the batch's mean and (biased) variance and updates the
+    running estimates; eval mode uses the running estimates.
+    """
+
+    _ranks = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation over (N, C, H, W) inputs, per channel C."""
+
+    _ranks = (4,)

@@ -1,0 +1,73 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .optimizer import Optimizer
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """``p ← p − lr · d``, with PyTorch's momentum convention.
+
+    With ``g' = g + weight_decay · p``: the buffer is ``b ← momentum · b + (1 − dampening) · g'``
+    (``b = g'`` on the first step); ``d = g' + momentum · b`` (Nesterov) or ``d = b``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn, optim
+    >>> p = nn.Parameter(np.array([1.0]))
+    >>> opt = optim.SGD([p], lr=0.1)
+    >>> (p * p).sum().backward(); opt.step()
+    >>> p.numpy()
+    array([0.8])
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        if lr < 0 or momentum < 0 or weight_decay < 0:
+            raise ValueError(
+                f"SGD: expected non-negative lr, momentum and weight_decay, got "
+                f"{lr}, {momentum}, {weight_decay}"
+            )
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening 0")
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "momentum": momentum,
+                "dampening": dampening,
+                "weight_decay": weight_decay,
+                "nesterov": nesterov,
+                "maximize": maximize,
+            },
+        )
+
+    def _update(self, group: dict[str, Any], p: Any, g: Any, state: dict[str, Any], xp: Any) -> Any:
+        if group["maximize"]:
+            g = -g
+        if group["weight_decay"]:
+            g = g + p * group["weight_decay"]
+        momentum = group["momentum"]
+        if momentum:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = g * 1.0  # a copy: the gradient array may be reused
+            else:
+                buf = buf * momentum + g * (1.0 - group["dampening"])
+            state["momentum_buffer"] = buf
+            g = g + buf * momentum if group["nesterov"] else buf
+        return p - g * group["lr"]

@@ -1,0 +1,105 @@
+"""The training demo: a short numpy run in the unit tests; the full OpenCL run is ``slow``."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+from xp_backends import load_backend
+
+from axoncl import demo, nn
+
+
+def test_short_numpy_run_writes_its_files(tmp_path):
+    stream = io.StringIO()
+    result = demo.run(
+        device="numpy", epochs=1, batch_size=64, out=str(tmp_path), progress=False, stream=stream
+    )
+    text = stream.getvalue()
+    assert 0.0 <= result.test_accuracy <= 1.0 and math.isfinite(result.test_accuracy)
+    assert result.test_accuracy > 0.5  # one epoch of the CNN already learns a lot
+    for kind in ("loss_curve", "weights", "summary", "graph_dot", "graph_svg"):
+        assert kind in result.files, (kind, result.notes)
+    assert (tmp_path / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "graph.svg").read_text().lstrip().startswith(("<svg", "<?xml"))
+    assert "digraph" in (tmp_path / "graph.dot").read_text()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["test_accuracy"] == result.test_accuracy
+    for line in ("test accuracy:", "time per epoch:", "device: numpy", "wrote:"):
+        assert line in text
+
+
+def test_saved_weights_reproduce_the_test_accuracy(tmp_path):
+    result = demo.run(
+        device="numpy", epochs=1, out=str(tmp_path), progress=False, stream=io.StringIO()
+    )
+    model = demo.build_model()
+    model.load_state_dict(nn.load(result.files["weights"]))
+    model.eval()
+    _, _, x_te, y_te = demo.load_digits_split()
+    accuracy = float((model(x_te).numpy().argmax(axis=1) == y_te).mean())
+    assert accuracy == pytest.approx(result.test_accuracy)
+
+
+def test_same_seed_same_numbers_different_seed_different_numbers():
+    def go(seed):
+        return demo.run(
+            device="numpy",
+            epochs=1,
+            batch_size=128,
+            seed=seed,
+            out=None,
+            progress=False,
+            stream=io.StringIO(),
+        )
+
+    a, b, c = go(4), go(4), go(5)
+    assert a.train_losses == b.train_losses and a.test_accuracy == b.test_accuracy
+    assert a.train_losses != c.train_losses
+
+
+def test_split_is_stratified_and_fixed():
+    x_tr, y_tr, x_te, y_te = demo.load_digits_split()
+    assert x_tr.shape == (1437, 1, 8, 8) and x_te.shape == (360, 1, 8, 8)
+    assert np.bincount(y_te).min() >= 35
+    assert (demo.load_digits_split()[3] == y_te).all()
+
+
+def test_mlp_model_option():
+    result = demo.run(
+        device="numpy", model="mlp", epochs=1, out=None, progress=False, stream=io.StringIO()
+    )
+    assert result.test_accuracy > 0.5
+
+
+def test_bad_device_raises():
+    with pytest.raises(ValueError, match="expected --device"):
+        demo.run(device="cuda", out=None, progress=False)
+
+
+@pytest.mark.slow
+def test_full_default_demo_on_opencl_reaches_97_percent(tmp_path):
+    load_backend("opencl")
+    result = demo.run(device="opencl", out=str(tmp_path), progress=False, stream=io.StringIO())
+    assert result.test_accuracy >= 0.97, result.test_accuracies
+
+
+def test_same_seed_same_numbers_on_opencl():
+    load_backend("opencl")
+
+    def go():
+        return demo.run(
+            device="opencl",
+            epochs=1,
+            batch_size=128,
+            seed=2,
+            out=None,
+            progress=False,
+            stream=io.StringIO(),
+        )
+
+    a, b = go(), go()
+    assert a.train_losses == b.train_losses and a.test_accuracy == b.test_accuracy
