@@ -98,14 +98,16 @@ def _engine(outputs: list[Variable], gradients: list[Variable], retain_graph: bo
             roots.append(out.grad_fn)
     counts = _dependencies(roots)
     ready = [node for node in roots if counts.get(node, 0) == 0]
-    with grad_mode.set_grad_enabled(create_graph):
+    token = grad_mode._set_grad_enabled_until_reset(create_graph)
+    try:
         while ready:
             node = ready.pop()
             grad = pending.pop(node)
-            grad = _run_hooks(node.pre_hooks, grad)
+            if node.pre_hooks:
+                grad = _run_hooks(node.pre_hooks, grad)
             if node.retained is not None and capture is None:
                 node.retained.grad = grad if create_graph else grad.detach()
-            if node in capture_nodes:
+            if capture_nodes and node in capture_nodes:
                 captured[capture_nodes[node]] = grad
             if node._freed:
                 raise RuntimeError(
@@ -118,24 +120,35 @@ def _engine(outputs: list[Variable], gradients: list[Variable], retain_graph: bo
                 grads = node.function.backward(node, grad)
             if not isinstance(grads, tuple):
                 grads = (grads,)
-            if len(grads) != len(node.edges):
+            edges = node.edges
+            if len(grads) != len(edges):
                 raise RuntimeError(f"{node.name}.backward returned {len(grads)} gradients for "
-                                   f"{len(node.edges)} inputs")
+                                   f"{len(edges)} inputs")
             if not retain_graph:
                 node.release()
-            for edge, g in zip(node.edges, grads, strict=True):
-                if edge is None or g is None:
-                    if isinstance(edge, Node):
-                        _visited(edge, counts, ready, pending)
+            for edge, g in zip(edges, grads):
+                if edge is None:
                     continue
-                if isinstance(edge, LeafEdge):
-                    _deliver_leaf(edge.variable, g, capture, captured, create_graph)
+                if type(edge) is LeafEdge:
+                    if g is not None:
+                        _deliver_leaf(edge.variable, g, capture, captured, create_graph)
                     continue
-                if edge.out_shape != tuple(g.shape):
-                    raise RuntimeError(f"{node.name}.backward produced a gradient of shape "
-                                       f"{tuple(g.shape)} for an input of shape {edge.out_shape}")
-                pending[edge] = _accumulate(pending.get(edge), g)
-                _visited(edge, counts, ready, pending)
+                if g is not None:
+                    shape = g.data.shape
+                    if shape != edge.out_shape and tuple(shape) != edge.out_shape:
+                        raise RuntimeError(
+                            f"{node.name}.backward produced a gradient of shape {tuple(shape)} "
+                            f"for an input of shape {edge.out_shape}")
+                    previous = pending.get(edge)
+                    pending[edge] = g if previous is None else previous + g
+                    count = counts[edge] - 1
+                    counts[edge] = count
+                    if count == 0:
+                        ready.append(edge)
+                else:
+                    _visited(edge, counts, ready, pending)
+    finally:
+        grad_mode._reset_grad_enabled(token)
     return captured
 
 
@@ -156,12 +169,14 @@ def _visited(edge: Node, counts: dict[Node, int], ready: list[Node],
 
 def _deliver_leaf(var: Variable, g: Variable, capture: dict[int, Variable] | None,
                   captured: dict[int, Any], create_graph: bool) -> None:
-    if tuple(g.shape) != var.shape:
-        raise RuntimeError(f"backward: gradient of shape {tuple(g.shape)} for a leaf of shape "
+    shape = g.data.shape
+    if shape != var.data.shape and tuple(shape) != tuple(var.data.shape):
+        raise RuntimeError(f"backward: gradient of shape {tuple(shape)} for a leaf of shape "
                            f"{var.shape}")
-    g = _run_hooks(var._hooks, g)
-    if not create_graph:
-        g = g.detach() if g.grad_fn is not None else g
+    if var._hooks:
+        g = _run_hooks(var._hooks, g)
+    if not create_graph and g.grad_fn is not None:
+        g = g.detach()
     if capture is not None:
         if id(var) in capture:
             captured[id(var)] = _accumulate(captured.get(id(var)), g)

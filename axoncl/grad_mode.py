@@ -39,6 +39,16 @@ def is_inference_mode_enabled() -> bool:
     return _INFERENCE.get()
 
 
+def _set_grad_enabled_until_reset(mode: bool) -> Token[bool]:
+    """For the backward engine: ``set_grad_enabled(mode)`` without building a context manager
+    (it runs once per backward call); pass the token to :func:`_reset_grad_enabled`."""
+    return _GRAD_ENABLED.set(mode)
+
+
+def _reset_grad_enabled(token: Token[bool]) -> None:
+    _GRAD_ENABLED.reset(token)
+
+
 class _GradMode:
     """A mode that is a context manager, a decorator (``@mode`` or ``@mode()``), and a guard."""
 

@@ -199,7 +199,7 @@ class Function:
         out = _new_variable(data)
         if grad_mode._INFERENCE.get():
             out._inference = True
-        if record and _is_floating(data):
+        if record and _is_floating(out.data):
             edges = []
             for v in variables:
                 if v is None or not v._requires_grad:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -12,8 +14,26 @@ from .backends import backend_name, namespace_of, to_backend, to_numpy
 __all__ = ["Variable"]
 
 
-def _is_float(xp: Any, dtype: Any) -> bool:
-    return xp.isdtype(dtype, ("real floating", "complex floating"))
+# (array type, dtype) -> whether it is floating; isdtype is slow next to the rest of an op on
+# small arrays. The type comes first so that dtypes of two libraries are never compared.
+_FLOATING: dict[tuple[type, Any], bool] = {}
+
+
+def _is_floating(data: Any) -> bool:
+    """Whether ``data`` has a real or complex floating dtype (the dtypes that take gradients)."""
+    key = (type(data), data.dtype)
+    try:
+        return _FLOATING[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable dtype object: ask every time
+        return namespace_of(data).isdtype(key[1], ("real floating", "complex floating"))
+    floating = namespace_of(data).isdtype(key[1], ("real floating", "complex floating"))
+    _FLOATING[key] = floating
+    return floating
+
+
+_HOST_VALUES = (list, tuple, int, float, bool, np.generic)
 
 
 class Variable:
@@ -44,7 +64,7 @@ class Variable:
     def __init__(self, data: Any, requires_grad: bool = False, *, name: str | None = None) -> None:
         if isinstance(data, Variable):
             data = data.data
-        elif isinstance(data, list | tuple | int | float | bool | np.generic):
+        elif isinstance(data, _HOST_VALUES):
             data = np.asarray(data)
         self.data = data
         self.grad: Variable | None = None
@@ -64,7 +84,7 @@ class Variable:
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
-        if flag and not _is_float(namespace_of(self.data), self.data.dtype):
+        if flag and not _is_floating(self.data):
             raise TypeError(f"requires_grad: only floating-point arrays can require gradients, "
                             f"got dtype {self.data.dtype}; cast first, e.g. x.astype('float32')")
         if not flag and self.grad_fn is not None:
@@ -94,9 +114,8 @@ class Variable:
         create_graph
             Record the backward pass too, for higher-order gradients.
         """
-        from .backward import backward
-
-        backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph)
+        _engine.backward([self], [gradient], retain_graph=retain_graph,
+                         create_graph=create_graph)
 
     def register_hook(self, hook: Callable[[Variable], Variable | None]) -> Callable[[], None]:
         """Call ``hook(grad)`` when this value's gradient is computed; a returned value replaces
@@ -104,6 +123,8 @@ class Variable:
         if not self.requires_grad:
             raise RuntimeError("register_hook: this value does not require grad")
         if self.grad_fn is not None:
+            if not self.grad_fn.pre_hooks:
+                self.grad_fn.pre_hooks = []
             hooks = self.grad_fn.pre_hooks
         else:
             if self._hooks is None:
@@ -152,7 +173,7 @@ class Variable:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape)) if self.shape else 1
+        return math.prod(self.data.shape)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -389,8 +410,29 @@ class Variable:
         return F.astype(self, dtype)
 
 
+_new = object.__new__
+
+
+def _new_variable(data: Any) -> Variable:
+    """``Variable(data)`` for an op's result, with only the one check it needs (the hot path)."""
+    if isinstance(data, np.generic):  # numpy returns scalars from ops on 0-d arrays
+        data = np.asarray(data)
+    out = _new(Variable)
+    out.data = data
+    out.grad = None
+    out.grad_fn = None
+    out._hooks = None
+    out._retains_grad = False
+    out._inference = False
+    out.name = None
+    out._requires_grad = False
+    return out
+
+
 def _raw(value: Any) -> Any:
     return value.data if isinstance(value, Variable) else value
 
 
 from . import functions as F  # noqa: E402 - the op rules need Variable defined first
+# The engine module (not axoncl.backward, which the package rebinds to the function).
+_engine = importlib.import_module(f"{__package__}.backward")

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..variable import Variable
 
-__all__ = ["as_variable", "normalize_axes", "unbroadcast"]
+__all__ = ["as_variable", "check_broadcast", "normalize_axes", "unbroadcast"]
 
 
 def as_variable(value: Any) -> Variable:
@@ -27,6 +27,20 @@ def normalize_axes(axis: int | Sequence[int] | None, ndim: int, op: str) -> tupl
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis}")
     return tuple(sorted(out))
+
+
+def check_broadcast(op: str, *shapes: tuple[int, ...]) -> None:
+    """Raise a ValueError naming every shape unless they broadcast together (array-API rules).
+
+    Namespaces word this error differently, and some (torch) name no shape at all.
+    """
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        return
+    for sizes in zip(*(reversed(tuple(s)) for s in shapes), strict=False):
+        if len({n for n in sizes if n != 1}) > 1:
+            listed = " and ".join(str(tuple(s)) for s in shapes)
+            raise ValueError(f"{op}: expected shapes that broadcast together, got {listed}")
 
 
 def unbroadcast(grad: Variable, shape: tuple[int, ...]) -> Variable:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..graph import Function
 from ..variable import Variable
-from ._util import unbroadcast
+from ._util import check_broadcast, unbroadcast
 
 __all__ = [
     "abs", "add", "clip", "divide", "exp", "expm1", "log", "log1p", "maximum", "minimum",
@@ -19,6 +19,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, x, y):
+        check_broadcast("add", x.shape, y.shape)
         ctx.shapes = (x.shape, y.shape)
         return ctx.xp.add(x, y)
 
@@ -35,6 +36,7 @@ class Subtract(Function):
 
     @staticmethod
     def forward(ctx, x, y):
+        check_broadcast("subtract", x.shape, y.shape)
         ctx.shapes = (x.shape, y.shape)
         return ctx.xp.subtract(x, y)
 
@@ -51,6 +53,7 @@ class Multiply(Function):
 
     @staticmethod
     def forward(ctx, x, y):
+        check_broadcast("multiply", x.shape, y.shape)
         ctx.save_for_backward(x, y)
         return ctx.xp.multiply(x, y)
 
@@ -67,6 +70,7 @@ class Divide(Function):
 
     @staticmethod
     def forward(ctx, x, y):
+        check_broadcast("divide", x.shape, y.shape)
         ctx.save_for_backward(x, y)
         return ctx.xp.divide(x, y)
 
@@ -95,6 +99,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, x, y):
+        check_broadcast("pow", x.shape, y.shape)
         out = ctx.xp.pow(x, y)
         ctx.save_for_backward(x, y, out)
         return out
@@ -249,6 +254,7 @@ class _MinMax(Function):
 
     @staticmethod
     def forward(ctx, x, y):
+        check_broadcast(ctx.function.name, x.shape, y.shape)
         ctx.save_for_backward(x, y)
         return ctx.function.op(ctx.xp, x, y)
 
@@ -285,6 +291,7 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx, cond, x, y):
+        check_broadcast("where", cond.shape, x.shape, y.shape)
         ctx.save_for_backward(cond)
         ctx.shapes = (x.shape, y.shape)
         return ctx.xp.where(cond, x, y)

@@ -7,7 +7,7 @@ from typing import Any
 from ..backends import namespace_of
 from ..variable import Variable
 from .activation import log_softmax
-from .arithmetic import abs, clip, exp, log, log1p, maximum
+from .arithmetic import abs, clip, exp, log, log1p, maximum, where
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
            "l1_loss", "mse_loss", "nll_loss"]
@@ -63,10 +63,17 @@ def binary_cross_entropy(x: Any, target: Any, reduction: str = "mean") -> Variab
         raise ValueError(f"binary_cross_entropy: expected input probabilities in [0, 1], got "
                          f"values in [{lo}, {hi}]; use binary_cross_entropy_with_logits for "
                          "logits")
-    log_p = clip(log(x), -100.0, None)
-    log_q = clip(log(1.0 - x), -100.0, None)
+    log_p = _clamped_log(x)
+    log_q = _clamped_log(1.0 - x)
     return _reduce(-(target * log_p + (1.0 - target) * log_q), reduction,
                    "binary_cross_entropy")
+
+
+def _clamped_log(p: Variable) -> Variable:
+    """``max(log p, -100)``. Where p = 0 the value is -100 and the gradient 0: clipping
+    ``log(0)`` alone would send 0 * (1/0) = NaN back through log's rule."""
+    positive = p.data > 0
+    return where(positive, clip(log(where(positive, p, 1.0)), -100.0, None), -100.0)
 
 
 def binary_cross_entropy_with_logits(x: Any, target: Any, reduction: str = "mean") -> Variable:
