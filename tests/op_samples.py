@@ -124,11 +124,14 @@ class OpSample:
     def inputs(self, xp: ModuleType, dtype: Any = None) -> list[Variable]:
         """The differentiable inputs (``requires_grad=True``, ``dtype``), then the constants."""
         rng = np.random.default_rng(zlib.crc32(str(self).encode()))
-        domains = self.domain if isinstance(self.domain, tuple) else (self.domain,) * len(
-            self.shapes)
+        domains = (
+            self.domain if isinstance(self.domain, tuple) else (self.domain,) * len(self.shapes)
+        )
         name = _dtype_name(dtype) if dtype is not None else "float64"
-        out = [Variable(to_xp(xp, d(rng, s), name), requires_grad=True)
-               for d, s in zip(domains, self.shapes, strict=True)]
+        out = [
+            Variable(to_xp(xp, d(rng, s), name), requires_grad=True)
+            for d, s in zip(domains, self.shapes, strict=True)
+        ]
         if self.constants is not None:
             out.extend(Variable(to_xp(xp, c)) for c in self.constants(rng))
         return out
@@ -159,79 +162,111 @@ def _family(name: str, samples: Sequence[OpSample]) -> list[OpSample]:
 _BINARY_SHAPES = [((2, 3), (2, 3)), ((2, 3), (3,)), ((4, 1, 3), (2, 1)), ((), (2, 3))]
 _NONZERO = away_from(0.0, margin=0.3)
 
-ARITHMETIC = _family("arithmetic", [
-    *[OpSample("add", lambda x, y: x + y, s) for s in _BINARY_SHAPES],
-    OpSample("add", lambda x: 2.5 + x, ((2, 3),), note="scalar"),
-    *[OpSample("subtract", lambda x, y: x - y, s) for s in _BINARY_SHAPES],
-    OpSample("subtract", lambda x: 1.0 - x, ((2, 3),), note="scalar"),
-    *[OpSample("multiply", lambda x, y: x * y, s) for s in _BINARY_SHAPES],
-    OpSample("multiply", lambda x: x * x * 3.0, ((2, 3),), note="same-input"),
-    *[OpSample("divide", lambda x, y: x / y, s, domain=(normal, _NONZERO))
-      for s in _BINARY_SHAPES],
-    OpSample("divide", lambda x: 2.0 / x, ((2, 3),), domain=_NONZERO, note="scalar"),
-    OpSample("negative", lambda x: -x, ((2, 3),)),
-    OpSample("negative", lambda x: ax.negative(x), ((4,),)),
-    OpSample("pow", lambda x: x ** 2.0, ((2, 3),), domain=positive, note="square"),
-    OpSample("pow", lambda x: x.pow(3), ((5,),), domain=normal, note="int-cube"),
-    OpSample("pow", lambda x: x ** 0.5, ((2, 3),), domain=positive, note="sqrt"),
-    OpSample("pow", lambda x, y: x ** y, ((2, 3), (3,)), domain=positive, note="both"),
-    OpSample("pow", lambda y: 2.0 ** y, ((2, 3),), note="scalar-base"),
-    OpSample("abs", lambda x: abs(x), ((2, 3),), domain=_NONZERO),
-    OpSample("sign", lambda x: ax.sign(x) * x, ((2, 3),), domain=_NONZERO),
-    OpSample("exp", lambda x: x.exp(), ((2, 3),)),
-    OpSample("exp", lambda x: ax.exp(x), ((2, 1, 2),)),
-    OpSample("expm1", lambda x: ax.expm1(x), ((2, 3),)),
-    OpSample("log", lambda x: x.log(), ((2, 3),), domain=positive),
-    OpSample("log1p", lambda x: ax.log1p(x), ((2, 3),), domain=positive),
-    OpSample("sqrt", lambda x: x.sqrt(), ((2, 3),), domain=positive),
-    OpSample("square", lambda x: x.square(), ((2, 3),)),
-    OpSample("square", lambda x: ax.square(x), ((),)),
-    OpSample("clip", lambda x: x.clip(-0.5, 0.5), ((3, 4),), domain=away_from(-0.5, 0.5),
-             note="both-bounds"),
-    OpSample("clip", lambda x: ax.clip(x, min=0.0), ((3, 4),), domain=_NONZERO, note="min"),
-    OpSample("clip", lambda x: ax.clip(x, max=0.3), ((3, 4),), domain=away_from(0.3),
-             note="max"),
-    *[OpSample("maximum", lambda x, y: ax.maximum(x, y), s) for s in _BINARY_SHAPES[:3]],
-    OpSample("maximum", lambda x: ax.maximum(x, 0.0), ((2, 3),), domain=_NONZERO,
-             note="scalar"),
-    *[OpSample("minimum", lambda x, y: ax.minimum(x, y), s) for s in _BINARY_SHAPES[:3]],
-    OpSample("minimum", lambda x: ax.minimum(1.0, x), ((2, 3),), domain=away_from(1.0),
-             note="scalar"),
-    OpSample("where", lambda x, y, c: ax.where(c, x, y), ((2, 3), (2, 3)),
-             constants=_bools((2, 3))),
-    OpSample("where", lambda x, y, c: ax.where(c, x, y), ((2, 3), (3,)),
-             constants=_bools((2, 1)), note="broadcast"),
-    OpSample("where", lambda x, c: ax.where(c, 0.0, x), ((4,),), constants=_bools((4,)),
-             note="scalar"),
-])
+ARITHMETIC = _family(
+    "arithmetic",
+    [
+        *[OpSample("add", lambda x, y: x + y, s) for s in _BINARY_SHAPES],
+        OpSample("add", lambda x: 2.5 + x, ((2, 3),), note="scalar"),
+        *[OpSample("subtract", lambda x, y: x - y, s) for s in _BINARY_SHAPES],
+        OpSample("subtract", lambda x: 1.0 - x, ((2, 3),), note="scalar"),
+        *[OpSample("multiply", lambda x, y: x * y, s) for s in _BINARY_SHAPES],
+        OpSample("multiply", lambda x: x * x * 3.0, ((2, 3),), note="same-input"),
+        *[
+            OpSample("divide", lambda x, y: x / y, s, domain=(normal, _NONZERO))
+            for s in _BINARY_SHAPES
+        ],
+        OpSample("divide", lambda x: 2.0 / x, ((2, 3),), domain=_NONZERO, note="scalar"),
+        OpSample("negative", lambda x: -x, ((2, 3),)),
+        OpSample("negative", lambda x: ax.negative(x), ((4,),)),
+        OpSample("pow", lambda x: x**2.0, ((2, 3),), domain=positive, note="square"),
+        OpSample("pow", lambda x: x.pow(3), ((5,),), domain=normal, note="int-cube"),
+        OpSample("pow", lambda x: x**0.5, ((2, 3),), domain=positive, note="sqrt"),
+        OpSample("pow", lambda x, y: x**y, ((2, 3), (3,)), domain=positive, note="both"),
+        OpSample("pow", lambda y: 2.0**y, ((2, 3),), note="scalar-base"),
+        OpSample("abs", lambda x: abs(x), ((2, 3),), domain=_NONZERO),
+        OpSample("sign", lambda x: ax.sign(x) * x, ((2, 3),), domain=_NONZERO),
+        OpSample("exp", lambda x: x.exp(), ((2, 3),)),
+        OpSample("exp", lambda x: ax.exp(x), ((2, 1, 2),)),
+        OpSample("expm1", lambda x: ax.expm1(x), ((2, 3),)),
+        OpSample("log", lambda x: x.log(), ((2, 3),), domain=positive),
+        OpSample("log1p", lambda x: ax.log1p(x), ((2, 3),), domain=positive),
+        OpSample("sqrt", lambda x: x.sqrt(), ((2, 3),), domain=positive),
+        OpSample("square", lambda x: x.square(), ((2, 3),)),
+        OpSample("square", lambda x: ax.square(x), ((),)),
+        OpSample(
+            "clip",
+            lambda x: x.clip(-0.5, 0.5),
+            ((3, 4),),
+            domain=away_from(-0.5, 0.5),
+            note="both-bounds",
+        ),
+        OpSample("clip", lambda x: ax.clip(x, min=0.0), ((3, 4),), domain=_NONZERO, note="min"),
+        OpSample(
+            "clip", lambda x: ax.clip(x, max=0.3), ((3, 4),), domain=away_from(0.3), note="max"
+        ),
+        *[OpSample("maximum", lambda x, y: ax.maximum(x, y), s) for s in _BINARY_SHAPES[:3]],
+        OpSample(
+            "maximum", lambda x: ax.maximum(x, 0.0), ((2, 3),), domain=_NONZERO, note="scalar"
+        ),
+        *[OpSample("minimum", lambda x, y: ax.minimum(x, y), s) for s in _BINARY_SHAPES[:3]],
+        OpSample(
+            "minimum", lambda x: ax.minimum(1.0, x), ((2, 3),), domain=away_from(1.0), note="scalar"
+        ),
+        OpSample(
+            "where", lambda x, y, c: ax.where(c, x, y), ((2, 3), (2, 3)), constants=_bools((2, 3))
+        ),
+        OpSample(
+            "where",
+            lambda x, y, c: ax.where(c, x, y),
+            ((2, 3), (3,)),
+            constants=_bools((2, 1)),
+            note="broadcast",
+        ),
+        OpSample(
+            "where",
+            lambda x, c: ax.where(c, 0.0, x),
+            ((4,),),
+            constants=_bools((4,)),
+            note="scalar",
+        ),
+    ],
+)
 
 # -- activation ------------------------------------------------------------------------------
-ACTIVATION = _family("activation", [
-    OpSample("relu", lambda x: x.relu(), ((2, 3),), domain=_NONZERO),
-    OpSample("relu", lambda x: ax.relu(x), ((2, 1, 4),), domain=_NONZERO),
-    OpSample("leaky_relu", lambda x: ax.leaky_relu(x), ((2, 3),), domain=_NONZERO),
-    OpSample("leaky_relu", lambda x: ax.leaky_relu(x, 0.2), ((5,),), domain=_NONZERO,
-             note="slope"),
-    OpSample("sigmoid", lambda x: x.sigmoid(), ((2, 3),)),
-    OpSample("sigmoid", lambda x: ax.sigmoid(x * 8.0), ((6,),), note="wide"),
-    OpSample("tanh", lambda x: x.tanh(), ((2, 3),)),
-    OpSample("erf", lambda x: ax.erf(x), ((2, 3),)),
-    OpSample("softmax", lambda x: x.softmax(), ((2, 3),)),
-    OpSample("softmax", lambda x: ax.softmax(x, axis=0), ((3, 2, 2),), note="axis0"),
-    OpSample("log_softmax", lambda x: x.log_softmax(), ((2, 3),)),
-    OpSample("log_softmax", lambda x: ax.log_softmax(x, axis=1), ((2, 3, 2),), note="axis1"),
-])
+ACTIVATION = _family(
+    "activation",
+    [
+        OpSample("relu", lambda x: x.relu(), ((2, 3),), domain=_NONZERO),
+        OpSample("relu", lambda x: ax.relu(x), ((2, 1, 4),), domain=_NONZERO),
+        OpSample("leaky_relu", lambda x: ax.leaky_relu(x), ((2, 3),), domain=_NONZERO),
+        OpSample(
+            "leaky_relu", lambda x: ax.leaky_relu(x, 0.2), ((5,),), domain=_NONZERO, note="slope"
+        ),
+        OpSample("sigmoid", lambda x: x.sigmoid(), ((2, 3),)),
+        OpSample("sigmoid", lambda x: ax.sigmoid(x * 8.0), ((6,),), note="wide"),
+        OpSample("tanh", lambda x: x.tanh(), ((2, 3),)),
+        OpSample("erf", lambda x: ax.erf(x), ((2, 3),)),
+        OpSample("softmax", lambda x: x.softmax(), ((2, 3),)),
+        OpSample("softmax", lambda x: ax.softmax(x, axis=0), ((3, 2, 2),), note="axis0"),
+        OpSample("log_softmax", lambda x: x.log_softmax(), ((2, 3),)),
+        OpSample("log_softmax", lambda x: ax.log_softmax(x, axis=1), ((2, 3, 2),), note="axis1"),
+    ],
+)
 
-COMPOSED_ACTIVATION = _family("activation", [
-    OpSample("gelu", lambda x: ax.gelu(x), ((2, 3),)),
-    OpSample("gelu", lambda x: ax.gelu(x, approximate="tanh"), ((2, 3),), note="tanh"),
-    OpSample("silu", lambda x: ax.silu(x), ((2, 3),)),
-    OpSample("softplus", lambda x: ax.softplus(x), ((2, 3),), domain=_NONZERO),
-    OpSample("softplus", lambda x: ax.softplus(x, beta=2.0), ((2, 3),), domain=_NONZERO,
-             note="beta"),
-    OpSample("elu", lambda x: ax.elu(x), ((2, 3),), domain=_NONZERO),
-    OpSample("elu", lambda x: ax.elu(x, alpha=0.5), ((5,),), domain=_NONZERO, note="alpha"),
-])
+COMPOSED_ACTIVATION = _family(
+    "activation",
+    [
+        OpSample("gelu", lambda x: ax.gelu(x), ((2, 3),)),
+        OpSample("gelu", lambda x: ax.gelu(x, approximate="tanh"), ((2, 3),), note="tanh"),
+        OpSample("silu", lambda x: ax.silu(x), ((2, 3),)),
+        OpSample("softplus", lambda x: ax.softplus(x), ((2, 3),), domain=_NONZERO),
+        OpSample(
+            "softplus", lambda x: ax.softplus(x, beta=2.0), ((2, 3),), domain=_NONZERO, note="beta"
+        ),
+        OpSample("elu", lambda x: ax.elu(x), ((2, 3),), domain=_NONZERO),
+        OpSample("elu", lambda x: ax.elu(x, alpha=0.5), ((5,),), domain=_NONZERO, note="alpha"),
+    ],
+)
 
 # -- reduction -------------------------------------------------------------------------------
 ReduceCall = Callable[..., Variable]
@@ -241,85 +276,134 @@ def _reductions(name: str, call: ReduceCall, domain: Domain = normal) -> list[Op
     return [
         OpSample(name, lambda x: call(x), ((2, 3),), domain=domain, note="all"),
         OpSample(name, lambda x: call(x, axis=1), ((2, 3),), domain=domain, note="axis1"),
-        OpSample(name, lambda x: call(x, axis=(0, 2), keepdims=True), ((2, 3, 2),),
-                 domain=domain, note="axes02-keepdims"),
+        OpSample(
+            name,
+            lambda x: call(x, axis=(0, 2), keepdims=True),
+            ((2, 3, 2),),
+            domain=domain,
+            note="axes02-keepdims",
+        ),
         OpSample(name, lambda x: call(x, axis=-1), ((4,),), domain=domain, note="vector"),
     ]
 
 
-REDUCTION = _family("reduction", [
-    *_reductions("sum", ax.sum),
-    OpSample("sum", lambda x: x.sum(), ((),), note="0-d"),
-    *_reductions("mean", ax.mean),
-    *_reductions("max", ax.max, spread),
-    *_reductions("min", ax.min, spread),
-    *_reductions("prod", ax.prod, _NONZERO),
-    # Prod's rule masks the zero cases with constants, so its own gradient misses the terms
-    # through the zeros: first derivatives are right there, second derivatives are not.
-    OpSample("prod", lambda x: x.prod(axis=1), ((2, 3),), domain=with_zeros(1),
-             note="one-zero", gradgrad=False),
-    OpSample("prod", lambda x: x.prod(), ((2, 3),), domain=with_zeros(2), note="two-zeros",
-             gradgrad=False),
-    *_reductions("logsumexp", ax.logsumexp),
-])
+REDUCTION = _family(
+    "reduction",
+    [
+        *_reductions("sum", ax.sum),
+        OpSample("sum", lambda x: x.sum(), ((),), note="0-d"),
+        *_reductions("mean", ax.mean),
+        *_reductions("max", ax.max, spread),
+        *_reductions("min", ax.min, spread),
+        *_reductions("prod", ax.prod, _NONZERO),
+        # Prod's rule masks the zero cases with constants, so its own gradient misses the terms
+        # through the zeros: first derivatives are right there, second derivatives are not.
+        OpSample(
+            "prod",
+            lambda x: x.prod(axis=1),
+            ((2, 3),),
+            domain=with_zeros(1),
+            note="one-zero",
+            gradgrad=False,
+        ),
+        OpSample(
+            "prod",
+            lambda x: x.prod(),
+            ((2, 3),),
+            domain=with_zeros(2),
+            note="two-zeros",
+            gradgrad=False,
+        ),
+        *_reductions("logsumexp", ax.logsumexp),
+    ],
+)
 
-COMPOSED_REDUCTION = _family("reduction", [
-    OpSample("var", lambda x: ax.var(x), ((2, 3),)),
-    OpSample("var", lambda x: x.var(axis=1, correction=1), ((2, 4),), note="axis1-unbiased"),
-    OpSample("var", lambda x: ax.var(x, axis=(0, 2), keepdims=True), ((2, 3, 2),),
-             note="keepdims"),
-    OpSample("std", lambda x: ax.std(x), ((2, 3),)),
-    OpSample("std", lambda x: x.std(axis=0, correction=1), ((3, 2),), note="axis0-unbiased"),
-])
+COMPOSED_REDUCTION = _family(
+    "reduction",
+    [
+        OpSample("var", lambda x: ax.var(x), ((2, 3),)),
+        OpSample("var", lambda x: x.var(axis=1, correction=1), ((2, 4),), note="axis1-unbiased"),
+        OpSample(
+            "var", lambda x: ax.var(x, axis=(0, 2), keepdims=True), ((2, 3, 2),), note="keepdims"
+        ),
+        OpSample("std", lambda x: ax.std(x), ((2, 3),)),
+        OpSample("std", lambda x: x.std(axis=0, correction=1), ((3, 2),), note="axis0-unbiased"),
+    ],
+)
 
 # -- shape -----------------------------------------------------------------------------------
-SHAPE = _family("shape", [
-    OpSample("reshape", lambda x: x.reshape(6, 4), ((2, 3, 4),)),
-    OpSample("reshape", lambda x: ax.reshape(x, (-1,)), ((2, 3),), note="infer"),
-    OpSample("reshape", lambda x: x.reshape((1, 1)), ((),), note="0-d"),
-    OpSample("permute_dims", lambda x: ax.permute_dims(x, (2, 0, 1)), ((2, 3, 4),)),
-    OpSample("permute_dims", lambda x: x.T, ((2, 3),), note="T"),
-    OpSample("broadcast_to", lambda x: x.broadcast_to((2, 3, 4)), ((3, 1),)),
-    OpSample("broadcast_to", lambda x: ax.broadcast_to(x, (3, 2)), ((),), note="0-d"),
-    OpSample("as_type", lambda x: ax.astype(x, "float64") * x, ((2, 3),)),
-    OpSample("concat", lambda x, y: ax.concat([x, y], axis=1), ((2, 3), (2, 2))),
-    OpSample("concat", lambda x, y, z: ax.concat([x, y, z]), ((1, 3), (2, 3), (1, 3)),
-             note="three"),
-    OpSample("concat", lambda x: ax.concat([x, x * 2.0], axis=-1), ((2, 2),), note="same"),
-    OpSample("get_item", lambda x: x[1], ((3, 4),), note="int"),
-    OpSample("get_item", lambda x: x[::2, 1:3], ((5, 4),), note="slices"),
-    OpSample("get_item", lambda x: x[::-2, -1:0:-2], ((5, 4),), note="negative-steps",
-             unsupported=(("torch", "torch tensors do not support negative slice steps"),)),
-    OpSample("get_item", lambda x: x[..., None, -1], ((2, 3, 4),), note="ellipsis-none"),
-    OpSample("get_item", lambda x, i: x[i], ((4, 3),), constants=_fixed([2, 0, 2, -1]),
-             note="int-array-repeats"),
-    OpSample("get_item", lambda x, i: x[:, i], ((2, 4),), constants=_fixed([[3, 1], [1, 1]]),
-             note="int-array-axis1"),
-    OpSample("get_item", lambda x, i, j: x[i, j], ((3, 4),),
-             constants=_fixed([0, 2, 2], [1, 3, 3]), note="rows-cols"),
-    OpSample("get_item", lambda x, m: x[m], ((3, 4),), constants=_bools((3, 4)),
-             note="mask"),
-    OpSample("pad", lambda x: ax.pad(x, 1), ((2, 3),)),
-    OpSample("pad", lambda x: ax.pad(x, (1, 2), value=3.0), ((2, 3),), note="last-axis"),
-    OpSample("pad", lambda x: ax.pad(x, [(0, 1), (2, 0), (0, 0)]), ((1, 2, 2),),
-             note="pairs"),
-])
+SHAPE = _family(
+    "shape",
+    [
+        OpSample("reshape", lambda x: x.reshape(6, 4), ((2, 3, 4),)),
+        OpSample("reshape", lambda x: ax.reshape(x, (-1,)), ((2, 3),), note="infer"),
+        OpSample("reshape", lambda x: x.reshape((1, 1)), ((),), note="0-d"),
+        OpSample("permute_dims", lambda x: ax.permute_dims(x, (2, 0, 1)), ((2, 3, 4),)),
+        OpSample("permute_dims", lambda x: x.T, ((2, 3),), note="T"),
+        OpSample("broadcast_to", lambda x: x.broadcast_to((2, 3, 4)), ((3, 1),)),
+        OpSample("broadcast_to", lambda x: ax.broadcast_to(x, (3, 2)), ((),), note="0-d"),
+        OpSample("as_type", lambda x: ax.astype(x, "float64") * x, ((2, 3),)),
+        OpSample("concat", lambda x, y: ax.concat([x, y], axis=1), ((2, 3), (2, 2))),
+        OpSample(
+            "concat", lambda x, y, z: ax.concat([x, y, z]), ((1, 3), (2, 3), (1, 3)), note="three"
+        ),
+        OpSample("concat", lambda x: ax.concat([x, x * 2.0], axis=-1), ((2, 2),), note="same"),
+        OpSample("get_item", lambda x: x[1], ((3, 4),), note="int"),
+        OpSample("get_item", lambda x: x[::2, 1:3], ((5, 4),), note="slices"),
+        OpSample(
+            "get_item",
+            lambda x: x[::-2, -1:0:-2],
+            ((5, 4),),
+            note="negative-steps",
+            unsupported=(("torch", "torch tensors do not support negative slice steps"),),
+        ),
+        OpSample("get_item", lambda x: x[..., None, -1], ((2, 3, 4),), note="ellipsis-none"),
+        OpSample(
+            "get_item",
+            lambda x, i: x[i],
+            ((4, 3),),
+            constants=_fixed([2, 0, 2, -1]),
+            note="int-array-repeats",
+        ),
+        OpSample(
+            "get_item",
+            lambda x, i: x[:, i],
+            ((2, 4),),
+            constants=_fixed([[3, 1], [1, 1]]),
+            note="int-array-axis1",
+        ),
+        OpSample(
+            "get_item",
+            lambda x, i, j: x[i, j],
+            ((3, 4),),
+            constants=_fixed([0, 2, 2], [1, 3, 3]),
+            note="rows-cols",
+        ),
+        OpSample("get_item", lambda x, m: x[m], ((3, 4),), constants=_bools((3, 4)), note="mask"),
+        OpSample("pad", lambda x: ax.pad(x, 1), ((2, 3),)),
+        OpSample("pad", lambda x: ax.pad(x, (1, 2), value=3.0), ((2, 3),), note="last-axis"),
+        OpSample("pad", lambda x: ax.pad(x, [(0, 1), (2, 0), (0, 0)]), ((1, 2, 2),), note="pairs"),
+    ],
+)
 
-COMPOSED_SHAPE = _family("shape", [
-    OpSample("split", lambda x: _product(ax.split(x, 2, axis=1)), ((2, 4),)),
-    OpSample("split", lambda x: _product(ax.split(x, [1, 3])), ((4, 2),), note="indices"),
-    OpSample("stack", lambda x, y: ax.stack([x, y], axis=1), ((2, 3), (2, 3))),
-    OpSample("stack", lambda x: ax.stack([x, x.exp()], axis=-1), ((3,),), note="last"),
-    OpSample("squeeze", lambda x: x.squeeze(), ((1, 3, 1),)),
-    OpSample("squeeze", lambda x: ax.squeeze(x, axis=0), ((1, 3, 1),), note="axis0"),
-    OpSample("unsqueeze", lambda x: x.unsqueeze(1), ((2, 3),)),
-    OpSample("unsqueeze", lambda x: ax.unsqueeze(x, -1), ((2, 3),), note="last"),
-    OpSample("flatten", lambda x: x.flatten(), ((2, 3, 2),)),
-    OpSample("flatten", lambda x: ax.flatten(x, 1), ((2, 3, 2),), note="from1"),
-    OpSample("transpose", lambda x: x.transpose(), ((2, 3),)),
-    OpSample("transpose", lambda x: ax.transpose(x, 0, 2), ((2, 3, 4),), note="axes02"),
-    OpSample("matrix_transpose", lambda x: x.mT, ((2, 2, 3),)),
-])
+COMPOSED_SHAPE = _family(
+    "shape",
+    [
+        OpSample("split", lambda x: _product(ax.split(x, 2, axis=1)), ((2, 4),)),
+        OpSample("split", lambda x: _product(ax.split(x, [1, 3])), ((4, 2),), note="indices"),
+        OpSample("stack", lambda x, y: ax.stack([x, y], axis=1), ((2, 3), (2, 3))),
+        OpSample("stack", lambda x: ax.stack([x, x.exp()], axis=-1), ((3,),), note="last"),
+        OpSample("squeeze", lambda x: x.squeeze(), ((1, 3, 1),)),
+        OpSample("squeeze", lambda x: ax.squeeze(x, axis=0), ((1, 3, 1),), note="axis0"),
+        OpSample("unsqueeze", lambda x: x.unsqueeze(1), ((2, 3),)),
+        OpSample("unsqueeze", lambda x: ax.unsqueeze(x, -1), ((2, 3),), note="last"),
+        OpSample("flatten", lambda x: x.flatten(), ((2, 3, 2),)),
+        OpSample("flatten", lambda x: ax.flatten(x, 1), ((2, 3, 2),), note="from1"),
+        OpSample("transpose", lambda x: x.transpose(), ((2, 3),)),
+        OpSample("transpose", lambda x: ax.transpose(x, 0, 2), ((2, 3, 4),), note="axes02"),
+        OpSample("matrix_transpose", lambda x: x.mT, ((2, 2, 3),)),
+    ],
+)
 
 
 def _product(parts: Sequence[Variable]) -> Variable:
@@ -330,78 +414,183 @@ def _product(parts: Sequence[Variable]) -> Variable:
 
 
 # -- linalg ----------------------------------------------------------------------------------
-LINALG = _family("linalg", [
-    OpSample("matmul", lambda x, y: x @ y, s, note=n) for n, s in [
-        ("2d", ((2, 3), (3, 4))),
-        ("vec-mat", ((3,), (3, 4))),
-        ("mat-vec", ((2, 3), (3,))),
-        ("dot", ((3,), (3,))),
-        ("batch", ((2, 2, 3), (2, 3, 2))),
-        ("batch-broadcast", ((2, 1, 2, 3), (3, 3, 2))),
-        ("batch-mat", ((3, 2, 3), (3, 2))),
-        ("vec-batch", ((3,), (2, 3, 2))),
+LINALG = _family(
+    "linalg",
+    [
+        OpSample("matmul", lambda x, y: x @ y, s, note=n)
+        for n, s in [
+            ("2d", ((2, 3), (3, 4))),
+            ("vec-mat", ((3,), (3, 4))),
+            ("mat-vec", ((2, 3), (3,))),
+            ("dot", ((3,), (3,))),
+            ("batch", ((2, 2, 3), (2, 3, 2))),
+            ("batch-broadcast", ((2, 1, 2, 3), (3, 3, 2))),
+            ("batch-mat", ((3, 2, 3), (3, 2))),
+            ("vec-batch", ((3,), (2, 3, 2))),
+        ]
     ]
-])
+    + [
+        OpSample("linear", lambda x, w, b: ax.linear(x, w, b), ((4, 3), (5, 3), (5,)), note="2d"),
+        OpSample("linear", lambda x, w: ax.linear(x, w), ((2, 3, 3), (4, 3)), note="batch-nobias"),
+        OpSample("linear", lambda x, w: ax.linear(x, w), ((3,), (4, 3)), note="vector"),
+        OpSample(
+            "linear",
+            lambda x, w, b: ax.linear(x, w, b, activation="relu"),
+            ((4, 3), (5, 3), (5,)),
+            domain=away_from(0.0, margin=0.3),
+            note="relu",
+            gradgrad=False,
+        ),
+    ],
+)
 
 # -- conv ------------------------------------------------------------------------------------
-CONV = _family("conv", [
-    OpSample("conv2d", lambda x, w, b: ax.conv2d(x, w, b, stride=2, padding=1),
-             ((2, 2, 5, 4), (3, 2, 3, 3), (3,)), note="stride2-pad1-bias"),
-    OpSample("conv2d", lambda x, w: ax.conv2d(x, w, dilation=2, groups=2),
-             ((1, 4, 5, 5), (2, 2, 2, 2)), note="dilation2-groups2"),
-    OpSample("conv2d", lambda x, w, b: ax.conv2d(x, w, b), ((2, 3, 2, 3), (2, 3, 1, 1), (2,)),
-             note="1x1"),
-    OpSample("max_pool2d", lambda x: ax.max_pool2d(x, 2), ((2, 2, 4, 5),), domain=spread),
-    OpSample("max_pool2d", lambda x: ax.max_pool2d(x, 3, stride=2, padding=1), ((1, 2, 5, 5),),
-             domain=spread, note="k3-s2-p1"),
-    OpSample("avg_pool2d", lambda x: ax.avg_pool2d(x, 2), ((2, 2, 4, 5),)),
-    OpSample("avg_pool2d", lambda x: ax.avg_pool2d(x, 3, stride=2, padding=1), ((1, 2, 5, 5),),
-             note="k3-s2-p1"),
-    OpSample("dropout", lambda x: ax.dropout(x, 0.4, seed=1234), ((3, 5),)),
-])
+CONV = _family(
+    "conv",
+    [
+        OpSample(
+            "conv2d",
+            lambda x, w, b: ax.conv2d(x, w, b, stride=2, padding=1),
+            ((2, 2, 5, 4), (3, 2, 3, 3), (3,)),
+            note="stride2-pad1-bias",
+        ),
+        OpSample(
+            "conv2d",
+            lambda x, w: ax.conv2d(x, w, dilation=2, groups=2),
+            ((1, 4, 5, 5), (2, 2, 2, 2)),
+            note="dilation2-groups2",
+        ),
+        OpSample(
+            "conv2d",
+            lambda x, w, b: ax.conv2d(x, w, b),
+            ((2, 3, 2, 3), (2, 3, 1, 1), (2,)),
+            note="1x1",
+        ),
+        OpSample("max_pool2d", lambda x: ax.max_pool2d(x, 2), ((2, 2, 4, 5),), domain=spread),
+        OpSample(
+            "max_pool2d",
+            lambda x: ax.max_pool2d(x, 3, stride=2, padding=1),
+            ((1, 2, 5, 5),),
+            domain=spread,
+            note="k3-s2-p1",
+        ),
+        OpSample("avg_pool2d", lambda x: ax.avg_pool2d(x, 2), ((2, 2, 4, 5),)),
+        OpSample(
+            "avg_pool2d",
+            lambda x: ax.avg_pool2d(x, 3, stride=2, padding=1),
+            ((1, 2, 5, 5),),
+            note="k3-s2-p1",
+        ),
+        OpSample("dropout", lambda x: ax.dropout(x, 0.4, seed=1234), ((3, 5),)),
+    ],
+)
 
-COMPOSED_CONV = _family("conv", [
-    OpSample("conv1d", lambda x, w, b: ax.conv1d(x, w, b, stride=2, padding=1),
-             ((2, 2, 7), (3, 2, 3), (3,))),
-    OpSample("adaptive_avg_pool2d", lambda x: ax.adaptive_avg_pool2d(x, (2, 3)), ((1, 2, 5, 4),)),
-    OpSample("adaptive_avg_pool2d", lambda x: ax.adaptive_avg_pool2d(x, 2), ((1, 2, 4, 4),),
-             note="even"),
-])
+COMPOSED_CONV = _family(
+    "conv",
+    [
+        OpSample(
+            "conv1d",
+            lambda x, w, b: ax.conv1d(x, w, b, stride=2, padding=1),
+            ((2, 2, 7), (3, 2, 3), (3,)),
+        ),
+        OpSample(
+            "adaptive_avg_pool2d", lambda x: ax.adaptive_avg_pool2d(x, (2, 3)), ((1, 2, 5, 4),)
+        ),
+        OpSample(
+            "adaptive_avg_pool2d",
+            lambda x: ax.adaptive_avg_pool2d(x, 2),
+            ((1, 2, 4, 4),),
+            note="even",
+        ),
+    ],
+)
 
 # -- loss (composed) -------------------------------------------------------------------------
-COMPOSED_LOSS = _family("loss", [
-    OpSample("mse_loss", lambda x, t: x.mse_loss(t), ((2, 3), (2, 3))),
-    OpSample("mse_loss", lambda x, t: ax.mse_loss(x, t, reduction="none"), ((4,), (4,)),
-             note="none"),
-    OpSample("l1_loss", lambda x, t: ax.l1_loss(x, t, reduction="sum"), ((2, 3), (2, 3)),
-             domain=(away_from(0.0, margin=2.0), normal)),
-    OpSample("binary_cross_entropy", lambda p, t: p.binary_cross_entropy(t), ((2, 3), (2, 3)),
-             domain=probability),
-    OpSample("binary_cross_entropy",
-             lambda p, t: ax.binary_cross_entropy(p, t, reduction="sum"), ((4,), (4,)),
-             domain=(probability, probability), note="sum"),
-    OpSample("binary_cross_entropy_with_logits",
-             lambda x, t: ax.binary_cross_entropy_with_logits(x, t), ((2, 3), (2, 3)),
-             domain=(_NONZERO, probability)),
-    OpSample("cross_entropy", lambda x, t: ax.cross_entropy(x, t), ((4, 3),),
-             constants=_ints(3, (4,))),
-    OpSample("cross_entropy", lambda x, t: ax.cross_entropy(x, t, reduction="sum"),
-             ((2, 3, 4),), constants=_ints(3, (2, 4)), note="spatial"),
-    OpSample("cross_entropy", lambda x, t: ax.cross_entropy(x, t), ((5,),),
-             constants=_fixed(3), note="unbatched"),
-    OpSample("cross_entropy", lambda x, t: ax.cross_entropy(x, t, ignore_index=1),
-             ((4, 3),), constants=_fixed([0, 1, 2, 1]), note="ignore"),
-    OpSample("cross_entropy", lambda x, t: ax.cross_entropy(x, t, label_smoothing=0.2),
-             ((4, 3),), constants=_ints(3, (4,)), note="smoothing"),
-    OpSample("nll_loss", lambda x, t: ax.nll_loss(x.log_softmax(), t, reduction="none"),
-             ((4, 3),), constants=_ints(3, (4,))),
-])
+COMPOSED_LOSS = _family(
+    "loss",
+    [
+        OpSample("mse_loss", lambda x, t: x.mse_loss(t), ((2, 3), (2, 3))),
+        OpSample(
+            "mse_loss", lambda x, t: ax.mse_loss(x, t, reduction="none"), ((4,), (4,)), note="none"
+        ),
+        OpSample(
+            "l1_loss",
+            lambda x, t: ax.l1_loss(x, t, reduction="sum"),
+            ((2, 3), (2, 3)),
+            domain=(away_from(0.0, margin=2.0), normal),
+        ),
+        OpSample(
+            "binary_cross_entropy",
+            lambda p, t: p.binary_cross_entropy(t),
+            ((2, 3), (2, 3)),
+            domain=probability,
+        ),
+        OpSample(
+            "binary_cross_entropy",
+            lambda p, t: ax.binary_cross_entropy(p, t, reduction="sum"),
+            ((4,), (4,)),
+            domain=(probability, probability),
+            note="sum",
+        ),
+        OpSample(
+            "binary_cross_entropy_with_logits",
+            lambda x, t: ax.binary_cross_entropy_with_logits(x, t),
+            ((2, 3), (2, 3)),
+            domain=(_NONZERO, probability),
+        ),
+        OpSample(
+            "cross_entropy",
+            lambda x, t: ax.cross_entropy(x, t),
+            ((4, 3),),
+            constants=_ints(3, (4,)),
+        ),
+        OpSample(
+            "cross_entropy",
+            lambda x, t: ax.cross_entropy(x, t, reduction="sum"),
+            ((2, 3, 4),),
+            constants=_ints(3, (2, 4)),
+            note="spatial",
+        ),
+        OpSample(
+            "cross_entropy",
+            lambda x, t: ax.cross_entropy(x, t),
+            ((5,),),
+            constants=_fixed(3),
+            note="unbatched",
+        ),
+        OpSample(
+            "cross_entropy",
+            lambda x, t: ax.cross_entropy(x, t, ignore_index=1),
+            ((4, 3),),
+            constants=_fixed([0, 1, 2, 1]),
+            note="ignore",
+        ),
+        OpSample(
+            "cross_entropy",
+            lambda x, t: ax.cross_entropy(x, t, label_smoothing=0.2),
+            ((4, 3),),
+            constants=_ints(3, (4,)),
+            note="smoothing",
+        ),
+        OpSample(
+            "nll_loss",
+            lambda x, t: ax.nll_loss(x.log_softmax(), t, reduction="none"),
+            ((4, 3),),
+            constants=_ints(3, (4,)),
+        ),
+    ],
+)
 
 OP_SAMPLES: list[OpSample] = [*ARITHMETIC, *ACTIVATION, *REDUCTION, *SHAPE, *LINALG, *CONV]
 """One or more samples for every op in ``axoncl.graph.registry``."""
 
-COMPOSED_SAMPLES: list[OpSample] = [*COMPOSED_ACTIVATION, *COMPOSED_REDUCTION, *COMPOSED_SHAPE,
-                                    *COMPOSED_LOSS, *COMPOSED_CONV]
+COMPOSED_SAMPLES: list[OpSample] = [
+    *COMPOSED_ACTIVATION,
+    *COMPOSED_REDUCTION,
+    *COMPOSED_SHAPE,
+    *COMPOSED_LOSS,
+    *COMPOSED_CONV,
+]
 """Samples of the public ops built from registered ones (no rule of their own)."""
 
 ALL_SAMPLES: list[OpSample] = OP_SAMPLES + COMPOSED_SAMPLES

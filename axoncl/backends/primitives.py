@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Primitive", "erf", "index_add", "log_softmax", "logsumexp",
+__all__ = ["Primitive", "linear", "erf", "index_add", "log_softmax", "logsumexp",
            "primitive", "softmax",
            "avg_pool2d", "avg_pool2d_backward", "col2im", "conv2d", "conv2d_input_grad",
            "conv2d_weight_grad", "conv_output_size", "dropout", "dropout_threshold", "im2col",
@@ -87,6 +87,15 @@ def logsumexp(x: Any, *, axis: Any, keepdims: bool, xp: Any) -> Any:
         axes = (axis,) if isinstance(axis, int) else tuple(range(x.ndim) if axis is None else axis)
         out = xp.squeeze(out, axis=tuple(a % x.ndim for a in axes)) if x.ndim else out
     return out
+
+
+@primitive
+def linear(x: Any, weight: Any, bias: Any, *, relu: bool, xp: Any) -> Any:
+    """``x @ weightᵀ (+ bias) (then ReLU)``; weight is ``(out, in)``."""
+    out = xp.matmul(x, xp.matrix_transpose(weight))
+    if bias is not None:
+        out = out + bias
+    return xp.maximum(out, xp.zeros_like(out)) if relu else out
 
 
 @primitive

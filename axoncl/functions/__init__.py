@@ -35,7 +35,7 @@ from .arithmetic import (
     where,
 )
 from .conv import adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, dropout, max_pool2d
-from .linalg import matmul
+from .linalg import linear, matmul
 from .loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -67,7 +67,7 @@ __all__ = [
     "dropout", "max_pool2d", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "broadcast_to", "clip", "concat", "cross_entropy",
     "divide", "elu", "erf", "exp", "expm1", "flatten", "gelu", "getitem", "l1_loss",
-    "leaky_relu", "log", "log1p", "log_softmax", "logsumexp", "matmul", "matrix_transpose",
+    "leaky_relu", "linear", "log", "log1p", "log_softmax", "logsumexp", "matmul", "matrix_transpose",
     "max", "maximum", "mean", "min", "minimum", "mse_loss", "multiply", "negative", "nll_loss",
     "pad", "permute_dims", "pow", "prod", "registry", "relu", "reshape", "sigmoid", "sign",
     "silu", "softmax", "softplus", "split", "sqrt", "square", "squeeze", "stack", "std",

@@ -92,8 +92,7 @@ class Linear(Module):
             raise ValueError(
                 f"{self!r}: expected input of shape (*, {self.in_features}), got shape {x.shape}"
             )
-        y = F.matmul(x, F.matrix_transpose(self.weight))
-        return y + self.bias if self.bias is not None else y
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         text = f"in_features={self.in_features}, out_features={self.out_features}"

@@ -128,3 +128,54 @@ def vecdot(x1, x2, /, *, axis=-1) -> CLArray:
     if axis - ndim < -min(x1.ndim, x2.ndim) or x1.shape[axis - ndim] != x2.shape[axis - ndim]:
         raise ValueError(f"vecdot: shapes {x1.shape} and {x2.shape} differ along axis {axis}")
     return _sum(multiply(x1, x2), axis=axis - ndim)
+
+
+def _linear(x, weight, bias, *, relu, xp):
+    """The autograd ``linear`` primitive as one GEMM: the weight is read transposed through its
+    strides, and bias and ReLU are applied in the GEMM's epilogue."""
+    from ..primitives import linear as _portable_linear
+    from .gemm import gemm
+
+    arrays = (x, weight) if bias is None else (x, weight, bias)
+    dtype = x.dtype
+    if dtype.kind != "f" or any(a.dtype != dtype for a in arrays) or x.ndim < 1:
+        return _portable_linear.portable(x, weight, bias, relu=relu, xp=xp)
+    for other in arrays[1:]:
+        check_device("linear", x, other)
+    k = x.shape[-1]
+    n = weight.shape[0]
+    lead = x.shape[:-1]
+    m = math.prod(lead)
+    rows = reshape(x, (m, k))
+    out = empty((m, n), dtype, x.device)
+    if out.size:
+        gemm(
+            x.device,
+            rows.buffer,
+            weight.buffer,
+            out.buffer,
+            m=m,
+            n=n,
+            k=k,
+            a_offset=rows.offset,
+            a_strides=(0, rows.strides[0], rows.strides[1]),
+            b_offset=weight.offset,
+            b_strides=(0, weight.strides[1], weight.strides[0]),
+            c_strides=(0, n, 1),
+            dtype=dtype,
+            bias_buf=None if bias is None else bias.buffer,
+            bias_offset=0 if bias is None else bias.offset,
+            bias_stride=1 if bias is None else bias.strides[0],
+            bias_axis=1,
+            relu=relu,
+        )
+    return reshape(out, (*lead, n))
+
+
+def _register_primitives() -> None:
+    from .. import primitives
+
+    primitives.linear.register(__name__.rsplit(".", 1)[0])(_linear)
+
+
+_register_primitives()
