@@ -14,7 +14,7 @@ from typing import Any
 from . import grad_mode
 from .backends import namespace_of
 from .graph import _INSPECT_HOOKS, LeafEdge, Node, _observed
-from .variable import Variable
+from .variable import Variable, _new_variable
 
 __all__ = ["backward", "grad"]
 
@@ -32,7 +32,7 @@ def _initial_gradient(output: Variable, gradient: Any, who: str) -> Variable:
                 f"{who}: gradient can be implied only for a value with one element; got shape "
                 f"{output.shape}; pass gradient= (d loss / d output) of that shape")
         xp = namespace_of(output.data)
-        return Variable(xp.ones_like(output.data))
+        return _new_variable(xp.ones_like(output.data))
     if not isinstance(gradient, Variable):
         gradient = Variable(gradient)
     if gradient.shape != output.shape:
@@ -59,10 +59,6 @@ def _dependencies(roots: Sequence[Node]) -> dict[Node, int]:
     return counts
 
 
-def _accumulate(current: Variable | None, extra: Variable) -> Variable:
-    return extra if current is None else current + extra
-
-
 def _run_hooks(hooks: list[Any] | None, grad: Variable) -> Variable:
     for hook in hooks or ():
         result = hook(grad)
@@ -82,6 +78,9 @@ def _engine(outputs: list[Variable], gradients: list[Variable], retain_graph: bo
             if var.grad_fn is not None:
                 capture_nodes[var.grad_fn] = key
     pending: dict[Node, Variable] = {}
+    # Leaf gradients are summed here and delivered once at the end, so that a leaf's hooks see
+    # its whole gradient even when the leaf feeds several ops.
+    leaves: dict[int, tuple[Variable, Variable]] = {}
     roots = []
     for out, g in zip(outputs, gradients, strict=True):
         if not out.requires_grad:
@@ -89,7 +88,7 @@ def _engine(outputs: list[Variable], gradients: list[Variable], retain_graph: bo
                                "grad_fn; did you make it under no_grad, or from values with "
                                "requires_grad=False?")
         if out.grad_fn is None:  # a leaf: its gradient is the seed itself
-            _deliver_leaf(out, g, capture, captured, create_graph)
+            _collect_leaf(leaves, out, g)
             continue
         if out.grad_fn in pending:
             pending[out.grad_fn] = pending[out.grad_fn] + g
@@ -106,7 +105,9 @@ def _engine(outputs: list[Variable], gradients: list[Variable], retain_graph: bo
             if node.pre_hooks:
                 grad = _run_hooks(node.pre_hooks, grad)
             if node.retained is not None and capture is None:
-                node.retained.grad = grad if create_graph else grad.detach()
+                kept = grad if create_graph else grad.detach()
+                old = node.retained.grad  # accumulates across backward calls, as a leaf's does
+                node.retained.grad = kept if old is None else _sum_grads(old, kept, create_graph)
             if capture_nodes and node in capture_nodes:
                 captured[capture_nodes[node]] = grad
             if node._freed:
@@ -126,12 +127,12 @@ def _engine(outputs: list[Variable], gradients: list[Variable], retain_graph: bo
                                    f"{len(edges)} inputs")
             if not retain_graph:
                 node.release()
-            for edge, g in zip(edges, grads):
+            for edge, g in zip(edges, grads, strict=True):  # lengths checked above
                 if edge is None:
                     continue
                 if type(edge) is LeafEdge:
                     if g is not None:
-                        _deliver_leaf(edge.variable, g, capture, captured, create_graph)
+                        _collect_leaf(leaves, edge.variable, g)
                     continue
                 if g is not None:
                     shape = g.data.shape
@@ -147,6 +148,8 @@ def _engine(outputs: list[Variable], gradients: list[Variable], retain_graph: bo
                         ready.append(edge)
                 else:
                     _visited(edge, counts, ready, pending)
+        for var, g in leaves.values():
+            _deliver_leaf(var, g, capture, captured, create_graph)
     finally:
         grad_mode._reset_grad_enabled(token)
     return captured
@@ -167,19 +170,30 @@ def _visited(edge: Node, counts: dict[Node, int], ready: list[Node],
             stack.extend(inner for inner in node.edges if isinstance(inner, Node))
 
 
-def _deliver_leaf(var: Variable, g: Variable, capture: dict[int, Variable] | None,
-                  captured: dict[int, Any], create_graph: bool) -> None:
+def _collect_leaf(leaves: dict[int, tuple[Variable, Variable]], var: Variable,
+                  g: Variable) -> None:
+    """Add ``g`` to the gradient that ``var`` will receive at the end of this backward."""
     shape = g.data.shape
     if shape != var.data.shape and tuple(shape) != tuple(var.data.shape):
         raise RuntimeError(f"backward: gradient of shape {tuple(shape)} for a leaf of shape "
                            f"{var.shape}")
+    key = id(var)
+    if key in leaves:
+        leaves[key] = (var, leaves[key][1] + g)
+    else:
+        leaves[key] = (var, g)
+
+
+def _deliver_leaf(var: Variable, g: Variable, capture: dict[int, Variable] | None,
+                  captured: dict[int, Any], create_graph: bool) -> None:
+    """Run the leaf's hooks on its summed gradient, then store it (or capture it)."""
     if var._hooks:
         g = _run_hooks(var._hooks, g)
     if not create_graph and g.grad_fn is not None:
         g = g.detach()
     if capture is not None:
         if id(var) in capture:
-            captured[id(var)] = _accumulate(captured.get(id(var)), g)
+            captured[id(var)] = g
         return
     var.grad = g if var.grad is None else _sum_grads(var.grad, g, create_graph)
 

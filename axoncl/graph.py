@@ -172,22 +172,31 @@ class Function:
         if scalars:
             raw = _lift_scalars(raw, xp)
         ctx = Node(cls, xp)
-        for key, value in options.items():
-            setattr(ctx, key, value)
+        if options:
+            for key, value in options.items():
+                setattr(ctx, key, value)
 
         record = wants_grad and grad_mode._GRAD_ENABLED.get()
         if record:
             needs = []
+            edges = []
             for v in variables:
                 if v is None:
                     needs.append(False)
+                    edges.append(None)
                     continue
                 if v._inference:
                     raise RuntimeError(
                         f"{cls.name}: an inference-mode value cannot be used in an op that "
                         "records gradients; make it outside inference_mode, or clone it with "
                         "Variable(x.data.copy()) first")
-                needs.append(v._requires_grad)
+                if v._requires_grad:
+                    needs.append(True)
+                    fn = v.grad_fn
+                    edges.append(fn if fn is not None else LeafEdge(v))
+                else:
+                    needs.append(False)
+                    edges.append(None)
             ctx.needs_input_grad = tuple(needs)
         else:
             ctx.needs_input_grad = _no_grads(len(variables))
@@ -200,14 +209,6 @@ class Function:
         if grad_mode._INFERENCE.get():
             out._inference = True
         if record and _is_floating(out.data):
-            edges = []
-            for v in variables:
-                if v is None or not v._requires_grad:
-                    edges.append(None)
-                elif v.grad_fn is not None:
-                    edges.append(v.grad_fn)
-                else:
-                    edges.append(LeafEdge(v))
             ctx.edges = tuple(edges)
             ctx.out_shape = tuple(data.shape)
             ctx.out_dtype = data.dtype

@@ -434,5 +434,6 @@ def _raw(value: Any) -> Any:
 
 
 from . import functions as F  # noqa: E402 - the op rules need Variable defined first
+
 # The engine module (not axoncl.backward, which the package rebinds to the function).
 _engine = importlib.import_module(f"{__package__}.backward")

@@ -99,8 +99,10 @@ def main() -> None:
             samples[name].append(seconds / (args.steps * OPS_PER_STEP) * 1e6)
 
     medians = {name: statistics.median(values) for name, values in samples.items()}
-    print(f"chain ((x*w + b).relu()).sum() + backward, {args.size} float32 elements, "
-          f"{args.steps} steps x {args.repeats} interleaved repeats; median us per op:")
+    print(
+        f"chain ((x*w + b).relu()).sum() + backward, {args.size} float32 elements, "
+        f"{args.steps} steps x {args.repeats} interleaved repeats; median us per op:"
+    )
     for name, value in medians.items():
         spread = f"{min(samples[name]):.2f}-{max(samples[name]):.2f}"
         print(f"  {name:14s} {value:8.2f} us/op   (range {spread})")

@@ -17,8 +17,9 @@ def raises(kind, *fragments):
     return pytest.raises(kind, match=".*".join(re.escape(f) for f in fragments))
 
 
-@pytest.mark.parametrize("op", [axoncl.add, axoncl.subtract, axoncl.multiply, axoncl.divide,
-                                axoncl.maximum, axoncl.pow])
+@pytest.mark.parametrize(
+    "op", [axoncl.add, axoncl.subtract, axoncl.multiply, axoncl.divide, axoncl.maximum, axoncl.pow]
+)
 def test_shape_mismatch_names_both_shapes(xp, op):
     require_float64(xp)
     a = var(xp, np.ones((2, 3)))

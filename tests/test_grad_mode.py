@@ -189,8 +189,10 @@ def test_two_threads_toggle_grad_mode_independently():
             results[name] = (is_grad_enabled(), (w * 2.0).requires_grad)
             barrier.wait()
 
-    threads = [threading.Thread(target=worker, args=("off", False)),
-               threading.Thread(target=worker, args=("on", True))]
+    threads = [
+        threading.Thread(target=worker, args=("off", False)),
+        threading.Thread(target=worker, args=("on", True)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -254,6 +256,14 @@ def test_no_grad_rejects_a_non_callable():
 
 
 def test_grad_mode_functions_are_exported():
-    for name in ("no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "NoGradGuard",
-                 "InferenceModeGuard", "is_grad_enabled", "is_inference_mode_enabled"):
+    for name in (
+        "no_grad",
+        "enable_grad",
+        "set_grad_enabled",
+        "inference_mode",
+        "NoGradGuard",
+        "InferenceModeGuard",
+        "is_grad_enabled",
+        "is_inference_mode_enabled",
+    ):
         assert name in axoncl.__all__

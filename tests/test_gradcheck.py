@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from xp_backends import require_float64, var
 
-from axoncl import Function, GradcheckError, Variable, gradcheck, gradgradcheck
-from axoncl import numerical_gradient
+from axoncl import Function, GradcheckError, Variable, gradcheck, gradgradcheck, numerical_gradient
 from axoncl.graph import registry
 
 
@@ -103,8 +102,7 @@ def test_crate_array_form_compares_two_arrays():
 def test_crate_array_form_uses_atol_then_rtol():
     # |a - n| = 0.5, n = 100: passes by rtol 1e-2 (1.0 allowed), fails by atol alone.
     assert gradcheck(np.array([100.5]), np.array([100.0]), 0.0, 1e-2)
-    assert not gradcheck(np.array([100.5]), np.array([100.0]), 0.1, 0.0,
-                         raise_exception=False)
+    assert not gradcheck(np.array([100.5]), np.array([100.0]), 0.1, 0.0, raise_exception=False)
 
 
 def test_numerical_gradient_matches_closed_form(xp):

@@ -27,7 +27,7 @@ def test_recorded_node_knows_its_op_inputs_and_output():
 
 def test_python_scalars_take_the_dtype_of_the_array(xp):
     x = Variable(to_xp(xp, [1.0, 2.0], "float32"), requires_grad=True)
-    for y in (x * 2.0, 2.0 * x, x + 1, x ** 2.0, 1.0 - x, x / 3):
+    for y in (x * 2.0, 2.0 * x, x + 1, x**2.0, 1.0 - x, x / 3):
         assert y.dtype == x.dtype, y
 
 
@@ -96,8 +96,10 @@ def test_needs_input_grad_tells_backward_which_inputs_want_a_gradient():
         @staticmethod
         def backward(ctx, grad):
             seen.append(ctx.needs_input_grad)
-            return (grad if ctx.needs_input_grad[0] else None,
-                    grad if ctx.needs_input_grad[1] else None)
+            return (
+                grad if ctx.needs_input_grad[0] else None,
+                grad if ctx.needs_input_grad[1] else None,
+            )
 
     x = Variable(np.ones(2), requires_grad=True)
     _Probe.apply(x, Variable(np.ones(2))).sum().backward()
@@ -130,12 +132,18 @@ def test_backward_returning_a_gradient_of_the_wrong_shape_raises():
             return (grad.reshape(1, 2),)
 
     x = Variable(np.ones(2), requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"gradient of shape \(1, 2\) for a leaf of shape "
-                                           r"\(2,\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"gradient of shape \(1, 2\) for a leaf of shape "
+        r"\(2,\)",
+    ):
         _BadShape.apply(x).sum().backward()
     y = Variable(np.ones(2), requires_grad=True) * 1.0
-    with pytest.raises(RuntimeError, match=r"produced a gradient of shape \(1, 2\) for an input "
-                                           r"of shape \(2,\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"produced a gradient of shape \(1, 2\) for an input "
+        r"of shape \(2,\)",
+    ):
         _BadShape.apply(y).sum().backward()
 
 

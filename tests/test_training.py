@@ -30,8 +30,10 @@ def _train(xp) -> tuple[list[float], list[dict[str, np.ndarray]]]:
     data = _problem()
     x = Variable(to_xp(xp, data["x"], "float64"))
     target = Variable(to_xp(xp, data["target"], "int64"))
-    params = {name: Variable(to_xp(xp, data[name], "float64"), requires_grad=True)
-              for name in ("w1", "b1", "w2", "b2")}
+    params = {
+        name: Variable(to_xp(xp, data[name], "float64"), requires_grad=True)
+        for name in ("w1", "b1", "w2", "b2")
+    }
     losses, grads = [], []
     for _ in range(STEPS):
         hidden = (x @ params["w1"] + params["b1"]).relu()
@@ -49,12 +51,18 @@ def _train(xp) -> tuple[list[float], list[dict[str, np.ndarray]]]:
 def _assert_same_run(name, got, reference):
     losses, grads = got
     ref_losses, ref_grads = reference
-    np.testing.assert_allclose(losses, ref_losses, atol=1e-6, rtol=0,
-                               err_msg=f"{name}: losses per step")
+    np.testing.assert_allclose(
+        losses, ref_losses, atol=1e-6, rtol=0, err_msg=f"{name}: losses per step"
+    )
     for step, (g, r) in enumerate(zip(grads, ref_grads, strict=True)):
         for param in r:
-            np.testing.assert_allclose(g[param], r[param], atol=1e-6, rtol=0,
-                                       err_msg=f"{name}: gradient of {param} at step {step}")
+            np.testing.assert_allclose(
+                g[param],
+                r[param],
+                atol=1e-6,
+                rtol=0,
+                err_msg=f"{name}: gradient of {param} at step {step}",
+            )
 
 
 def test_mlp_sgd_matches_across_numpy_array_api_strict_and_torch():
@@ -90,8 +98,12 @@ def test_mlp_sgd_matches_a_closed_form_first_step():
     loss = -np.log(p[np.arange(8), data["target"]]).mean()
     d_logits = (p - onehot) / 8
     d_h_pre = (d_logits @ data["w2"].T) * (h_pre > 0)
-    expected = {"w1": data["x"].T @ d_h_pre, "b1": d_h_pre.sum(axis=0),
-                "w2": h.T @ d_logits, "b2": d_logits.sum(axis=0)}
+    expected = {
+        "w1": data["x"].T @ d_h_pre,
+        "b1": d_h_pre.sum(axis=0),
+        "w2": h.T @ d_logits,
+        "b2": d_logits.sum(axis=0),
+    }
     losses, grads = _train(load_backend("numpy"))
     assert losses[0] == pytest.approx(loss, abs=1e-12)
     for name, value in expected.items():

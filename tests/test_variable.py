@@ -45,19 +45,18 @@ def test_crate_example_linear_layer_gradient_shapes(xp):
 
 def test_crate_method_names(xp):
     require_float64(xp)
-    x = var(xp, [0.2, 0.7])
     t = var(xp, [0.0, 1.0], requires_grad=False)
+
+    def model(x, w):
+        hidden = x.add_var(t).relu().sigmoid()  # σ(relu(x + t))
+        p = hidden.reshape(1, 2).matmul(w).sigmoid().reshape(1)
+        return p.binary_cross_entropy(t[1:]) + x.pow(2.0).mse_loss(t).sum()
+
+    x = var(xp, [0.2, 0.7])
     w = var(xp, [[0.5], [-0.3]])
-    hidden = x.add_var(t).relu().sigmoid()  # σ(relu(x + t))
-    p = hidden.reshape(1, 2).matmul(w).sigmoid().reshape(1)
-    loss = p.binary_cross_entropy(t[1:]) + x.pow(2.0).mse_loss(t).sum()
-    loss.backward()
-    for value in (x, w):
-        assert value.grad is not None and value.grad.shape == value.shape
-    assert axoncl.gradcheck(
-        lambda x, w: x.add_var(t).relu().sigmoid().reshape(1, 2).matmul(w).sigmoid()
-        .reshape(1).binary_cross_entropy(t[1:]) + x.pow(2.0).mse_loss(t).sum(),
-        [x, w])
+    model(x, w).backward()
+    assert x.grad.shape == x.shape and w.grad.shape == w.shape
+    assert axoncl.gradcheck(model, [x, w])
 
 
 # -- leaves and graph state ----------------------------------------------------------------
@@ -96,6 +95,16 @@ def test_retain_grad_keeps_a_non_leaf_grad(xp):
     assert y.grad.grad_fn is None
 
 
+def test_retained_grad_accumulates_across_backward_calls():
+    x = Variable(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * 3.0
+    y.retain_grad()
+    z = (y * y).sum()
+    z.backward(retain_graph=True)
+    z.backward()
+    assert_close(y.grad, 2 * 2 * np.array([3.0, 6.0]))  # twice 2y
+
+
 # -- hooks ---------------------------------------------------------------------------------
 def test_hook_on_a_leaf_replaces_its_gradient(xp):
     require_float64(xp)
@@ -115,6 +124,14 @@ def test_hook_on_a_non_leaf_changes_what_flows_upstream(xp):
     (y * y).sum().backward()
     assert_close(seen[0], [4.0, 8.0])  # 2y, before the replacing hook
     assert_close(x.grad, [2.0, 2.0])  # ones through d(2x)/dx
+
+
+def test_hook_on_a_leaf_used_several_times_sees_its_whole_gradient_once():
+    x = Variable(np.array([1.0, 2.0]), requires_grad=True)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.numpy().tolist()))
+    (x * x + x).sum().backward()  # three uses of x: 2x + 1 in all
+    assert seen == [[3.0, 5.0]]
 
 
 def test_removed_hook_is_not_called():

@@ -39,9 +39,9 @@ def load_backend(name: str) -> ModuleType:
             pytest.skip("no OpenCL device")
         try:
             default_device()
+            return get_backend("opencl")
         except NoOpenCLError:
             pytest.skip("no OpenCL device")
-        return get_backend("opencl")
     return get_backend(name)
 
 
@@ -72,8 +72,9 @@ def to_xp(xp: ModuleType, value: Any, dtype: str | None = None) -> Any:
     return axoncl.asarray(host.astype(name), backend=xp, dtype=name)
 
 
-def var(xp: ModuleType, value: Any, requires_grad: bool = True,
-        dtype: str = "float64") -> axoncl.Variable:
+def var(
+    xp: ModuleType, value: Any, requires_grad: bool = True, dtype: str = "float64"
+) -> axoncl.Variable:
     """A Variable of ``xp`` holding ``value`` (float64 by default)."""
     return axoncl.Variable(to_xp(xp, value, dtype), requires_grad=requires_grad)
 
@@ -85,8 +86,9 @@ def host(value: Any) -> np.ndarray:
     return np.asarray(to_numpy(value))
 
 
-def assert_close(actual: Any, expected: Any, atol: float = 1e-10, rtol: float = 1e-7,
-                 what: str = "value") -> None:
+def assert_close(
+    actual: Any, expected: Any, atol: float = 1e-10, rtol: float = 1e-7, what: str = "value"
+) -> None:
     """``actual`` (a Variable or array of any backend) against ``expected``; on failure the
     message shows the mismatched elements, both values and the tolerances."""
     got = host(actual)

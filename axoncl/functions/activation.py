@@ -21,7 +21,7 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = ctx.xp.maximum(x, ctx.xp.zeros_like(x))
+        out = ctx.xp.maximum(x, 0)  # a Python scalar operand (array API 2024.12)
         ctx.save_for_backward(out)
         return out
 

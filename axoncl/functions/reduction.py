@@ -17,8 +17,8 @@ __all__ = ["logsumexp", "max", "mean", "min", "prod", "std", "sum", "var"]
 
 def _expand(grad: Variable, ctx: Any) -> Variable:
     """Put the reduced axes back as size 1, so ``grad`` broadcasts against the input."""
-    if ctx.keepdims or not ctx.axes:
-        return grad
+    if ctx.keepdims or ctx.axes == tuple(range(len(ctx.axes))):
+        return grad  # reduced leading axes (or all of them) come back by broadcasting alone
     shape = list(ctx.in_shape)
     for a in ctx.axes:
         shape[a] = 1

@@ -41,8 +41,11 @@ def test_large_inputs_stay_finite(xp):
     out.sum().backward()
     assert np.isfinite(host(out)).all() and np.isfinite(host(x.grad)).all()
     assert_close(x.sigmoid(), [0.0, 1 / (1 + math.exp(30)), 1 / (1 + math.exp(-30)), 1.0])
-    assert_close(axoncl.softplus(x), [0.0, math.log1p(math.exp(-30)),
-                                      30 + math.log1p(math.exp(-30)), 1000.0], atol=1e-12)
+    assert_close(
+        axoncl.softplus(x),
+        [0.0, math.log1p(math.exp(-30)), 30 + math.log1p(math.exp(-30)), 1000.0],
+        atol=1e-12,
+    )
 
 
 def test_softmax_gradient_of_a_weighted_sum(xp):

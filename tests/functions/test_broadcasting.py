@@ -22,7 +22,7 @@ BINARY = {
     "divide": lambda x, y: x / y,
     "maximum": axoncl.maximum,
     "minimum": axoncl.minimum,
-    "pow": lambda x, y: x ** y,
+    "pow": lambda x, y: x**y,
 }
 
 
@@ -35,8 +35,7 @@ def _values(seed: int, shape: tuple[int, ...], op: str, position: int) -> np.nda
     if op in ("maximum", "minimum"):
         # Distinct values on a 0.1 grid, offset per input: no ties, so max and min are smooth.
         n = int(np.prod(shape))
-        return (rng.permutation(n).reshape(shape) * 0.1 + 0.05 * position) * rng.choice(
-            [-1.0, 1.0])
+        return (rng.permutation(n).reshape(shape) * 0.1 + 0.05 * position) * rng.choice([-1.0, 1.0])
     return rng.standard_normal(shape)
 
 
@@ -50,8 +49,10 @@ def _check(xp, fn, arrays):
 
 @pytest.mark.parametrize("op", sorted(BINARY))
 @SETTINGS
-@given(shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
-       seed=st.integers(0, 2**16))
+@given(
+    shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
+    seed=st.integers(0, 2**16),
+)
 def test_binary_rule_reduces_gradients_to_input_shapes(xp, op, shapes, seed):
     require_float64(xp)
     arrays = [_values(seed, s, op, i) for i, s in enumerate(shapes.input_shapes)]
@@ -59,8 +60,10 @@ def test_binary_rule_reduces_gradients_to_input_shapes(xp, op, shapes, seed):
 
 
 @SETTINGS
-@given(shapes=mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, max_side=3),
-       seed=st.integers(0, 2**16))
+@given(
+    shapes=mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, max_side=3),
+    seed=st.integers(0, 2**16),
+)
 def test_where_reduces_gradients_to_input_shapes(xp, shapes, seed):
     require_float64(xp)
     cond_shape, x_shape, y_shape = shapes.input_shapes
@@ -71,9 +74,14 @@ def test_where_reduces_gradients_to_input_shapes(xp, shapes, seed):
 
 
 @SETTINGS
-@given(batch=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2, max_side=3),
-       m=st.integers(1, 3), k=st.integers(1, 3), n=st.integers(1, 3),
-       vector=st.sampled_from([None, "x", "y"]), seed=st.integers(0, 2**16))
+@given(
+    batch=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2, max_side=3),
+    m=st.integers(1, 3),
+    k=st.integers(1, 3),
+    n=st.integers(1, 3),
+    vector=st.sampled_from([None, "x", "y"]),
+    seed=st.integers(0, 2**16),
+)
 def test_matmul_reduces_gradients_over_broadcast_batch_axes(xp, batch, m, k, n, vector, seed):
     require_float64(xp)
     rng = np.random.default_rng(seed)

@@ -14,10 +14,17 @@ def _sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return g.sum(axis=stretched, keepdims=True)
 
 
-@pytest.mark.parametrize("x_shape, y_shape", [
-    ((2, 3), (3, 4)), ((3,), (3, 4)), ((2, 3), (3,)), ((3,), (3,)),
-    ((5, 2, 3), (3, 4)), ((2, 1, 2, 3), (3, 3, 2)),
-])
+@pytest.mark.parametrize(
+    "x_shape, y_shape",
+    [
+        ((2, 3), (3, 4)),
+        ((3,), (3, 4)),
+        ((2, 3), (3,)),
+        ((3,), (3,)),
+        ((5, 2, 3), (3, 4)),
+        ((2, 1, 2, 3), (3, 3, 2)),
+    ],
+)
 def test_matmul_gradients_match_the_closed_form(xp, x_shape, y_shape):
     require_float64(xp)
     rng = np.random.default_rng(0)

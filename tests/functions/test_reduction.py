@@ -9,8 +9,10 @@ from xp_backends import assert_close, require_float64, var
 import axoncl
 
 
-@pytest.mark.parametrize("axis, keepdims, shape", [
-    (None, False, ()), (0, False, (3, 4)), ((0, 2), True, (1, 3, 1)), (-1, False, (2, 3))])
+@pytest.mark.parametrize(
+    "axis, keepdims, shape",
+    [(None, False, ()), (0, False, (3, 4)), ((0, 2), True, (1, 3, 1)), (-1, False, (2, 3))],
+)
 def test_sum_and_mean_spread_the_gradient_back(xp, axis, keepdims, shape):
     require_float64(xp)
     x = var(xp, np.ones((2, 3, 4)))
@@ -36,11 +38,14 @@ def test_max_of_an_empty_value_raises():
         axoncl.Variable(np.zeros(0)).max()
 
 
-@pytest.mark.parametrize("values, expected", [
-    ([2.0, 3.0, 4.0], [12.0, 8.0, 6.0]),  # prod / x
-    ([2.0, 0.0, 4.0], [0.0, 8.0, 0.0]),  # one zero: only the zero's entry is non-zero
-    ([0.0, 3.0, 0.0], [0.0, 0.0, 0.0]),  # two zeros: all zero
-])
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        ([2.0, 3.0, 4.0], [12.0, 8.0, 6.0]),  # prod / x
+        ([2.0, 0.0, 4.0], [0.0, 8.0, 0.0]),  # one zero: only the zero's entry is non-zero
+        ([0.0, 3.0, 0.0], [0.0, 0.0, 0.0]),  # two zeros: all zero
+    ],
+)
 def test_prod_gradient_with_and_without_zeros(xp, values, expected):
     require_float64(xp)
     x = var(xp, values)

@@ -31,6 +31,29 @@ _EP_BETA, _EP_BIAS, _EP_BIAS_ROW, _EP_RELU = 1, 2, 4, 8
 _PACK_LWS = 16
 
 
+_I, _L, _R, _M = np.int32, np.int64, "real", None  # _M: a buffer
+_OPERANDS = (_M, _L, _L, _L, _L) * 3  # A, B, C: buffer, offset, batch, row, column strides
+_EPILOGUE = (_R, _R, _I, _M, _L, _L)  # alpha, beta, flags, bias buffer, offset, stride
+_ARG_TYPES = {
+    "gemm_direct": (_I, _I, _I, *_OPERANDS, *_EPILOGUE),
+    "gemm_tiled": (_I, _I, _I, *_OPERANDS, *_EPILOGUE),
+    "gemm_packed": (_I, _I, _I, _I, *_OPERANDS, *_EPILOGUE, _I, _I, _I),
+    "gemm_pack_b": (_I, _I, _M, _L, _L, _L, _L, _M, _L, _I),
+}
+_TYPED: dict[int, cl.Kernel] = {}
+
+
+def _kernel(device: Device, name: str, defines: dict) -> cl.Kernel:
+    # Declared scalar types let pyopencl pack plain Python numbers; numpy scalars go through a
+    # slow generic path (~15 us per argument with PoCL here, 0.35 ms for a GEMM launch).
+    kernel = get_kernel(device, "gemm", name, **defines)
+    if id(kernel) not in _TYPED:
+        real = np.float64 if defines["REAL"] == "double" else np.float32
+        kernel.set_scalar_arg_dtypes([real if t == _R else t for t in _ARG_TYPES[name]])
+        _TYPED[id(kernel)] = kernel
+    return kernel
+
+
 def _round_up(x: int, m: int) -> int:
     return -(-x // m) * m
 
@@ -44,7 +67,18 @@ def _has_fma(device: Device, dtype: np.dtype) -> bool:
     return bool(config & cl.device_fp_config.FMA)
 
 
+_DEFINES: dict[tuple[int, str, GemmParams], dict[str, int | str]] = {}
+
+
 def _defines(device: Device, dtype: np.dtype, p: GemmParams) -> dict[str, int | str]:
+    key = (id(device), dtype.str, p)
+    found = _DEFINES.get(key)
+    if found is None:
+        found = _DEFINES[key] = _make_defines(device, dtype, p)
+    return found
+
+
+def _make_defines(device: Device, dtype: np.dtype, p: GemmParams) -> dict[str, int | str]:
     double = dtype == np.float64
     return {
         "REAL": "double" if double else "float",
@@ -213,13 +247,12 @@ def gemm(
         flags |= _EP_BIAS | (_EP_BIAS_ROW if bias_axis == 0 else 0)
     else:
         bias_buf, bias_offset, bias_stride = c_buf, 0, 0
-    real = dtype.type
     defines = _defines(device, dtype, p)
-    i64 = np.int64
+    i64 = int
     epilogue = (
-        real(alpha),
-        real(beta),
-        np.int32(flags),
+        float(alpha),
+        float(beta),
+        int(flags),
         bias_buf,
         i64(bias_offset),
         i64(bias_stride),
@@ -228,9 +261,9 @@ def gemm(
 
     if path in ("direct", "tiled"):
         args = (
-            np.int32(m),
-            np.int32(n),
-            np.int32(k),
+            int(m),
+            int(n),
+            int(k),
             a_buf,
             i64(a_offset),
             i64(a_strides[0]),
@@ -255,7 +288,7 @@ def gemm(
             ln, lm = p.tn // p.wn, p.tm // p.wm
             local = (ln, lm, 1)
             glob = (-(-n // p.tn) * ln, -(-m // p.tm) * lm, batch)
-        kernel = get_kernel(device, "gemm", f"gemm_{path}", **defines)
+        kernel = _kernel(device, f"gemm_{path}", defines)
         if path == "tiled" and local[0] * local[1] > _work_group_limit(device, kernel):
             # The compiled kernel cannot run this many work-items (registers); the direct
             # kernel always fits.
@@ -335,7 +368,7 @@ def _gemm_packed(
 ) -> None:
     queue = device.queue
     itemsize = dtype.itemsize
-    i64, i32 = np.int64, np.int32
+    i64 = i32 = int
     rm = p.rm
     nr = p.nv * (8 if dtype == np.float64 else 16)
     m_panels = -(-m // rm)
@@ -351,7 +384,7 @@ def _gemm_packed(
         b_copies = 1 if b_strides[0] == 0 else batch
         b_packed_batch = n_panels * k * nr
         b_pack = device.allocator(b_copies * b_packed_batch * itemsize)
-        get_kernel(device, "gemm", "gemm_pack_b", **defines)(
+        _kernel(device, "gemm_pack_b", defines)(
             queue,
             (_round_up(k, _PACK_LWS), n_panels, b_copies),
             (_PACK_LWS, 1, 1),
@@ -369,7 +402,7 @@ def _gemm_packed(
         b_args = (b_pack, i64(0), i64(b_packed_batch if b_copies > 1 else 0), i64(k * nr), i64(nr))
     a_args = (a_buf, i64(a_offset), i64(a_strides[0]), i64(a_strides[1]), i64(a_strides[2]))
 
-    kernel = get_kernel(device, "gemm", "gemm_packed", **defines)
+    kernel = _kernel(device, "gemm_packed", defines)
     m_block = max(1, min(p.m_block, m_panels))
     items = -(-m_panels // m_block) * m_block * n_panels
     glob = (_round_up(items, p.lws), batch)
@@ -397,7 +430,7 @@ def _gemm_packed(
             *b_args,
             *c_args,
             alpha,
-            beta if i == 0 else alpha.dtype.type(1),
+            beta if i == 0 else 1.0,
             i32(f),
             bias_buf,
             bias_offset,

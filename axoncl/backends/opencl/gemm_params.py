@@ -83,7 +83,8 @@ PARAMS: dict[str, GemmParams] = {
 }
 
 _FIELDS = {f.name for f in dataclasses.fields(GemmParams)}
-_MEMO: dict[tuple[int, str], tuple[int, GemmParams]] = {}
+_MEMO: dict[tuple[int, Path], tuple[int, GemmParams]] = {}
+_PATHS: dict[tuple[int, str], Path] = {}
 
 
 def _cache_dir() -> Path:
@@ -93,10 +94,14 @@ def _cache_dir() -> Path:
 
 def cache_path(device: Device) -> Path:
     """Where the tuned parameters of ``device`` are stored."""
-    caps = device.caps
-    ident = f"{caps.platform}|{caps.vendor}|{caps.name}|{caps.version}"
-    digest = hashlib.sha1(ident.encode()).hexdigest()[:16]
-    return _cache_dir() / f"gemm-{digest}.json"
+    key = (id(device), os.environ.get("AXONCL_CACHE_DIR", ""))
+    path = _PATHS.get(key)
+    if path is None:
+        caps = device.caps
+        ident = f"{caps.platform}|{caps.vendor}|{caps.name}|{caps.version}"
+        digest = hashlib.sha1(ident.encode()).hexdigest()[:16]
+        path = _PATHS[key] = _cache_dir() / f"gemm-{digest}.json"
+    return path
 
 
 def _base(device: Device) -> GemmParams:
@@ -130,7 +135,7 @@ def load_params(device: Device) -> GemmParams:
         mtime = path.stat().st_mtime_ns
     except OSError:
         mtime = -1
-    key = (id(device), str(path))
+    key = (id(device), path)
     hit = _MEMO.get(key)
     if hit is not None and hit[0] == mtime:
         return hit[1]
@@ -157,7 +162,7 @@ def save_params(device: Device, params: GemmParams | dict, *, extra: dict | None
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
     tmp.replace(path)
-    _MEMO.pop((id(device), str(path)), None)
+    _MEMO.pop((id(device), path), None)
     return path
 
 
@@ -165,7 +170,7 @@ def clear_cache(device: Device) -> None:
     """Remove the tuned override of ``device`` (back to the table)."""
     path = cache_path(device)
     path.unlink(missing_ok=True)
-    _MEMO.pop((id(device), str(path)), None)
+    _MEMO.pop((id(device), path), None)
 
 
 def _candidates(base: GemmParams) -> list[GemmParams]:
