@@ -115,7 +115,10 @@ class set_grad_enabled(_GradMode):  # noqa: N801 - a function-like name, as user
 class no_grad(set_grad_enabled):  # noqa: N801
     """Record no graph inside the block or the decorated function.
 
-    Also ``no_grad(fn)`` on a zero-argument closure, which calls it and returns its result.
+    Also ``no_grad(fn)`` on a zero-argument closure, which calls it and returns its result (the
+    original crate's form). Because of that form, a function that takes no arguments is
+    decorated with ``@no_grad()``, with parentheses; ``@no_grad`` alone would call it at once.
+    Functions with arguments work either way.
 
     Examples
     --------
