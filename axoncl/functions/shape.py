@@ -69,6 +69,8 @@ class BroadcastTo(Function):
 class AsType(Function):
     """A cast; the gradient is cast back to the input's dtype."""
 
+    name = "astype"
+
     @staticmethod
     def forward(ctx, x):
         ctx.in_dtype = x.dtype
@@ -130,6 +132,8 @@ def _is_int_array(k: Any) -> bool:
 class GetItem(Function):
     """``x[key]`` for ints, slices (steps, negatives), None, Ellipsis, boolean masks and integer
     arrays; the backward of integer-array indexing adds repeated indices."""
+
+    name = "getitem"
 
     @staticmethod
     def forward(ctx, x):
