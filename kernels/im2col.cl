@@ -14,12 +14,18 @@
 //                    one work-item per (r, oh), grid C*KH*KW*OH x N
 //   col2im_nchw      dcol -> dx, the adjoint of im2col: one work-item per input row (c, ih)
 //                    gathers the taps that read it (no atomics, fixed order); grid C*H x N
-//   maxpool_gather_nchw   per window: the first maximum of `key` (padding is -inf, NaN is the
-//                    largest value, as numpy's argmax), or values[that position] when use_values
-//   maxpool_scatter_nchw  per input pixel: the sum of grad over the windows whose winner it is
+//   maxpool_argmax_nchw   per window: the first maximum (padding is -inf, NaN is the largest
+//                    value, as numpy's argmax) and its tap index kh*KW + kw (int32)
+//   maxpool_gather_index_nchw  per window: values at the tap `index` names (0 on padding)
+//   maxpool_scatter_index_nchw per input pixel: the sum of grad over the windows whose winning
+//                    tap it is
+//   maxpool_argmax_rows_nchw, maxpool_scatter_rows_nchw  the same as the two above for pooling
+//                    without padding or dilation, one work-item per row (grid OH or H x planes);
+//                    only built with -DPOOL_KH -DPOOL_KW -DPOOL_SH -DPOOL_SW
 //   avgpool_nchw     per window: sum of the taps (padding counts as 0) / (KH*KW)
 //   avgpool_backward_nchw per input pixel: sum of grad / (KH*KW) over the windows that contain it
-// Options: -DREAL=float|double (default float), -DFP64 when REAL is double.
+// Options: -DREAL=float|double (default float), -DFP64 when REAL is double; -DPOOL_KH=.. etc.
+// (above) add the row pooling kernels.
 #ifdef FP64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #endif
@@ -83,79 +89,180 @@ __kernel void col2im_nchw(const int C, GEOMETRY_ARGS, __global const REAL *restr
     }
 }
 
-// Position (ih*W + iw) of the first maximum of the window (oh, ow) in one plane, or -1 when a
-// padding tap (-inf, earlier in window order) wins; *best receives the maximum.
-static inline int window_argmax(__global const REAL *plane, const int oh, const int ow,
-                                GEOMETRY_ARGS, REAL *best) {
-    int pos = -1;
-    REAL m = (REAL)0;
-    bool first = true;
-    for (int kh = 0; kh < KH; kh++) {
-        const int ih = oh * SH - PH + kh * DH;
-        for (int kw = 0; kw < KW; kw++) {
-            const int iw = ow * SW - PW + kw * DW;
-            const bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
-            const REAL v = inside ? plane[ih * W + iw] : (REAL)(-INFINITY);
-            if (first || (!isnan(m) && (v > m || isnan(v)))) {
-                m = v;
-                pos = inside ? ih * W + iw : -1;
-                first = false;
+// Max pooling keeps, per window, the tap index t = kh*KW + kw of its first maximum (padding
+// taps read -inf, NaN beats every number, as numpy's argmax): `index` is int32 [planes, OH, OW].
+// The taps are scanned branch-free (clamped loads, selects). With m = -inf and t = 0 initially,
+// "take tap t when m is not NaN and (v > m or v is NaN)" picks the same tap as the first-maximum
+// rule, also when every tap is -inf. MAX_TAKE writes that test as (m == m) && !(v <= m): the
+// same truth table, but PoCL's vectorizer handles it (isnan() made the kernels ~3x slower).
+#define MAX_TAKE(m, v) ((m) == (m) && !((v) <= (m)))
+
+#ifdef POOL_KH
+// Row kernels for pooling without padding or dilation, built with -DPOOL_KH -DPOOL_KW -DPOOL_SH
+// -DPOOL_SW (the window, compile-time so the tap loops unroll; the runtime KH..SW arguments
+// must match). One work-item per output row (argmax) or input row (scatter), looping along W:
+// ~10x faster on PoCL than the generic one-work-item-per-pixel kernels below.
+__kernel void maxpool_argmax_rows_nchw(const long planes, GEOMETRY_ARGS,
+                                       __global const REAL *restrict x, const long x_off,
+                                       __global REAL *restrict out, const long out_off,
+                                       __global int *restrict index, const long index_off) {
+    const int oh = (int)get_global_id(0);
+    const long plane = get_global_id(1);
+    if (oh >= OH || plane >= planes) return;
+    __global const REAL *xp = x + x_off + plane * H * W + oh * POOL_SH * W;
+    const long obase = plane * OH * OW + oh * OW;
+    __global REAL *op = out + out_off + obase;
+    __global int *ip = index + index_off + obase;
+    for (int ow = 0; ow < OW; ow++) {
+        REAL m = (REAL)(-INFINITY);
+        int best = 0;
+#pragma unroll
+        for (int kh = 0; kh < POOL_KH; kh++) {
+#pragma unroll
+            for (int kw = 0; kw < POOL_KW; kw++) {
+                const REAL v = xp[kh * W + ow * POOL_SW + kw];
+                const bool take = MAX_TAKE(m, v);
+                m = take ? v : m;
+                best = take ? kh * POOL_KW + kw : best;
             }
         }
+        op[ow] = m;
+        ip[ow] = best;
     }
-    *best = m;
-    return pos;
 }
 
-__kernel void maxpool_gather_nchw(const long planes, GEOMETRY_ARGS,
-                                  __global const REAL *restrict key, const long key_off,
-                                  __global const REAL *restrict values, const long values_off,
-                                  const int use_values, __global REAL *restrict out,
-                                  const long out_off) {
+// dx row (plane, ih): each pixel sums grad over the windows whose winning tap it is.
+__kernel void maxpool_scatter_rows_nchw(const long planes, GEOMETRY_ARGS,
+                                        __global const int *restrict index, const long index_off,
+                                        __global const REAL *restrict grad, const long grad_off,
+                                        __global REAL *restrict dx, const long dx_off) {
+    const int ih = (int)get_global_id(0);
+    const long plane = get_global_id(1);
+    if (ih >= H || plane >= planes) return;
+    const long obase = plane * (long)OH * OW;
+    __global const int *ipl = index + index_off + obase;
+    __global const REAL *gpl = grad + grad_off + obase;
+    __global REAL *dst = dx + dx_off + (plane * H + ih) * W;
+#if POOL_SH >= POOL_KH && POOL_SW >= POOL_KW
+    // Disjoint windows: row ih is tap row kh of window row oh (or of none), and each window
+    // writes its POOL_SW columns; the columns right of the last window get 0.
+    const int oh = ih / POOL_SH;
+    const int kh = ih - oh * POOL_SH;
+    const bool row_ok = kh < POOL_KH && oh < OH;
+    const int orow = row_ok ? oh * OW : 0;
+    for (int ow = 0; ow < OW; ow++) {
+        const int t = row_ok ? ipl[orow + ow] - kh * POOL_KW : -1;
+        const REAL g = gpl[orow + ow];
+#pragma unroll
+        for (int kw = 0; kw < POOL_SW; kw++)
+            dst[ow * POOL_SW + kw] = (kw < POOL_KW && t == kw) ? g : (REAL)0;
+    }
+    for (int iw = OW * POOL_SW; iw < W; iw++) dst[iw] = (REAL)0;
+#else
+    for (int iw = 0; iw < W; iw++) {
+        REAL acc = (REAL)0;
+#pragma unroll
+        for (int kh = 0; kh < POOL_KH; kh++) {
+            const int oh = (ih - kh) / POOL_SH;
+            const bool row_ok = ih >= kh && oh * POOL_SH == ih - kh && oh < OH;
+#pragma unroll
+            for (int kw = 0; kw < POOL_KW; kw++) {
+                const int ow = (iw - kw) / POOL_SW;
+                const bool ok = row_ok && iw >= kw && ow * POOL_SW == iw - kw && ow < OW;
+                const int o = ok ? oh * OW + ow : 0;
+                acc += (ok && ipl[o] == kh * POOL_KW + kw) ? gpl[o] : (REAL)0;
+            }
+        }
+        dst[iw] = acc;
+    }
+#endif
+}
+#endif
+
+__kernel void maxpool_argmax_nchw(const long planes, GEOMETRY_ARGS,
+                                  __global const REAL *restrict x, const long x_off,
+                                  __global REAL *restrict out, const long out_off,
+                                  __global int *restrict index, const long index_off) {
     const int p = (int)get_global_id(0);
     const long plane = get_global_id(1);
     if (p >= OH * OW || plane >= planes) return;
     const long idx = plane * OH * OW + p;
     const int oh = p / OW;
     const int ow = p - oh * OW;
-    REAL best;
-    const int pos = window_argmax(key + key_off + plane * H * W, oh, ow, H, W, KH, KW, SH, SW,
-                                  PH, PW, DH, DW, OH, OW, &best);
-    if (use_values) best = pos >= 0 ? values[values_off + plane * H * W + pos] : (REAL)0;
-    out[out_off + idx] = best;
+    __global const REAL *xp = x + x_off + plane * H * W;
+    REAL m = (REAL)(-INFINITY);
+    int best = 0;
+    int t = 0;
+    for (int kh = 0; kh < KH; kh++) {
+        const int ih = oh * SH - PH + kh * DH;
+        const bool row_in = ih >= 0 && ih < H;
+        const int row = clamp(ih, 0, H - 1) * W;
+        for (int kw = 0; kw < KW; kw++, t++) {
+            const int iw = ow * SW - PW + kw * DW;
+            const REAL loaded = xp[row + clamp(iw, 0, W - 1)];
+            const REAL v = (row_in && iw >= 0 && iw < W) ? loaded : (REAL)(-INFINITY);
+            const bool take = MAX_TAKE(m, v);
+            m = take ? v : m;
+            best = take ? t : best;
+        }
+    }
+    out[out_off + idx] = m;
+    index[index_off + idx] = best;
 }
 
-// The windows that contain input row `ih` have oh in [lo, hi]: oh*SH <= ih + PH and
-// oh*SH + (KH-1)*DH >= ih + PH. Dilated taps may still miss ih; window_argmax decides.
-__kernel void maxpool_scatter_nchw(const long planes, GEOMETRY_ARGS,
-                                   __global const REAL *restrict key, const long key_off,
-                                   __global const REAL *restrict grad, const long grad_off,
-                                   __global REAL *restrict dx, const long dx_off) {
+// out[window] = values[the window's tap index[window]], 0 when that tap is padding.
+__kernel void maxpool_gather_index_nchw(const long planes, GEOMETRY_ARGS,
+                                        __global const int *restrict index, const long index_off,
+                                        __global const REAL *restrict values,
+                                        const long values_off, __global REAL *restrict out,
+                                        const long out_off) {
+    const int p = (int)get_global_id(0);
+    const long plane = get_global_id(1);
+    if (p >= OH * OW || plane >= planes) return;
+    const long idx = plane * OH * OW + p;
+    const int oh = p / OW;
+    const int ow = p - oh * OW;
+    const int t = index[index_off + idx];
+    const int kh = t / KW;
+    const int ih = oh * SH - PH + kh * DH;
+    const int iw = ow * SW - PW + (t - kh * KW) * DW;
+    const bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
+    const REAL v = values[values_off + plane * H * W + clamp(ih, 0, H - 1) * W + clamp(iw, 0, W - 1)];
+    out[out_off + idx] = inside ? v : (REAL)0;
+}
+
+// The adjoint of maxpool_gather_index_nchw: per input pixel, the sum of grad over the windows
+// whose winning tap reads it (a gather, no atomics). The windows that contain row ih through
+// tap row kh have oh = (ih + PH - kh*DH) / SH when that divides exactly.
+__kernel void maxpool_scatter_index_nchw(const long planes, GEOMETRY_ARGS,
+                                         __global const int *restrict index,
+                                         const long index_off, __global const REAL *restrict grad,
+                                         const long grad_off, __global REAL *restrict dx,
+                                         const long dx_off) {
     const int HW = H * W;
     const int pos = (int)get_global_id(0);
     const long plane = get_global_id(1);
     if (pos >= HW || plane >= planes) return;
-    const long idx = plane * HW + pos;
     const int ih = pos / W;
     const int iw = pos - ih * W;
-    const int th = ih + PH - (KH - 1) * DH;
-    const int tw = iw + PW - (KW - 1) * DW;
-    const int oh_lo = th <= 0 ? 0 : (th + SH - 1) / SH;
-    const int ow_lo = tw <= 0 ? 0 : (tw + SW - 1) / SW;
-    const int oh_hi = min(OH - 1, (ih + PH) / SH);
-    const int ow_hi = min(OW - 1, (iw + PW) / SW);
-    __global const REAL *kplane = key + key_off + plane * HW;
-    __global const REAL *gplane = grad + grad_off + plane * (long)OH * OW;
+    const long obase = plane * (long)OH * OW;
+    __global const int *ip = index + index_off + obase;
+    __global const REAL *gp = grad + grad_off + obase;
     REAL acc = (REAL)0;
-    for (int oh = oh_lo; oh <= oh_hi; oh++) {
-        for (int ow = ow_lo; ow <= ow_hi; ow++) {
-            REAL best;
-            if (window_argmax(kplane, oh, ow, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW,
-                              &best) == pos)
-                acc += gplane[oh * OW + ow];
+    for (int kh = 0; kh < KH; kh++) {
+        const int th = ih + PH - kh * DH;
+        const int oh = th / SH;
+        const bool row_ok = th >= 0 && oh * SH == th && oh < OH;
+        for (int kw = 0; kw < KW; kw++) {
+            const int tw = iw + PW - kw * DW;
+            const int ow = tw / SW;
+            const bool ok = row_ok && tw >= 0 && ow * SW == tw && ow < OW;
+            const int o = ok ? oh * OW + ow : 0;
+            const bool win = ok && ip[o] == kh * KW + kw;
+            acc += win ? gp[o] : (REAL)0;
         }
     }
-    dx[dx_off + idx] = acc;
+    dx[dx_off + plane * HW + pos] = acc;
 }
 
 __kernel void avgpool_nchw(const long planes, GEOMETRY_ARGS, __global const REAL *restrict x,

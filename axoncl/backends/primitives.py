@@ -18,10 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = ["Primitive", "linear", "erf", "index_add", "log_softmax", "logsumexp",
+           "broadcast_to", "ones_like", "positive_mask", "sum",
            "primitive", "softmax",
            "avg_pool2d", "avg_pool2d_backward", "col2im", "conv2d", "conv2d_input_grad",
            "conv2d_weight_grad", "conv_output_size", "dropout", "dropout_threshold", "im2col",
-           "max_pool2d_gather", "max_pool2d_scatter", "philox4x32", "seed_key"]
+           "max_pool2d_argmax", "max_pool2d_gather", "max_pool2d_gather_index",
+           "max_pool2d_scatter", "max_pool2d_scatter_index", "philox4x32", "seed_key"]
 
 
 class Primitive:
@@ -127,6 +129,33 @@ def erf(x: Any, *, xp: Any) -> Any:
     return xp.where(x >= 0, 1.0 - erfc, erfc - 1.0)
 
 
+# Standard calls that some namespaces make slow on small arrays (array_api_compat's numpy:
+# broadcast_to and sum over an axis tuple run Python code costing microseconds): the autograd
+# hot path (Sum, the backward seed, Relu's backward) calls these, and numpy registers its own.
+@primitive
+def sum(x: Any, *, axis: tuple[int, ...] | None, keepdims: bool, xp: Any) -> Any:  # noqa: A001
+    """``xp.sum``."""
+    return xp.sum(x, axis=axis, keepdims=keepdims)
+
+
+@primitive
+def broadcast_to(x: Any, shape: tuple[int, ...], *, xp: Any) -> Any:
+    """``xp.broadcast_to`` (a backend may return a copy instead of a view)."""
+    return xp.broadcast_to(x, shape)
+
+
+@primitive
+def ones_like(x: Any, *, xp: Any) -> Any:
+    """``xp.ones_like``."""
+    return xp.ones_like(x)
+
+
+@primitive
+def positive_mask(x: Any, *, xp: Any) -> Any:
+    """1 where ``x > 0``, else 0 (NaN included), in ``x``'s dtype."""
+    return xp.astype(x > 0, x.dtype)
+
+
 def _device(x: Any) -> Any:
     return getattr(x, "device", None)
 
@@ -148,9 +177,31 @@ def _register_numpy() -> None:
     def erf_np(x, *, xp):
         return np.asarray(erf_elementwise(x), dtype=x.dtype)
 
+    def sum_np(x, *, axis, keepdims, xp):
+        out = np.add.reduce(x, axis=axis, keepdims=keepdims)  # np.sum without its Python layers
+        return np.asarray(out) if isinstance(out, np.generic) else out
+
+    def broadcast_to_np(x, shape, *, xp):
+        # np.broadcast_to builds a view in Python (~2 us); a small copy is ten times cheaper.
+        if x.ndim > len(shape) or math.prod(shape) > 4096:
+            return np.broadcast_to(x, shape)
+        out = np.empty(shape, dtype=x.dtype)
+        out[...] = x
+        return out
+
+    def ones_like_np(x, *, xp):
+        return np.array(1, dtype=x.dtype) if x.ndim == 0 else np.ones(x.shape, dtype=x.dtype)
+
+    def positive_mask_np(x, *, xp):
+        return (x > 0).astype(x.dtype)
+
     for name in ("array_api_compat.numpy", "numpy"):
         index_add.register(name)(index_add_np)
         erf.register(name)(erf_np)
+        sum.register(name)(sum_np)
+        broadcast_to.register(name)(broadcast_to_np)
+        ones_like.register(name)(ones_like_np)
+        positive_mask.register(name)(positive_mask_np)
 
 
 _register_numpy()
@@ -353,6 +404,43 @@ def max_pool2d_scatter(x: Any, grad: Any, kernel_size, *, stride, padding, dilat
     g = xp.broadcast_to(g, taps.shape)
     cols = xp.where(onehot, g, xp.zeros_like(g))
     return _unwindows(cols, x.shape[2:], kernel_size, stride, padding, dilation, xp)
+
+
+def _tap_onehot(index: Any, k: int, xp: Any) -> Any:
+    """``[N, C, k, OH, OW]`` booleans: tap ``t`` of each window equals ``index``."""
+    ids = xp.reshape(xp.arange(k, dtype=index.dtype, device=_device(index)), (1, 1, k, 1, 1))
+    return xp.reshape(index, index.shape[:2] + (1,) + index.shape[2:]) == ids
+
+
+@primitive
+def max_pool2d_argmax(x: Any, kernel_size, *, stride, padding, dilation, xp: Any) -> Any:
+    """Max pooling plus, per window, the tap index ``kh*KW + kw`` of its first maximum
+    (padding counts as -inf, NaN as the largest value): ``(out, index)``, ``index`` an integer
+    array of ``out``'s shape (the backend's choice of integer dtype)."""
+    taps = _windows(x, kernel_size, stride, padding, dilation, -math.inf, xp)
+    return xp.max(taps, axis=2), xp.argmax(taps, axis=2)  # argmax: the first maximum
+
+
+@primitive
+def max_pool2d_gather_index(index: Any, values: Any, kernel_size, *, stride, padding, dilation,
+                            xp: Any) -> Any:
+    """For each window, ``values`` at the window's tap ``index`` (0 where that tap is
+    padding): the forward of max pooling's gradient pair, given :func:`max_pool2d_argmax`."""
+    vtaps = _windows(values, kernel_size, stride, padding, dilation, 0.0, xp)
+    onehot = _tap_onehot(index, vtaps.shape[2], xp)
+    return xp.sum(xp.where(onehot, vtaps, xp.zeros_like(vtaps)), axis=2)
+
+
+@primitive
+def max_pool2d_scatter_index(index: Any, grad: Any, input_size, kernel_size, *, stride, padding,
+                             dilation, xp: Any) -> Any:
+    """The adjoint of :func:`max_pool2d_gather_index`: each window's ``grad`` added at its tap
+    ``index``; the result is ``[N, C, *input_size]``."""
+    k = kernel_size[0] * kernel_size[1]
+    onehot = _tap_onehot(index, k, xp)
+    g = xp.broadcast_to(xp.reshape(grad, grad.shape[:2] + (1,) + grad.shape[2:]), onehot.shape)
+    cols = xp.where(onehot, g, xp.zeros_like(g))
+    return _unwindows(cols, input_size, kernel_size, stride, padding, dilation, xp)
 
 
 @primitive

@@ -285,61 +285,68 @@ def _pool_opts(ctx) -> dict[str, Any]:
 
 class MaxPool2d(Function):
     """Max over each window. The gradient of a window goes to ONE winner, its first maximum in
-    row-major window order (PyTorch's choice), never split between ties."""
+    row-major window order (PyTorch's choice), never split between ties.
+
+    The forward also computes each window's winning tap (``kh*KW + kw``, an integer array from
+    :func:`~axoncl.backends.primitives.max_pool2d_argmax`) and saves it, instead of ``x``, as a
+    non-differentiable constant: backward is then a cheap scatter by that index rather than a
+    second search of every window. (The winner does not move under a small change of ``x``, so
+    treating it as a constant is exact; it costs one int per output element of memory.)"""
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return primitives.max_pool2d_gather(x, None, ctx.kernel_size, xp=ctx.xp, **_pool_opts(ctx))
+        out, index = primitives.max_pool2d_argmax(x, ctx.kernel_size, xp=ctx.xp, **_pool_opts(ctx))
+        ctx.input_size = tuple(x.shape[2:])
+        ctx.save_for_backward(index)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_values
-        # d max/dx is the one-hot of the winner; the winner itself does not move under a
-        # small change of x, so x enters only as a constant "key" below.
-        return (
-            _MaxPoolScatter.apply(grad, x.detach(), kernel_size=ctx.kernel_size, **_pool_opts(ctx)),
-        )
+        (index,) = ctx.saved_values
+        # d max/dx is the one-hot of the winner: send each window's grad to its winning tap.
+        return (_MaxPoolScatter.apply(grad, index, **_pool_index_opts(ctx)),)
+
+
+def _pool_index_opts(ctx) -> dict[str, Any]:
+    return {"input_size": ctx.input_size, "kernel_size": ctx.kernel_size, **_pool_opts(ctx)}
 
 
 class _MaxPoolScatter(Function):
-    """Each window's value sent to the winner position of ``key``; linear in ``grad``."""
+    """Each window's value added at its winning tap ``index`` (a constant); linear in
+    ``grad``."""
 
     name = "max_pool2d_scatter"
 
     @staticmethod
-    def forward(ctx, grad, key):
-        ctx.save_for_backward(key)
-        return primitives.max_pool2d_scatter(
-            key, grad, ctx.kernel_size, xp=ctx.xp, **_pool_opts(ctx)
+    def forward(ctx, grad, index):
+        ctx.save_for_backward(index)
+        return primitives.max_pool2d_scatter_index(
+            index, grad, ctx.input_size, ctx.kernel_size, xp=ctx.xp, **_pool_opts(ctx)
         )
 
     @staticmethod
     def backward(ctx, gg):
-        (key,) = ctx.saved_values
-        return (_MaxPoolGather.apply(gg, key, kernel_size=ctx.kernel_size, **_pool_opts(ctx)), None)
+        (index,) = ctx.saved_values
+        return (_MaxPoolGather.apply(gg, index, **_pool_index_opts(ctx)), None)
 
 
 class _MaxPoolGather(Function):
-    """Each window's winner position of ``key``, read from ``values``; the adjoint of
+    """Each window's winning tap ``index`` read from ``values``; the adjoint of
     :class:`_MaxPoolScatter`."""
 
     name = "max_pool2d_gather"
 
     @staticmethod
-    def forward(ctx, values, key):
-        ctx.save_for_backward(key)
-        return primitives.max_pool2d_gather(
-            key, values, ctx.kernel_size, xp=ctx.xp, **_pool_opts(ctx)
+    def forward(ctx, values, index):
+        ctx.save_for_backward(index)
+        return primitives.max_pool2d_gather_index(
+            index, values, ctx.kernel_size, xp=ctx.xp, **_pool_opts(ctx)
         )
 
     @staticmethod
     def backward(ctx, gg):
-        (key,) = ctx.saved_values
-        return (
-            _MaxPoolScatter.apply(gg, key, kernel_size=ctx.kernel_size, **_pool_opts(ctx)),
-            None,
-        )
+        (index,) = ctx.saved_values
+        return (_MaxPoolScatter.apply(gg, index, **_pool_index_opts(ctx)), None)
 
 
 def max_pool2d(

@@ -73,7 +73,7 @@ def _launch_flat(kernel, queue, items: int, *args) -> None:
         kernel(queue, (_round_up(items, _LWS),), (_LWS,), *args)
 
 
-def _launch_1d(kernel, queue, items: int, images: int, *args) -> None:
+def _launch_1d(kernel, queue, items: int, images: int, *args, lws: int = _LWS) -> None:
     """``items`` work-items per image (32-bit indices in the kernel) for each of ``images``."""
     if items == 0 or images == 0:
         return
@@ -82,7 +82,7 @@ def _launch_1d(kernel, queue, items: int, images: int, *args) -> None:
             f"conv: {items} elements per image exceed the kernels' 32-bit "
             "per-image indexing; use smaller images or fewer channels"
         )
-    kernel(queue, (_round_up(items, _LWS), images), (_LWS, 1), *args)
+    kernel(queue, (_round_up(items, lws), images), (lws, 1), *args)
 
 
 def _im2col_into(
@@ -290,6 +290,8 @@ def _conv2d_weight_grad_cl(grad, x, kernel_size, *, stride, padding, dilation, g
     kg, rows = cg * kh * kw, c * kh * kw
     if n == 0 or p == 0:
         return xp.zeros((o, cg, kh, kw), dtype=dtype, device=device)
+    if o * kg <= rows * p:
+        return _weight_grad_per_image(grad, x, geo, groups, xp)
     gw = empty((o, cg, kh, kw), dtype, device)
     for i, (a, b) in enumerate(_chunks(n, rows * p)):
         images = b - a
@@ -323,6 +325,53 @@ def _conv2d_weight_grad_cl(grad, x, kernel_size, *, stride, padding, dilation, g
     return gw
 
 
+def _weight_grad_per_image(grad: CLArray, x: CLArray, geo, groups: int, xp) -> CLArray:
+    """dW as one batched GEMM over the images, ``part[n, g]^T = col[n, g] @ dY[n, g]^T``
+    (no copy of dY, K = P per image, ``n*O*Kg`` partial sums), then a sum over the images.
+    The caller uses it when the partials are no bigger than the column buffer (O*Kg <=
+    C*KH*KW*P), i.e. for the large-image layers where one long-K GEMM starves the cores."""
+    dtype, device = x.dtype, x.device
+    n, c, _, _ = x.shape
+    o = grad.shape[1]
+    kh, kw, oh, ow = geo[2], geo[3], geo[-2], geo[-1]
+    p, og, cg = oh * ow, o // groups, c // groups
+    kg, rows = cg * kh * kw, c * kh * kw
+    pointwise = _pointwise((kh, kw), geo[4:6], geo[6:8])
+    total = None
+    for a, b in _chunks(n, rows * p):
+        images = b - a
+        if pointwise:  # x[n] is the [C, P] column matrix
+            src, src_off, src_strides = x.buffer, x.offset + a * c * p, (c * p, p, 1)
+            group_step = kg * p
+        else:  # columns [images, rows, P]
+            col = empty((images, rows, p), dtype, device)
+            _im2col_into(x, a, images, geo, col.buffer, 0, rows * p, p)
+            src, src_off, src_strides = col.buffer, 0, (rows * p, p, 1)
+            group_step = kg * p
+        part = empty((images, o, kg), dtype, device)
+        for g in range(groups):  # part[n, g]^T [Kg, Og] = col[n, g] [Kg, P] @ dY[n, g]^T
+            gemm(
+                device,
+                src,
+                grad.buffer,
+                part.buffer,
+                m=kg,
+                n=og,
+                k=p,
+                batch=images,
+                a_offset=src_off + g * group_step,
+                a_strides=src_strides,
+                b_offset=grad.offset + a * o * p + g * og * p,
+                b_strides=(o * p, 1, p),
+                c_offset=g * og * kg,
+                c_strides=(o * kg, 1, kg),
+                dtype=dtype,
+            )
+        chunk = xp.sum(part, axis=0)
+        total = chunk if total is None else total + chunk
+    return xp.reshape(total, (o, cg, kh, kw))
+
+
 def _pool_setup(x: CLArray, kernel_size, stride, padding, dilation, op: str):
     x = ascontiguous(x)
     defines = _defines(x.dtype, op)
@@ -330,56 +379,152 @@ def _pool_setup(x: CLArray, kernel_size, stride, padding, dilation, op: str):
     return x, defines, n * c, _geometry(h, w, kernel_size, stride, padding, dilation)
 
 
-@primitives.max_pool2d_gather.register(_NAMESPACE)
-def _max_pool2d_gather_cl(x, values, kernel_size, *, stride, padding, dilation, xp):
-    if values is not None:
-        _same_dtype("max_pool2d", x, values)
-        values = ascontiguous(values)
-    x, defines, planes, geo = _pool_setup(x, kernel_size, stride, padding, dilation, "max_pool2d")
+def _pool_index(index: CLArray, out_shape: tuple[int, ...]) -> CLArray:
+    index = ascontiguous(index)
+    if tuple(index.shape) != tuple(out_shape):
+        raise ValueError(
+            f"max_pool2d: expected a tap index of shape {tuple(out_shape)}, got {index.shape}"
+        )
+    if index.dtype != np.int32:
+        raise TypeError(f"max_pool2d: expected an int32 tap index, got {index.dtype}")
+    return index
+
+
+_ROW_POOL_TAPS = 16  # windows up to this many taps get the row kernels (one build per window)
+_ROW_LWS = 8
+
+
+def _row_pool_defines(geo, defines) -> dict[str, int | str] | None:
+    """Defines of the row kernels (``kernels/im2col.cl``) when they apply to ``geo``: no padding,
+    no dilation and a small window, which the kernels take as compile-time constants."""
+    _, _, kh, kw, sh, sw, ph, pw, dh, dw, _, _ = geo
+    if (ph, pw, dh, dw) != (0, 0, 1, 1) or kh * kw > _ROW_POOL_TAPS:
+        return None
+    return {**defines, "POOL_KH": kh, "POOL_KW": kw, "POOL_SH": sh, "POOL_SW": sw}
+
+
+def _max_pool2d_argmax(x: CLArray, geo, defines) -> tuple[CLArray, CLArray]:
     oh, ow = geo[-2:]
+    planes = x.shape[0] * x.shape[1]
     out = empty((*x.shape[:2], oh, ow), x.dtype, x.device)
-    src = x if values is None else values
-    kernel = get_kernel(x.device, "im2col", "maxpool_gather_nchw", **defines)
+    index = empty(out.shape, np.dtype(np.int32), x.device)
+    rows = _row_pool_defines(geo, defines)
+    if rows is None:
+        kernel = get_kernel(x.device, "im2col", "maxpool_argmax_nchw", **defines)
+        items, lws = oh * ow, _LWS
+    else:
+        kernel = get_kernel(x.device, "im2col", "maxpool_argmax_rows_nchw", **rows)
+        items, lws = oh, _ROW_LWS
     _launch_1d(
         kernel,
         x.device.queue,
-        oh * ow,
+        items,
         planes,
         _i64(planes),
         *_geometry_args(geo),
         x.buffer,
         _i64(x.offset),
-        src.buffer,
-        _i64(src.offset),
-        _i32(values is not None),
+        out.buffer,
+        _i64(out.offset),
+        index.buffer,
+        _i64(index.offset),
+        lws=lws,
+    )
+    return out, index
+
+
+def _max_pool2d_gather_index(index: CLArray, values: CLArray, geo, defines) -> CLArray:
+    planes = values.shape[0] * values.shape[1]
+    out = empty(index.shape, values.dtype, values.device)
+    kernel = get_kernel(values.device, "im2col", "maxpool_gather_index_nchw", **defines)
+    _launch_1d(
+        kernel,
+        values.device.queue,
+        geo[-2] * geo[-1],
+        planes,
+        _i64(planes),
+        *_geometry_args(geo),
+        index.buffer,
+        _i64(index.offset),
+        values.buffer,
+        _i64(values.offset),
         out.buffer,
         _i64(out.offset),
     )
     return out
 
 
-@primitives.max_pool2d_scatter.register(_NAMESPACE)
-def _max_pool2d_scatter_cl(x, grad, kernel_size, *, stride, padding, dilation, xp):
-    _same_dtype("max_pool2d", x, grad)
-    grad = ascontiguous(grad)
-    x, defines, planes, geo = _pool_setup(x, kernel_size, stride, padding, dilation, "max_pool2d")
-    dx = empty(x.shape, x.dtype, x.device)
-    kernel = get_kernel(x.device, "im2col", "maxpool_scatter_nchw", **defines)
+def _max_pool2d_scatter_index(index: CLArray, grad: CLArray, geo, defines) -> CLArray:
+    n, c = grad.shape[:2]
+    dx = empty((n, c, geo[0], geo[1]), grad.dtype, grad.device)
+    rows = _row_pool_defines(geo, defines)
+    if rows is None:
+        kernel = get_kernel(grad.device, "im2col", "maxpool_scatter_index_nchw", **defines)
+        items, lws = geo[0] * geo[1], _LWS
+    else:
+        kernel = get_kernel(grad.device, "im2col", "maxpool_scatter_rows_nchw", **rows)
+        items, lws = geo[0], _ROW_LWS
     _launch_1d(
         kernel,
-        x.device.queue,
-        geo[0] * geo[1],
-        planes,
-        _i64(planes),
+        grad.device.queue,
+        items,
+        n * c,
+        _i64(n * c),
         *_geometry_args(geo),
-        x.buffer,
-        _i64(x.offset),
+        index.buffer,
+        _i64(index.offset),
         grad.buffer,
         _i64(grad.offset),
         dx.buffer,
         _i64(dx.offset),
+        lws=lws,
     )
     return dx
+
+
+@primitives.max_pool2d_argmax.register(_NAMESPACE)
+def _max_pool2d_argmax_cl(x, kernel_size, *, stride, padding, dilation, xp):
+    x, defines, _, geo = _pool_setup(x, kernel_size, stride, padding, dilation, "max_pool2d")
+    return _max_pool2d_argmax(x, geo, defines)
+
+
+@primitives.max_pool2d_gather_index.register(_NAMESPACE)
+def _max_pool2d_gather_index_cl(index, values, kernel_size, *, stride, padding, dilation, xp):
+    values, defines, _, geo = _pool_setup(
+        values, kernel_size, stride, padding, dilation, "max_pool2d"
+    )
+    index = _pool_index(index, (*values.shape[:2], *geo[-2:]))
+    return _max_pool2d_gather_index(index, values, geo, defines)
+
+
+@primitives.max_pool2d_scatter_index.register(_NAMESPACE)
+def _max_pool2d_scatter_index_cl(
+    index, grad, input_size, kernel_size, *, stride, padding, dilation, xp
+):
+    grad = ascontiguous(grad)
+    defines = _defines(grad.dtype, "max_pool2d")
+    geo = _geometry(*input_size, kernel_size, stride, padding, dilation)
+    index = _pool_index(index, (*grad.shape[:2], *geo[-2:]))
+    return _max_pool2d_scatter_index(index, grad, geo, defines)
+
+
+@primitives.max_pool2d_gather.register(_NAMESPACE)
+def _max_pool2d_gather_cl(x, values, kernel_size, *, stride, padding, dilation, xp):
+    if values is not None:
+        _same_dtype("max_pool2d", x, values)
+        values = ascontiguous(values)
+    x, defines, _, geo = _pool_setup(x, kernel_size, stride, padding, dilation, "max_pool2d")
+    out, index = _max_pool2d_argmax(x, geo, defines)
+    return out if values is None else _max_pool2d_gather_index(index, values, geo, defines)
+
+
+@primitives.max_pool2d_scatter.register(_NAMESPACE)
+def _max_pool2d_scatter_cl(x, grad, kernel_size, *, stride, padding, dilation, xp):
+    _same_dtype("max_pool2d", x, grad)
+    grad = ascontiguous(grad)
+    x, defines, _, geo = _pool_setup(x, kernel_size, stride, padding, dilation, "max_pool2d")
+    _, index = _max_pool2d_argmax(x, geo, defines)
+    return _max_pool2d_scatter_index(index, grad, geo, defines)
 
 
 @primitives.avg_pool2d.register(_NAMESPACE)

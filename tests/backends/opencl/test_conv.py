@@ -48,8 +48,11 @@ def test_overrides_are_registered_for_the_namespace(cl):
         primitives.conv2d,
         primitives.conv2d_input_grad,
         primitives.conv2d_weight_grad,
+        primitives.max_pool2d_argmax,
         primitives.max_pool2d_gather,
+        primitives.max_pool2d_gather_index,
         primitives.max_pool2d_scatter,
+        primitives.max_pool2d_scatter_index,
         primitives.avg_pool2d,
         primitives.avg_pool2d_backward,
         primitives.philox4x32,
@@ -196,6 +199,47 @@ def test_pooling_matches_numpy(cl, case):
             tol = (k + 2) * np.finfo(dtype).eps * float(np.abs(gy).max()) * k
             np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=0, atol=tol)
             np.testing.assert_allclose(cx.grad.numpy(), ref_x.grad.numpy(), rtol=0, atol=tol)
+
+
+ARGMAX_POOLS = [  # kernel, stride, padding, dilation: row kernels (no padding) and generic
+    ((2, 2), (2, 2), (0, 0), (1, 1)),
+    ((3, 3), (2, 2), (0, 0), (1, 1)),  # overlapping windows
+    ((2, 2), (3, 3), (0, 0), (1, 1)),  # gaps between windows
+    ((3, 2), (1, 2), (0, 0), (1, 1)),
+    ((3, 3), (2, 2), (1, 1), (1, 1)),  # generic kernels: padding
+    ((2, 3), (1, 2), (1, 1), (2, 1)),  # generic kernels: dilation
+]
+
+
+@pytest.mark.parametrize("geometry", ARGMAX_POOLS, ids=str)
+def test_max_pool2d_argmax_keeps_nan_tie_and_padding_rules(cl, npx, geometry):
+    kernel, stride, padding, dilation = geometry
+    opts = {"stride": stride, "padding": padding, "dilation": dilation}
+    rng = np.random.default_rng(6)
+    for dtype in _dtypes(cl):
+        x = rng.integers(-3, 3, (2, 3, 9, 10)).astype(dtype)  # many ties
+        x[0, 0, rng.integers(0, 9, 12), rng.integers(0, 10, 12)] = np.nan
+        x[1, 1] = -np.inf  # padding ties with real -inf values: the first tap wins
+        x[1, 2, ::2] = np.nan
+        want, want_idx = primitives.max_pool2d_argmax(x, kernel, xp=npx, **opts)
+        got, got_idx = primitives.max_pool2d_argmax(cl.asarray(x), kernel, xp=cl, **opts)
+        np.testing.assert_array_equal(got.to_numpy(), want)
+        np.testing.assert_array_equal(got_idx.to_numpy(), want_idx)
+        g = rng.standard_normal(want.shape).astype(dtype)
+        want_dx = primitives.max_pool2d_scatter_index(
+            want_idx, g, x.shape[2:], kernel, xp=npx, **opts
+        )
+        got_dx = primitives.max_pool2d_scatter_index(
+            got_idx, cl.asarray(g), x.shape[2:], kernel, xp=cl, **opts
+        ).to_numpy()
+        k = kernel[0] * kernel[1]  # a pixel sums at most k windows, in another order
+        np.testing.assert_allclose(
+            got_dx, want_dx, rtol=0, atol=k * k * np.finfo(dtype).eps * float(np.abs(g).max())
+        )
+        v = rng.standard_normal(x.shape).astype(dtype)
+        want_v = primitives.max_pool2d_gather_index(want_idx, v, kernel, xp=npx, **opts)
+        got_v = primitives.max_pool2d_gather_index(got_idx, cl.asarray(v), kernel, xp=cl, **opts)
+        np.testing.assert_array_equal(got_v.to_numpy(), want_v)
 
 
 @pytest.mark.parametrize("n", [1, 3, 4, 1001])
