@@ -3,21 +3,6 @@
 import numpy as np
 import pytest
 
-from axoncl.backends.opencl.device import NoOpenCLError
-
-
-@pytest.fixture(scope="module")
-def xp():
-    try:
-        from axoncl.backends.opencl import default_device
-
-        default_device()
-    except NoOpenCLError:
-        pytest.skip("no OpenCL device")
-    import axoncl.backends.opencl as xp
-
-    return xp
-
 
 def test_asarray_from_python_numpy_and_clarray(xp):
     assert xp.asarray([1, 2]).dtype == xp.int64

@@ -5,17 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pyopencl as cl
 import pytest
-from xp_backends import load_backend
 
 import axoncl as ax
 from axoncl.backends.opencl import device as device_module
 from axoncl.backends.opencl import programs
 from axoncl.backends.opencl.device import Device, NoOpenCLError, get_device, list_devices
-
-
-@pytest.fixture(scope="module")
-def xp():
-    return load_backend("opencl")
 
 
 def test_list_devices_names_every_device(xp):
@@ -72,8 +66,11 @@ def test_no_platform_tells_how_to_install_pocl(monkeypatch):
 
 def test_build_failure_reports_file_options_device_and_log(xp, monkeypatch):
     dev = get_device()
-    monkeypatch.setattr(programs, "read_source",
-                        lambda family: "__kernel void broken(__global float *x) { x[0] = ; }")
+    monkeypatch.setattr(
+        programs,
+        "read_source",
+        lambda family: "__kernel void broken(__global float *x) { x[0] = ; }",
+    )
     with pytest.raises(programs.KernelBuildError) as info:
         programs.get_program(dev, "broken_family", REAL="float")
     message = str(info.value)

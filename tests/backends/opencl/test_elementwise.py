@@ -10,22 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from axoncl.backends.opencl.device import NoOpenCLError
-
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-12)}
-
-
-@pytest.fixture(scope="module")
-def xp():
-    try:
-        from axoncl.backends.opencl import default_device
-
-        default_device()
-    except NoOpenCLError:
-        pytest.skip("no OpenCL device")
-    import axoncl.backends.opencl as xp
-
-    return xp
 
 
 def _rand(shape, dtype, lo=-3.0, hi=3.0, seed=0):

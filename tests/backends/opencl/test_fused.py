@@ -8,16 +8,7 @@ import pytest
 pytest.importorskip("pyopencl")
 
 from axoncl.backends.opencl.array import from_numpy  # noqa: E402
-from axoncl.backends.opencl.device import NoOpenCLError, get_device  # noqa: E402
 from axoncl.backends.opencl.fused import fused_multiply_add  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def dev():
-    try:
-        return get_device()
-    except NoOpenCLError:
-        pytest.skip("no OpenCL device")
 
 
 @pytest.mark.parametrize("shape", [(0,), (1,), (15,), (16,), (17,), (3, 33), (100003,)], ids=str)

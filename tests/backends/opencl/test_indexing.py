@@ -5,22 +5,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from axoncl.backends.opencl.device import NoOpenCLError
-
-
-@pytest.fixture(scope="module")
-def xp():
-    try:
-        from axoncl.backends.opencl import default_device
-
-        default_device()
-    except NoOpenCLError:
-        pytest.skip("no OpenCL device")
-    import axoncl.backends.opencl as xp
-
-    return xp
-
-
 HOST = np.arange(3 * 4 * 5, dtype=np.float32).reshape(3, 4, 5)
 
 

@@ -7,21 +7,6 @@ case; with K <= 40 and eps = 1.2e-7, rtol 1e-5 holds with margin.
 import numpy as np
 import pytest
 
-from axoncl.backends.opencl.device import NoOpenCLError
-
-
-@pytest.fixture(scope="module")
-def xp():
-    try:
-        from axoncl.backends.opencl import default_device
-
-        default_device()
-    except NoOpenCLError:
-        pytest.skip("no OpenCL device")
-    import axoncl.backends.opencl as xp
-
-    return xp
-
 
 def _rand(shape, seed):
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)

@@ -16,16 +16,7 @@ from hypothesis import strategies as st
 pytest.importorskip("pyopencl")
 
 from axoncl.backends.opencl.array import CLArray, from_numpy  # noqa: E402
-from axoncl.backends.opencl.device import NoOpenCLError, get_device  # noqa: E402
 from axoncl.backends.opencl.softmax import log_softmax, logsumexp, softmax  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def dev():
-    try:
-        return get_device()
-    except NoOpenCLError:
-        pytest.skip("no OpenCL device")
 
 
 def cl_view(dev, base: np.ndarray, view: np.ndarray) -> CLArray:
