@@ -54,7 +54,6 @@ def test_float32_gradcheck_catches_a_wrong_gradient(xp_no_fp64):
         def backward(ctx, grad):
             return (grad * 3.0,)  # wrong: d(x²)/dx is 2x
 
-    x = ax.Variable(xp_no_fp64.asarray(np.array([0.5, 1.5], dtype=np.float32)),
-                    requires_grad=True)
+    x = ax.Variable(xp_no_fp64.asarray(np.array([0.5, 1.5], dtype=np.float32)), requires_grad=True)
     with pytest.raises(ax.GradcheckError, match="float32 on opencl vs float64 reference"):
         ax.gradcheck(lambda v: _Doubled.apply(v), [x])
