@@ -8,11 +8,12 @@ several times gets the sum of its gradients before its own rule runs.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from . import grad_mode
-from .backends import namespace_of
+from .backends import namespace_of, primitives
 from .graph import _INSPECT_HOOKS, LeafEdge, Node, _observed
 from .variable import Variable, _new_variable
 
@@ -27,34 +28,38 @@ def _as_variables(values: Any) -> list[Variable]:
 
 def _initial_gradient(output: Variable, gradient: Any, who: str) -> Variable:
     if gradient is None:
-        if output.size != 1:
+        if math.prod(output.data.shape) != 1:
             raise RuntimeError(
                 f"{who}: gradient can be implied only for a value with one element; got shape "
-                f"{output.shape}; pass gradient= (d loss / d output) of that shape")
+                f"{output.shape}; pass gradient= (d loss / d output) of that shape"
+            )
         xp = namespace_of(output.data)
-        return _new_variable(xp.ones_like(output.data))
+        ones_like = primitives.ones_like.implementation(xp)  # not __call__: a hot path
+        return _new_variable(ones_like(output.data, xp=xp))
     if not isinstance(gradient, Variable):
         gradient = Variable(gradient)
     if gradient.shape != output.shape:
-        raise ValueError(f"{who}: expected a gradient of shape {output.shape} (the output's), "
-                         f"got {gradient.shape}")
+        raise ValueError(
+            f"{who}: expected a gradient of shape {output.shape} (the output's), "
+            f"got {gradient.shape}"
+        )
     return gradient
 
 
 def _dependencies(roots: Sequence[Node]) -> dict[Node, int]:
     """How many edges point at each node reachable from ``roots`` (iterative DFS)."""
     counts: dict[Node, int] = {}
-    seen = set()
+    root_set = set(roots) if len(roots) > 1 else roots  # one root: a list lookup is cheaper
     stack = list(roots)
-    for root in roots:
-        seen.add(root)
     while stack:
-        node = stack.pop()
-        for edge in node.edges:
-            if isinstance(edge, Node):
-                counts[edge] = counts.get(edge, 0) + 1
-                if edge not in seen:
-                    seen.add(edge)
+        for edge in stack.pop().edges:
+            if edge is None or type(edge) is LeafEdge:
+                continue
+            if edge in counts:
+                counts[edge] += 1
+            else:
+                counts[edge] = 1
+                if edge not in root_set:  # a root is on the stack already
                     stack.append(edge)
     return counts
 
@@ -67,8 +72,14 @@ def _run_hooks(hooks: list[Any] | None, grad: Variable) -> Variable:
     return grad
 
 
-def _engine(outputs: list[Variable], gradients: list[Variable], retain_graph: bool,
-            create_graph: bool, capture: dict[int, Variable] | None, who: str) -> dict[int, Any]:
+def _engine(
+    outputs: list[Variable],
+    gradients: list[Variable],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: dict[int, Variable] | None,
+    who: str,
+) -> dict[int, Any]:
     """Runs backward. With ``capture`` (id of Variable -> Variable), gradients for those are
     returned instead of being accumulated into ``.grad``."""
     captured: dict[int, Any] = {}
@@ -82,11 +93,13 @@ def _engine(outputs: list[Variable], gradients: list[Variable], retain_graph: bo
     # its whole gradient even when the leaf feeds several ops.
     leaves: dict[int, tuple[Variable, Variable]] = {}
     roots = []
-    for out, g in zip(outputs, gradients, strict=True):
-        if not out.requires_grad:
-            raise RuntimeError(f"{who}: output {out.shape} does not require grad and has no "
-                               "grad_fn; did you make it under no_grad, or from values with "
-                               "requires_grad=False?")
+    for out, g in zip(outputs, gradients):  # noqa: B905 - one seed per output, by construction
+        if not out._requires_grad:
+            raise RuntimeError(
+                f"{who}: output {out.shape} does not require grad and has no "
+                "grad_fn; did you make it under no_grad, or from values with "
+                "requires_grad=False?"
+            )
         if out.grad_fn is None:  # a leaf: its gradient is the seed itself
             _collect_leaf(leaves, out, g)
             continue
@@ -96,50 +109,55 @@ def _engine(outputs: list[Variable], gradients: list[Variable], retain_graph: bo
             pending[out.grad_fn] = g
             roots.append(out.grad_fn)
     counts = _dependencies(roots)
-    ready = [node for node in roots if counts.get(node, 0) == 0]
+    ready = []
+    for node in roots:
+        if node not in counts:
+            ready.append(node)
     token = grad_mode._set_grad_enabled_until_reset(create_graph)
     try:
         while ready:
             node = ready.pop()
             grad = pending.pop(node)
-            if node.pre_hooks:
-                grad = _run_hooks(node.pre_hooks, grad)
-            if node.retained is not None and capture is None:
-                kept = grad if create_graph else grad.detach()
-                old = node.retained.grad  # accumulates across backward calls, as a leaf's does
-                node.retained.grad = kept if old is None else _sum_grads(old, kept, create_graph)
-            if capture_nodes and node in capture_nodes:
-                captured[capture_nodes[node]] = grad
-            if node._freed:
+            if node.pre_hooks or node.retained is not None or capture_nodes:
+                grad = _node_hooks(node, grad, capture, capture_nodes, captured, create_graph)
+            if node._saved is None:
                 raise RuntimeError(
                     f"{who}: saved values of {node.name} were freed by an earlier backward(); "
-                    "pass retain_graph=True to the first call")
+                    "pass retain_graph=True to the first call"
+                )
             if _INSPECT_HOOKS:
                 run = functools.partial(node.function.backward, node, grad)
                 grads = _observed("backward", node, run)
             else:
                 grads = node.function.backward(node, grad)
-            if not isinstance(grads, tuple):
-                grads = (grads,)
+            if type(grads) is not tuple:
+                grads = grads if isinstance(grads, tuple) else (grads,)
             edges = node.edges
             if len(grads) != len(edges):
-                raise RuntimeError(f"{node.name}.backward returned {len(grads)} gradients for "
-                                   f"{len(edges)} inputs")
+                raise RuntimeError(
+                    f"{node.name}.backward returned {len(grads)} gradients for {len(edges)} inputs"
+                )
             if not retain_graph:
                 node.release()
-            for edge, g in zip(edges, grads, strict=True):  # lengths checked above
+            for edge, g in zip(edges, grads):  # noqa: B905 - lengths checked above
                 if edge is None:
                     continue
                 if type(edge) is LeafEdge:
                     if g is not None:
-                        _collect_leaf(leaves, edge.variable, g)
+                        var = edge.variable
+                        key = id(var)
+                        if key in leaves or g.data.shape != var.data.shape:
+                            _collect_leaf(leaves, var, g)  # sums, or checks the shape further
+                        else:
+                            leaves[key] = (var, g)
                     continue
                 if g is not None:
                     shape = g.data.shape
                     if shape != edge.out_shape and tuple(shape) != edge.out_shape:
                         raise RuntimeError(
                             f"{node.name}.backward produced a gradient of shape {tuple(shape)} "
-                            f"for an input of shape {edge.out_shape}")
+                            f"for an input of shape {edge.out_shape}"
+                        )
                     previous = pending.get(edge)
                     pending[edge] = g if previous is None else previous + g
                     count = counts[edge] - 1
@@ -149,14 +167,38 @@ def _engine(outputs: list[Variable], gradients: list[Variable], retain_graph: bo
                 else:
                     _visited(edge, counts, ready, pending)
         for var, g in leaves.values():
-            _deliver_leaf(var, g, capture, captured, create_graph)
+            if capture is None and var.grad is None and not var._hooks and g.grad_fn is None:
+                var.grad = g  # the common case of _deliver_leaf, without the call
+            else:
+                _deliver_leaf(var, g, capture, captured, create_graph)
     finally:
         grad_mode._reset_grad_enabled(token)
     return captured
 
 
-def _visited(edge: Node, counts: dict[Node, int], ready: list[Node],
-             pending: dict[Node, Variable]) -> None:
+def _node_hooks(
+    node: Node,
+    grad: Variable,
+    capture: dict[int, Variable] | None,
+    capture_nodes: dict[Node, int],
+    captured: dict[int, Any],
+    create_graph: bool,
+) -> Variable:
+    """A node's hooks, retain_grad and capture, before its rule runs; returns its gradient."""
+    if node.pre_hooks:
+        grad = _run_hooks(node.pre_hooks, grad)
+    if node.retained is not None and capture is None:
+        kept = grad if create_graph else grad.detach()
+        old = node.retained.grad  # accumulates across backward calls, as a leaf's does
+        node.retained.grad = kept if old is None else _sum_grads(old, kept, create_graph)
+    if capture_nodes and node in capture_nodes:
+        captured[capture_nodes[node]] = grad
+    return grad
+
+
+def _visited(
+    edge: Node, counts: dict[Node, int], ready: list[Node], pending: dict[Node, Variable]
+) -> None:
     """One gradient edge into ``edge`` is settled; queue it when all are."""
     stack = [edge]
     while stack:
@@ -170,13 +212,13 @@ def _visited(edge: Node, counts: dict[Node, int], ready: list[Node],
             stack.extend(inner for inner in node.edges if isinstance(inner, Node))
 
 
-def _collect_leaf(leaves: dict[int, tuple[Variable, Variable]], var: Variable,
-                  g: Variable) -> None:
+def _collect_leaf(leaves: dict[int, tuple[Variable, Variable]], var: Variable, g: Variable) -> None:
     """Add ``g`` to the gradient that ``var`` will receive at the end of this backward."""
     shape = g.data.shape
     if shape != var.data.shape and tuple(shape) != tuple(var.data.shape):
-        raise RuntimeError(f"backward: gradient of shape {tuple(shape)} for a leaf of shape "
-                           f"{var.shape}")
+        raise RuntimeError(
+            f"backward: gradient of shape {tuple(shape)} for a leaf of shape {var.shape}"
+        )
     key = id(var)
     if key in leaves:
         leaves[key] = (var, leaves[key][1] + g)
@@ -184,8 +226,13 @@ def _collect_leaf(leaves: dict[int, tuple[Variable, Variable]], var: Variable,
         leaves[key] = (var, g)
 
 
-def _deliver_leaf(var: Variable, g: Variable, capture: dict[int, Variable] | None,
-                  captured: dict[int, Any], create_graph: bool) -> None:
+def _deliver_leaf(
+    var: Variable,
+    g: Variable,
+    capture: dict[int, Variable] | None,
+    captured: dict[int, Any],
+    create_graph: bool,
+) -> None:
     """Run the leaf's hooks on its summed gradient, then store it (or capture it)."""
     if var._hooks:
         g = _run_hooks(var._hooks, g)
@@ -204,8 +251,12 @@ def _sum_grads(old: Variable, new: Variable, create_graph: bool) -> Variable:
     return Variable(old.data + new.data)
 
 
-def backward(outputs: Sequence[Variable] | Variable, gradients: Sequence[Any] | None = None,
-             retain_graph: bool = False, create_graph: bool = False) -> None:
+def backward(
+    outputs: Sequence[Variable] | Variable,
+    gradients: Sequence[Any] | None = None,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+) -> None:
     """Accumulate the gradients of ``outputs`` into the ``.grad`` of every leaf they depend on.
 
     Examples
@@ -217,18 +268,30 @@ def backward(outputs: Sequence[Variable] | Variable, gradients: Sequence[Any] | 
     >>> float(a.grad), float(b.grad)
     (36.0, 24.0)
     """
-    outputs = _as_variables(outputs)
+    outputs = [outputs] if isinstance(outputs, Variable) else list(outputs)
     gradients = [None] * len(outputs) if gradients is None else list(gradients)
     if len(gradients) != len(outputs):
-        raise ValueError(f"backward: expected one gradient per output ({len(outputs)}), "
-                         f"got {len(gradients)}")
+        raise ValueError(
+            f"backward: expected one gradient per output ({len(outputs)}), got {len(gradients)}"
+        )
     seeds = [_initial_gradient(o, g, "backward") for o, g in zip(outputs, gradients, strict=True)]
     _engine(outputs, seeds, retain_graph or create_graph, create_graph, None, "backward")
 
 
-def grad(outputs: Sequence[Variable] | Variable, inputs: Sequence[Variable] | Variable,
-         grad_outputs: Sequence[Any] | None = None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool = False) -> tuple[Variable | None, ...]:
+def _backward_one(output: Variable, gradient: Any, retain_graph: bool, create_graph: bool) -> None:
+    """:func:`backward` of one output (``Variable.backward``), without the list handling."""
+    seed = _initial_gradient(output, gradient, "backward")
+    _engine([output], [seed], retain_graph or create_graph, create_graph, None, "backward")
+
+
+def grad(
+    outputs: Sequence[Variable] | Variable,
+    inputs: Sequence[Variable] | Variable,
+    grad_outputs: Sequence[Any] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Variable | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, returned rather than accumulated.
 
     Parameters
@@ -267,7 +330,9 @@ def grad(outputs: Sequence[Variable] | Variable, inputs: Sequence[Variable] | Va
     for index, var in enumerate(inputs):
         g = captured.get(id(var))
         if g is None and not allow_unused:
-            raise RuntimeError(f"grad: input {index} (shape {var.shape}) was not used to compute "
-                               "the outputs; pass allow_unused=True to get None for it")
+            raise RuntimeError(
+                f"grad: input {index} (shape {var.shape}) was not used to compute "
+                "the outputs; pass allow_unused=True to get None for it"
+            )
         result.append(g)
     return tuple(result)

@@ -55,9 +55,28 @@ class Node:
         The array namespace of the inputs.
     """
 
-    __slots__ = ("__dict__", "__weakref__", "function", "edges", "needs_input_grad", "xp",
-                 "_saved", "_freed", "out_shape", "out_dtype", "out_device", "pre_hooks",
-                 "retained", "creation_site", "_output_data")
+    # The first six are set on every node, the next five when the node is recorded in a graph
+    # (the engine reads them). The rest are class-level defaults that a node overrides only
+    # when needed (a saved output, the inspector's site), and options (``axis``, ``stride``)
+    # are the instance dict: creating a node is the hot path of every op.
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "function",
+        "edges",
+        "needs_input_grad",
+        "xp",
+        "_saved",
+        "_inputs",
+        "out_shape",
+        "out_dtype",
+        "out_device",
+        "pre_hooks",
+        "retained",
+    )
+
+    creation_site: str | None = None
+    _output_data = None
 
     def __init__(self, function: type[Function], xp: Any) -> None:
         self.function = function
@@ -65,11 +84,9 @@ class Node:
         self.edges: tuple[Node | LeafEdge | None, ...] = ()
         self.needs_input_grad: tuple[bool, ...] = ()
         self._saved: tuple[Any, ...] | None = ()
-        self._freed = False
+        self._inputs: tuple[Variable | None, ...] = ()
         self.pre_hooks: list[Any] | tuple[()] = ()  # a list once a hook is registered
-        self.retained = None
-        self.creation_site: str | None = None
-        self._output_data = None
+        self.retained: Variable | None = None
 
     @property
     def name(self) -> str:
@@ -88,12 +105,24 @@ class Node:
         self._saved = values
 
     @property
-    def saved_values(self) -> tuple[Variable, ...]:
-        """The saved arrays as Variables: inputs keep their graph, the output gets this node."""
-        if self._freed:
+    def saved_arrays(self) -> tuple[Any, ...]:
+        """What ``forward`` saved, as it was saved: for a rule that needs only data (a mask),
+        not a graph; cheaper than :attr:`saved_values`."""
+        if self._saved is None:
             raise RuntimeError(
                 f"backward: saved values of {self.name} were freed by an earlier backward(); "
-                "pass retain_graph=True to the first call")
+                "pass retain_graph=True to the first call"
+            )
+        return self._saved
+
+    @property
+    def saved_values(self) -> tuple[Variable, ...]:
+        """The saved arrays as Variables: inputs keep their graph, the output gets this node."""
+        if self._saved is None:
+            raise RuntimeError(
+                f"backward: saved values of {self.name} were freed by an earlier backward(); "
+                "pass retain_graph=True to the first call"
+            )
         out = []
         inputs = self._inputs
         for value in self._saved:
@@ -101,12 +130,13 @@ class Node:
                 out.append(value)
                 continue
             for var in inputs:
-                if var is not None and var.data is value:
+                if isinstance(var, Variable) and var.data is value:
                     out.append(var)
                     break
             else:
-                if value is self._output_data:
-                    var = Variable(value, requires_grad=True)
+                if value is self._output_data:  # floating, or this node would not be recorded
+                    var = _new_variable(value)
+                    var._requires_grad = True
                     var.grad_fn = self
                     out.append(var)
                 else:
@@ -119,10 +149,14 @@ class Node:
 
     def release(self) -> None:
         """Free the saved values (after a backward without ``retain_graph``)."""
-        self._saved = None
+        self._saved = None  # also the mark of a released node (``_freed``)
         self._inputs = ()
-        self._output_data = None
-        self._freed = True
+        if self._output_data is not None:
+            self._output_data = None
+
+    @property
+    def _freed(self) -> bool:
+        return self._saved is None
 
 
 class Function:
@@ -152,36 +186,46 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **options: Any) -> Variable:
         """Run the forward on the inputs' data and record a graph node when needed."""
-        # The hot path of every op (and of every backward formula): keep it lean.
-        raw = []
-        variables = []
+        # The hot path of every op (and of every backward formula): keep it lean. One and two
+        # Variable inputs (nearly every call) skip the general loop.
+        nargs = len(args)
         scalars = False
-        wants_grad = False
-        for arg in args:
-            if isinstance(arg, Variable):
-                raw.append(arg.data)
-                variables.append(arg)
-                if arg._requires_grad:
-                    wants_grad = True
-            else:
-                raw.append(arg)
-                variables.append(None)
-                if isinstance(arg, _SCALARS):
-                    scalars = True
+        if nargs == 2 and isinstance(args[0], Variable) and isinstance(args[1], Variable):
+            first, second = args
+            raw = (first.data, second.data)
+            wants_grad = first._requires_grad or second._requires_grad
+        elif nargs == 1 and isinstance(args[0], Variable):
+            raw = (args[0].data,)
+            wants_grad = args[0]._requires_grad
+        else:
+            raw = []
+            wants_grad = False
+            for arg in args:
+                if isinstance(arg, Variable):
+                    raw.append(arg.data)
+                    if arg._requires_grad:
+                        wants_grad = True
+                else:
+                    raw.append(arg)
+                    if isinstance(arg, _SCALARS):
+                        scalars = True
         xp = namespace_of(*raw)
         if scalars:
             raw = _lift_scalars(raw, xp)
-        ctx = Node(cls, xp)
-        if options:
-            for key, value in options.items():
-                setattr(ctx, key, value)
+        ctx = _new(Node)
+        ctx.function = cls
+        ctx.xp = xp
+        ctx.edges = ()
+        ctx._saved = ()
+        if options:  # a fresh dict per call: it becomes the node's (no option names a slot)
+            ctx.__dict__ = options
 
-        record = wants_grad and grad_mode._GRAD_ENABLED.get()
+        record = wants_grad and _GRAD_ENABLED.get()
         if record:
             needs = []
             edges = []
-            for v in variables:
-                if v is None:
+            for v in args:
+                if not isinstance(v, Variable):
                     needs.append(False)
                     edges.append(None)
                     continue
@@ -189,46 +233,60 @@ class Function:
                     raise RuntimeError(
                         f"{cls.name}: an inference-mode value cannot be used in an op that "
                         "records gradients; make it outside inference_mode, or clone it with "
-                        "Variable(x.data.copy()) first")
+                        "Variable(x.data.copy()) first"
+                    )
                 if v._requires_grad:
-                    needs.append(True)
                     fn = v.grad_fn
-                    edges.append(fn if fn is not None else LeafEdge(v))
+                    if fn is None:
+                        fn = _new(LeafEdge)  # LeafEdge(v) without the __init__ call
+                        fn.variable = v
+                    needs.append(True)
+                    edges.append(fn)
                 else:
                     needs.append(False)
                     edges.append(None)
             ctx.needs_input_grad = tuple(needs)
         else:
-            ctx.needs_input_grad = _no_grads(len(variables))
-        ctx._inputs = variables
+            ctx.needs_input_grad = _NO_GRADS[nargs] if nargs < 8 else (False,) * nargs
+        ctx._inputs = args
         if _INSPECT_HOOKS:
             data = _observed("forward", ctx, functools.partial(cls.forward, ctx, *raw))
         else:
             data = cls.forward(ctx, *raw)
-        out = _new_variable(data)
-        if grad_mode._INFERENCE.get():
+        # _new_variable(data), inlined: this is the one place every op result is made.
+        out = _new(Variable)
+        out.data = _as_array(data) if isinstance(data, _NUMPY_SCALAR) else data
+        out.grad = None
+        out.grad_fn = None
+        out._requires_grad = False
+        if _INFERENCE.get():
             out._inference = True
         if record and _is_floating(out.data):
             ctx.edges = tuple(edges)
-            ctx.out_shape = tuple(data.shape)
-            ctx.out_dtype = data.dtype
-            ctx.out_device = getattr(data, "device", None)
+            shape = out.data.shape
+            ctx.out_shape = shape if type(shape) is tuple else tuple(shape)
+            ctx.out_dtype = out.data.dtype
+            ctx.out_device = getattr(out.data, "device", None)
             if _TRACK_SITES[0]:
                 ctx.creation_site = _creation_site()
+            ctx.pre_hooks = ()
+            ctx.retained = None
             out._requires_grad = True
             out.grad_fn = ctx
             # Inputs are kept only if saved; otherwise the graph holds nodes, not data.
             saved = ctx._saved
             if saved:
                 kept = []
-                for v in variables:
-                    if v is not None:
+                for v in args:
+                    if isinstance(v, Variable):
                         d = v.data
                         for value in saved:
                             if value is d:
                                 break
                         else:
                             v = None
+                    else:
+                        v = None
                     kept.append(v)
                 ctx._inputs = tuple(kept)
                 for value in saved:
@@ -240,11 +298,11 @@ class Function:
         return out
 
 
+_new = object.__new__
+_GRAD_ENABLED = grad_mode._GRAD_ENABLED
+_INFERENCE = grad_mode._INFERENCE
+
 _NO_GRADS: list[tuple[bool, ...]] = [(False,) * n for n in range(8)]
-
-
-def _no_grads(n: int) -> tuple[bool, ...]:
-    return _NO_GRADS[n] if n < 8 else (False,) * n
 
 
 # The inspector's shadow execution wants file:line of each op; cheap enough to keep off by default.
@@ -296,4 +354,10 @@ def _lift_scalars(raw: list[Any], xp: Any) -> list[Any]:
 
 
 # Imported last: variable.py imports the op rules, which import this module's Function.
-from .variable import Variable, _is_floating, _new_variable  # noqa: E402
+from .variable import (  # noqa: E402
+    _NUMPY_SCALAR,
+    Variable,
+    _as_array,
+    _is_floating,
+    _new_variable,
+)

@@ -57,9 +57,14 @@ class Variable:
     array([4., 6.])
     """
 
-    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_hooks", "_retains_grad",
-                 "_inference", "name", "__weakref__")
+    # Set on every Variable; the rarely changed rest are class-level defaults that an instance
+    # overrides in its ``__dict__`` (creating a Variable is on the hot path of every op).
+    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "__dict__", "__weakref__")
     __array_priority__ = 1000  # numpy defers to our reflected operators
+    _hooks: list[Callable[[Variable], Variable | None]] | None = None
+    _retains_grad = False
+    _inference = False
+    name: str | None = None
 
     def __init__(self, data: Any, requires_grad: bool = False, *, name: str | None = None) -> None:
         if isinstance(data, Variable):
@@ -69,10 +74,8 @@ class Variable:
         self.data = data
         self.grad: Variable | None = None
         self.grad_fn = None
-        self._hooks: list[Callable[[Variable], Variable | None]] | None = None
-        self._retains_grad = False
-        self._inference = False
-        self.name = name
+        if name is not None:
+            self.name = name
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
@@ -85,11 +88,14 @@ class Variable:
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
         if flag and not _is_floating(self.data):
-            raise TypeError(f"requires_grad: only floating-point arrays can require gradients, "
-                            f"got dtype {self.data.dtype}; cast first, e.g. x.astype('float32')")
+            raise TypeError(
+                f"requires_grad: only floating-point arrays can require gradients, "
+                f"got dtype {self.data.dtype}; cast first, e.g. x.astype('float32')"
+            )
         if not flag and self.grad_fn is not None:
-            raise RuntimeError("requires_grad: cannot turn off gradients of a non-leaf value; "
-                               "use .detach()")
+            raise RuntimeError(
+                "requires_grad: cannot turn off gradients of a non-leaf value; use .detach()"
+            )
         self._requires_grad = bool(flag)
 
     @property
@@ -101,8 +107,9 @@ class Variable:
         """Whether this value was made inside ``inference_mode``."""
         return self._inference
 
-    def backward(self, gradient: Any = None, retain_graph: bool = False,
-                 create_graph: bool = False) -> None:
+    def backward(
+        self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False
+    ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         Parameters
@@ -114,8 +121,7 @@ class Variable:
         create_graph
             Record the backward pass too, for higher-order gradients.
         """
-        _engine.backward([self], [gradient], retain_graph=retain_graph,
-                         create_graph=create_graph)
+        _engine._backward_one(self, gradient, retain_graph, create_graph)
 
     def register_hook(self, hook: Callable[[Variable], Variable | None]) -> Callable[[], None]:
         """Call ``hook(grad)`` when this value's gradient is computed; a returned value replaces
@@ -202,8 +208,11 @@ class Variable:
         return backend_name(namespace_of(self.data))
 
     def __repr__(self) -> str:
-        extra = f", grad_fn={self.grad_fn.name}" if self.grad_fn is not None else (
-            ", requires_grad=True" if self.requires_grad else "")
+        extra = (
+            f", grad_fn={self.grad_fn.name}"
+            if self.grad_fn is not None
+            else (", requires_grad=True" if self.requires_grad else "")
+        )
         return f"Variable({to_numpy(self.data)!r}{extra})"
 
     def __bool__(self) -> bool:
@@ -222,30 +231,30 @@ class Variable:
     def __hash__(self) -> int:
         return id(self)
 
-    # -- operators -----------------------------------------------------------------------
+    # -- operators (the common ones call their rule's apply directly: the hot path) -------
     def __add__(self, other: Any) -> Variable:
-        return F.add(self, other)
+        return Add.apply(self, other)
 
     def __radd__(self, other: Any) -> Variable:
-        return F.add(other, self)
+        return Add.apply(other, self)
 
     def __sub__(self, other: Any) -> Variable:
-        return F.subtract(self, other)
+        return Subtract.apply(self, other)
 
     def __rsub__(self, other: Any) -> Variable:
-        return F.subtract(other, self)
+        return Subtract.apply(other, self)
 
     def __mul__(self, other: Any) -> Variable:
-        return F.multiply(self, other)
+        return Multiply.apply(self, other)
 
     def __rmul__(self, other: Any) -> Variable:
-        return F.multiply(other, self)
+        return Multiply.apply(other, self)
 
     def __truediv__(self, other: Any) -> Variable:
-        return F.divide(self, other)
+        return Divide.apply(self, other)
 
     def __rtruediv__(self, other: Any) -> Variable:
-        return F.divide(other, self)
+        return Divide.apply(other, self)
 
     def __pow__(self, other: Any) -> Variable:
         return F.pow(self, other)
@@ -330,7 +339,7 @@ class Variable:
         return F.clip(self, min, max)
 
     def relu(self) -> Variable:
-        return F.relu(self)
+        return Relu.apply(self)
 
     def sigmoid(self) -> Variable:
         return F.sigmoid(self)
@@ -345,7 +354,7 @@ class Variable:
         return F.log_softmax(self, axis=axis)
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Variable:
-        return F.sum(self, axis=axis, keepdims=keepdims)
+        return Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Variable:
         return F.mean(self, axis=axis, keepdims=keepdims)
@@ -411,20 +420,18 @@ class Variable:
 
 
 _new = object.__new__
+_NUMPY_SCALAR = np.generic  # numpy returns these from ops on 0-d arrays; a Variable holds arrays
+_as_array = np.asarray
 
 
 def _new_variable(data: Any) -> Variable:
     """``Variable(data)`` for an op's result, with only the one check it needs (the hot path)."""
-    if isinstance(data, np.generic):  # numpy returns scalars from ops on 0-d arrays
-        data = np.asarray(data)
+    if isinstance(data, _NUMPY_SCALAR):
+        data = _as_array(data)
     out = _new(Variable)
     out.data = data
     out.grad = None
     out.grad_fn = None
-    out._hooks = None
-    out._retains_grad = False
-    out._inference = False
-    out.name = None
     out._requires_grad = False
     return out
 
@@ -434,6 +441,9 @@ def _raw(value: Any) -> Any:
 
 
 from . import functions as F  # noqa: E402 - the op rules need Variable defined first
+from .functions.activation import Relu  # noqa: E402
+from .functions.arithmetic import Add, Divide, Multiply, Subtract  # noqa: E402
+from .functions.reduction import Sum  # noqa: E402
 
 # The engine module (not axoncl.backward, which the package rebinds to the function).
 _engine = importlib.import_module(f"{__package__}.backward")

@@ -14,8 +14,15 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-__all__ = ["asarray", "available_backends", "backend_name", "get_backend", "namespace_of",
-           "to_backend", "to_numpy"]
+__all__ = [
+    "asarray",
+    "available_backends",
+    "backend_name",
+    "get_backend",
+    "namespace_of",
+    "to_backend",
+    "to_numpy",
+]
 
 _BACKENDS = {
     "numpy": "array_api_compat.numpy",
@@ -80,6 +87,19 @@ def namespace_of(*arrays: Any) -> ModuleType:
     TypeError
         When the arrays come from two backends; the message names both.
     """
+    # Fast path, the common case: every argument is an array of one already-seen type (scalars
+    # and None are never cached, so they take the loop below).
+    if arrays:
+        kind = type(arrays[0])
+        xp = _NAMESPACE_CACHE.get(kind)
+        if xp is not None:
+            if len(arrays) == 1:
+                return xp
+            for array in arrays:
+                if type(array) is not kind:
+                    break
+            else:
+                return xp
     xp = None
     first = None
     for array in arrays:
@@ -99,7 +119,8 @@ def namespace_of(*arrays: Any) -> ModuleType:
             raise TypeError(
                 f"cannot mix {backend_name(xp)} and {backend_name(found)} arrays in one op "
                 f"({_describe(first)} and {_describe(array)}); move one with "
-                f".to({backend_name(xp)!r})")
+                f".to({backend_name(xp)!r})"
+            )
     if xp is None:
         raise TypeError("expected at least one array-API array, got only Python scalars")
     return xp
@@ -124,8 +145,9 @@ def to_numpy(array: Any) -> np.ndarray:
         return np.asarray(array)
 
 
-def asarray(data: Any, backend: str | ModuleType | None = None, dtype: Any = None,
-            device: Any = None) -> Any:
+def asarray(
+    data: Any, backend: str | ModuleType | None = None, dtype: Any = None, device: Any = None
+) -> Any:
     """An array of ``backend`` (default ``"numpy"``) holding ``data``.
 
     ``dtype`` may be a dtype object of that namespace or a name such as ``"float64"``.
@@ -163,8 +185,9 @@ def to_backend(array: Any, backend: str | ModuleType, device: Any = None) -> Any
     if backend_name(xp) == "opencl":
         return xp.asarray(host, device=device) if device is not None else xp.asarray(host)
     if backend_name(xp) == "array_api_strict":
-        return xp.asarray(host.tolist() if host.ndim == 0 else host,
-                          dtype=getattr(xp, str(host.dtype)))
+        return xp.asarray(
+            host.tolist() if host.ndim == 0 else host, dtype=getattr(xp, str(host.dtype))
+        )
     if backend_name(xp) == "torch":
         import torch  # the torch namespace is installed: array_api_compat found it
 

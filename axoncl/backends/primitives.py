@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = ["Primitive", "linear", "erf", "index_add", "log_softmax", "logsumexp",
-           "broadcast_to", "ones_like", "positive_mask", "sum",
+           "broadcast_to", "ones_like", "positive_mask", "relu", "sum",
            "primitive", "softmax",
            "avg_pool2d", "avg_pool2d_backward", "col2im", "conv2d", "conv2d_input_grad",
            "conv2d_weight_grad", "conv_output_size", "dropout", "dropout_threshold", "im2col",
@@ -151,6 +151,12 @@ def ones_like(x: Any, *, xp: Any) -> Any:
 
 
 @primitive
+def relu(x: Any, *, xp: Any) -> Any:
+    """``max(x, 0)``."""
+    return xp.maximum(x, 0)  # a Python scalar operand (array API 2024.12)
+
+
+@primitive
 def positive_mask(x: Any, *, xp: Any) -> Any:
     """1 where ``x > 0``, else 0 (NaN included), in ``x``'s dtype."""
     return xp.astype(x > 0, x.dtype)
@@ -192,8 +198,23 @@ def _register_numpy() -> None:
     def ones_like_np(x, *, xp):
         return np.array(1, dtype=x.dtype) if x.ndim == 0 else np.ones(x.shape, dtype=x.dtype)
 
+    # numpy converts a Python scalar operand on every call; a cached 0-d zero of the array's
+    # dtype takes the fast path (about 0.3 us less per call on small arrays).
+    zeros: dict[Any, Any] = {}
+
+    def zero_of(dtype):
+        zero = np.zeros((), dtype=dtype)
+        zero.flags.writeable = False
+        zeros[dtype] = zero
+        return zero
+
+    def relu_np(x, *, xp):
+        zero = zeros.get(x.dtype)
+        return np.maximum(x, zero_of(x.dtype) if zero is None else zero)
+
     def positive_mask_np(x, *, xp):
-        return (x > 0).astype(x.dtype)
+        zero = zeros.get(x.dtype)
+        return (x > (zero_of(x.dtype) if zero is None else zero)).astype(x.dtype)
 
     for name in ("array_api_compat.numpy", "numpy"):
         index_add.register(name)(index_add_np)
@@ -202,6 +223,7 @@ def _register_numpy() -> None:
         broadcast_to.register(name)(broadcast_to_np)
         ones_like.register(name)(ones_like_np)
         positive_mask.register(name)(positive_mask_np)
+        relu.register(name)(relu_np)
 
 
 _register_numpy()

@@ -45,11 +45,13 @@ def check_broadcast(op: str, *shapes: tuple[int, ...]) -> None:
 
 def unbroadcast(grad: Variable, shape: tuple[int, ...]) -> Variable:
     """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``."""
-    if tuple(grad.shape) == tuple(shape):
+    have = grad.data.shape
+    if have == shape or tuple(have) == tuple(shape):
         return grad
     lead = grad.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
+    )
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     if lead:

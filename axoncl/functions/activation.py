@@ -7,11 +7,21 @@ from typing import Any
 
 from ..backends import primitives
 from ..graph import Function
-from ..variable import Variable
+from ..variable import Variable, _new_variable
 from .arithmetic import abs, exp, expm1, log1p, maximum, minimum, where
 
-__all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu", "softmax",
-           "softplus", "tanh"]
+__all__ = [
+    "elu",
+    "gelu",
+    "leaky_relu",
+    "log_softmax",
+    "relu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "tanh",
+]
 
 
 class Relu(Function):
@@ -21,14 +31,15 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = ctx.xp.maximum(x, 0)  # a Python scalar operand (array API 2024.12)
+        out = primitives.relu.implementation(ctx.xp)(x, xp=ctx.xp)  # not __call__: a hot path
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        (out,) = ctx.saved_values  # d relu/dx = 1 where x > 0, i.e. where the output is > 0
-        return (grad * Variable(ctx.xp.astype(out.data > 0, out.dtype)),)
+        (out,) = ctx.saved_arrays  # d relu/dx = 1 where x > 0, i.e. where the output is > 0
+        mask = primitives.positive_mask.implementation(ctx.xp)  # not __call__: a hot path
+        return (grad * _new_variable(mask(out, xp=ctx.xp)),)
 
 
 class LeakyRelu(Function):

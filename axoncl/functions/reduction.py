@@ -11,6 +11,7 @@ from ..graph import Function
 from ..variable import Variable
 from ._util import normalize_axes
 from .arithmetic import exp, where
+from .shape import broadcast_to
 
 __all__ = ["logsumexp", "max", "mean", "min", "prod", "std", "sum", "var"]
 
@@ -37,11 +38,12 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x):
         axes = _setup(ctx, x)
-        return ctx.xp.sum(x, axis=axes, keepdims=ctx.keepdims)
+        impl = primitives.sum.implementation(ctx.xp)  # not __call__: a hot path
+        return impl(x, axis=axes, keepdims=ctx.keepdims, xp=ctx.xp)
 
     @staticmethod
     def backward(ctx, grad):  # d Σx/dx = 1: spread the gradient back over the reduced axes
-        return (_expand(grad, ctx).broadcast_to(ctx.in_shape),)
+        return (broadcast_to(_expand(grad, ctx), ctx.in_shape),)
 
 
 class Mean(Function):
@@ -65,8 +67,9 @@ class _Extremum(Function):
     def forward(ctx, x):
         axes = _setup(ctx, x)
         if x.size == 0:
-            raise ValueError(f"{ctx.function.name}: cannot reduce an empty value "
-                             f"(shape {tuple(x.shape)})")
+            raise ValueError(
+                f"{ctx.function.name}: cannot reduce an empty value (shape {tuple(x.shape)})"
+            )
         out = ctx.function.reduce(ctx.xp, x, axes, ctx.keepdims)
         ctx.save_for_backward(x, out)
         return out
@@ -150,8 +153,12 @@ def prod(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = Fal
     return Prod.apply(x, axis=axis, keepdims=keepdims)
 
 
-def var(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False,
-        correction: float = 0.0) -> Variable:
+def var(
+    x: Any,
+    axis: int | tuple[int, ...] | None = None,
+    keepdims: bool = False,
+    correction: float = 0.0,
+) -> Variable:
     """Variance, ``Σ(x - mean)² / (n - correction)``."""
     if not isinstance(x, Variable):
         x = Variable(x)
@@ -162,13 +169,17 @@ def var(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = Fals
     return total / builtins.max(n - correction, 0.0)
 
 
-def std(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False,
-        correction: float = 0.0) -> Variable:
+def std(
+    x: Any,
+    axis: int | tuple[int, ...] | None = None,
+    keepdims: bool = False,
+    correction: float = 0.0,
+) -> Variable:
     """Standard deviation, the square root of :func:`var`."""
     return var(x, axis=axis, keepdims=keepdims, correction=correction).sqrt()
 
 
-def logsumexp(x: Any, axis: int | tuple[int, ...] | None = None,
-              keepdims: bool = False) -> Variable:
+def logsumexp(
+    x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+) -> Variable:
     return Logsumexp.apply(x, axis=axis, keepdims=keepdims)
-

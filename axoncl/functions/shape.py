@@ -1,4 +1,5 @@
-"""Shape ops: reshape, permute, transpose, broadcast, squeeze, concat, stack, split, pad, indexing.
+"""Shape ops: reshape, permute, transpose, broadcast, squeeze, concat, stack, split, pad,
+indexing.
 """
 
 from __future__ import annotations
@@ -13,8 +14,22 @@ from ..graph import Function
 from ..variable import Variable
 from ._util import normalize_axes, unbroadcast
 
-__all__ = ["astype", "broadcast_to", "concat", "flatten", "getitem", "matrix_transpose", "pad",
-           "permute_dims", "reshape", "split", "squeeze", "stack", "transpose", "unsqueeze"]
+__all__ = [
+    "astype",
+    "broadcast_to",
+    "concat",
+    "flatten",
+    "getitem",
+    "matrix_transpose",
+    "pad",
+    "permute_dims",
+    "reshape",
+    "split",
+    "squeeze",
+    "stack",
+    "transpose",
+    "unsqueeze",
+]
 
 
 class Reshape(Function):
@@ -25,8 +40,10 @@ class Reshape(Function):
         ctx.in_shape = tuple(x.shape)
         shape = tuple(ctx.shape)
         if shape.count(-1) > 1 or (-1 not in shape and math.prod(shape) != math.prod(x.shape)):
-            raise ValueError(f"reshape: cannot reshape a value of shape {tuple(x.shape)} "
-                             f"({math.prod(x.shape)} elements) into {shape}")
+            raise ValueError(
+                f"reshape: cannot reshape a value of shape {tuple(x.shape)} "
+                f"({math.prod(x.shape)} elements) into {shape}"
+            )
         return ctx.xp.reshape(x, shape)
 
     @staticmethod
@@ -40,8 +57,9 @@ class PermuteDims(Function):
     @staticmethod
     def forward(ctx, x):
         if sorted(a % builtins.max(x.ndim, 1) for a in ctx.axes) != list(range(x.ndim)):
-            raise ValueError(f"permute_dims: expected a permutation of {x.ndim} axes, "
-                             f"got {tuple(ctx.axes)}")
+            raise ValueError(
+                f"permute_dims: expected a permutation of {x.ndim} axes, got {tuple(ctx.axes)}"
+            )
         return ctx.xp.permute_dims(x, tuple(ctx.axes))
 
     @staticmethod
@@ -59,7 +77,8 @@ class BroadcastTo(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.in_shape = tuple(x.shape)
-        return ctx.xp.broadcast_to(x, tuple(ctx.shape))
+        impl = primitives.broadcast_to.implementation(ctx.xp)  # not __call__: a hot path
+        return impl(x, tuple(ctx.shape), xp=ctx.xp)
 
     @staticmethod
     def backward(ctx, grad):
@@ -119,7 +138,7 @@ def _normalize_key(key: Any, shape: tuple[int, ...], xp: Any) -> tuple[Any, ...]
         raise IndexError(f"getitem: too many indices ({consumed}) for a value of shape {shape}")
     if Ellipsis in [k for k in expanded if not hasattr(k, "shape")]:
         i = next(i for i, k in enumerate(expanded) if k is Ellipsis and not hasattr(k, "shape"))
-        expanded[i:i + 1] = [slice(None)] * (len(shape) - consumed)
+        expanded[i : i + 1] = [slice(None)] * (len(shape) - consumed)
     else:
         expanded.extend([slice(None)] * (len(shape) - consumed))
     return tuple(expanded)
@@ -149,13 +168,17 @@ class GetItem(Function):
         dims = [i for i, k in enumerate(key) if k is not None]
         positions = [dims.index(i) for i in arrays]
         if positions != list(range(positions[0], positions[0] + len(positions))) or any(
-                k != slice(None) for i, k in enumerate(key) if i not in arrays and k is not None):
+            k != slice(None) for i, k in enumerate(key) if i not in arrays and k is not None
+        ):
             raise NotImplementedError(
                 "getitem: integer-array indices must sit on consecutive axes with full slices "
-                "elsewhere (e.g. x[idx], x[:, idx], x[rows, cols]); index in two steps")
+                "elsewhere (e.g. x[idx], x[:, idx], x[rows, cols]); index in two steps"
+            )
         if any(k is None for k in key):
-            raise NotImplementedError("getitem: None cannot be combined with integer arrays; "
-                                      "add the axis with unsqueeze first")
+            raise NotImplementedError(
+                "getitem: None cannot be combined with integer arrays; "
+                "add the axis with unsqueeze first"
+            )
         first = positions[0]
         sizes = [x.shape[first + j] for j in range(len(arrays))]
         idx = xp.broadcast_arrays(*[key[i] for i in arrays])
@@ -166,13 +189,13 @@ class GetItem(Function):
             flat = ix if flat is None else flat * sizes[j] + ix
         index_shape = tuple(flat.shape)
         flat = xp.reshape(flat, (-1,))
-        merged = x.shape[:first] + (math.prod(sizes),) + x.shape[first + len(arrays):]
+        merged = x.shape[:first] + (math.prod(sizes),) + x.shape[first + len(arrays) :]
         taken = xp.take(xp.reshape(x, merged), flat, axis=first)
         ctx.mode = "take"
         ctx.first = first
         ctx.flat = flat
         ctx.merged = merged
-        out_shape = x.shape[:first] + index_shape + x.shape[first + len(arrays):]
+        out_shape = x.shape[:first] + index_shape + x.shape[first + len(arrays) :]
         return xp.reshape(taken, out_shape)
 
     @staticmethod
@@ -191,10 +214,12 @@ class _IndexBackward(Function):
         xp = ctx.xp
         owner = ctx.owner
         if owner.mode == "take":
-            moved = xp.reshape(grad, owner.merged[:owner.first] + (-1,)
-                               + owner.merged[owner.first + 1:])
-            summed = primitives.index_add(moved, owner.flat, owner.merged[owner.first],
-                                          axis=owner.first, xp=xp)
+            moved = xp.reshape(
+                grad, owner.merged[: owner.first] + (-1,) + owner.merged[owner.first + 1 :]
+            )
+            summed = primitives.index_add(
+                moved, owner.flat, owner.merged[owner.first], axis=owner.first, xp=xp
+            )
             return xp.reshape(summed, owner.in_shape)
         key = tuple(k for k in owner.key if k is not None)
         out = xp.zeros(owner.in_shape, dtype=grad.dtype, device=getattr(grad, "device", None))
@@ -237,8 +262,9 @@ def transpose(x: Any, axis0: int = -2, axis1: int = -1) -> Variable:
 def matrix_transpose(x: Any) -> Variable:
     """Swap the last two axes."""
     if x.ndim < 2:
-        raise ValueError(f"matrix_transpose: expected at least 2 dimensions, got shape "
-                         f"{tuple(x.shape)}")
+        raise ValueError(
+            f"matrix_transpose: expected at least 2 dimensions, got shape {tuple(x.shape)}"
+        )
     return transpose(x, -2, -1)
 
 
@@ -251,12 +277,14 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Variable:
 def squeeze(x: Any, axis: int | tuple[int, ...] | None = None) -> Variable:
     """Remove size-1 axes (all of them by default)."""
     shape = tuple(x.shape)
-    axes = (tuple(i for i, n in enumerate(shape) if n == 1) if axis is None
-            else normalize_axes(axis, len(shape), "squeeze"))
+    axes = (
+        tuple(i for i, n in enumerate(shape) if n == 1)
+        if axis is None
+        else normalize_axes(axis, len(shape), "squeeze")
+    )
     for a in axes:
         if shape[a] != 1:
-            raise ValueError(f"squeeze: axis {a} has size {shape[a]}, expected 1 "
-                             f"(shape {shape})")
+            raise ValueError(f"squeeze: axis {a} has size {shape[a]}, expected 1 (shape {shape})")
     return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
 
 
@@ -274,7 +302,7 @@ def flatten(x: Any, start_axis: int = 0, end_axis: int = -1) -> Variable:
     if not shape:
         return reshape(x, (1,))
     s, e = start_axis % len(shape), end_axis % len(shape)
-    return reshape(x, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
+    return reshape(x, shape[:s] + (math.prod(shape[s : e + 1]),) + shape[e + 1 :])
 
 
 def concat(xs: Sequence[Any], axis: int = 0) -> Variable:
@@ -284,11 +312,15 @@ def concat(xs: Sequence[Any], axis: int = 0) -> Variable:
         raise ValueError("concat: expected at least one value, got none")
     ndim = xs[0].ndim
     for x in xs:
-        if x.ndim != ndim or any(a != b for i, (a, b) in enumerate(zip(x.shape, xs[0].shape,
-                                                                        strict=True))
-                                 if i != axis % ndim):
-            raise ValueError(f"concat: shapes must match except on axis {axis}, got "
-                             f"{[tuple(v.shape) for v in xs]}")
+        if x.ndim != ndim or any(
+            a != b
+            for i, (a, b) in enumerate(zip(x.shape, xs[0].shape, strict=True))
+            if i != axis % ndim
+        ):
+            raise ValueError(
+                f"concat: shapes must match except on axis {axis}, got "
+                f"{[tuple(v.shape) for v in xs]}"
+            )
     return Concat.apply(*xs, axis=axis % ndim)
 
 
@@ -312,8 +344,10 @@ def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> li
     n = x.shape[axis]
     if isinstance(indices_or_sections, int):
         if indices_or_sections <= 0 or n % indices_or_sections:
-            raise ValueError(f"split: axis {axis} of size {n} cannot be split into "
-                             f"{indices_or_sections} equal sections")
+            raise ValueError(
+                f"split: axis {axis} of size {n} cannot be split into "
+                f"{indices_or_sections} equal sections"
+            )
         step = n // indices_or_sections
         bounds = list(range(0, n + 1, step)) if step else [0] * (indices_or_sections + 1)
     else:
@@ -355,8 +389,9 @@ def pad(x: Any, pad_width: int | Sequence[Any], value: float = 0.0) -> Variable:
     else:
         pads = [tuple(p) for p in pad_width]
     if len(pads) != ndim or any(a < 0 or b < 0 for a, b in pads):
-        raise ValueError(f"pad: expected {ndim} non-negative (before, after) pairs, got "
-                         f"{pad_width}")
+        raise ValueError(
+            f"pad: expected {ndim} non-negative (before, after) pairs, got {pad_width}"
+        )
     return Pad.apply(x, pad_width=tuple(pads), value=value)
 
 
