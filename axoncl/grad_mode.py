@@ -23,30 +23,37 @@ __all__ = [
     "set_grad_enabled",
 ]
 
-_GRAD_ENABLED: ContextVar[bool] = ContextVar("axoncl_grad_enabled", default=True)
-_INFERENCE: ContextVar[bool] = ContextVar("axoncl_inference_mode", default=False)
+# One word per thread/task, so Function.apply reads the whole mode with a single get():
+# bit _NO_GRAD set = gradients off; bit _INFERENCE set = inside inference_mode.
+_NO_GRAD = 1
+_INFERENCE = 2
+_MODE: ContextVar[int] = ContextVar("axoncl_grad_mode", default=0)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def is_grad_enabled() -> bool:
     """Whether ops record a graph in this thread right now."""
-    return _GRAD_ENABLED.get()
+    return not _MODE.get() & _NO_GRAD
 
 
 def is_inference_mode_enabled() -> bool:
     """Whether this thread is inside :class:`inference_mode`."""
-    return _INFERENCE.get()
+    return bool(_MODE.get() & _INFERENCE)
 
 
-def _set_grad_enabled_until_reset(mode: bool) -> Token[bool]:
-    """For the backward engine: ``set_grad_enabled(mode)`` without building a context manager
-    (it runs once per backward call); pass the token to :func:`_reset_grad_enabled`."""
-    return _GRAD_ENABLED.set(mode)
+def _with_grad(mode: int, enabled: bool) -> int:
+    return mode & ~_NO_GRAD if enabled else mode | _NO_GRAD
 
 
-def _reset_grad_enabled(token: Token[bool]) -> None:
-    _GRAD_ENABLED.reset(token)
+def _set_grad_enabled_until_reset(enabled: bool) -> Token[int]:
+    """For the backward engine: ``set_grad_enabled(enabled)`` without building a context
+    manager (it runs once per backward call); pass the token to :func:`_reset_grad_enabled`."""
+    return _MODE.set(_with_grad(_MODE.get(), enabled))
+
+
+def _reset_grad_enabled(token: Token[int]) -> None:
+    _MODE.reset(token)
 
 
 class _GradMode:
@@ -109,7 +116,7 @@ class set_grad_enabled(_GradMode):  # noqa: N801 - a function-like name, as user
         self._stack: list[list[tuple[ContextVar, Token]]] = []
 
     def _enter(self) -> list[tuple[ContextVar, Token]]:
-        return [(_GRAD_ENABLED, _GRAD_ENABLED.set(self.mode))]
+        return [(_MODE, _MODE.set(_with_grad(_MODE.get(), self.mode)))]
 
 
 class no_grad(set_grad_enabled):  # noqa: N801
@@ -179,9 +186,10 @@ class inference_mode(_GradMode):  # noqa: N801
         self._stack: list[list[tuple[ContextVar, Token]]] = []
 
     def _enter(self) -> list[tuple[ContextVar, Token]]:
+        mode = _MODE.get()
         if not self.mode:
-            return [(_INFERENCE, _INFERENCE.set(False))]
-        return [(_INFERENCE, _INFERENCE.set(True)), (_GRAD_ENABLED, _GRAD_ENABLED.set(False))]
+            return [(_MODE, _MODE.set(mode & ~_INFERENCE))]
+        return [(_MODE, _MODE.set(mode | _INFERENCE | _NO_GRAD))]
 
 
 class InferenceModeGuard(inference_mode):

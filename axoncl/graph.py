@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from . import grad_mode
-from .backends import namespace_of
+from .backends import _NAMESPACE_CACHE, namespace_of
 
 __all__ = ["Function", "LeafEdge", "Node", "registry"]
 
@@ -209,7 +209,11 @@ class Function:
                     raw.append(arg)
                     if isinstance(arg, _SCALARS):
                         scalars = True
-        xp = namespace_of(*raw)
+        # namespace_of's own cache, read inline for the common all-one-type case.
+        kind = type(raw[0]) if raw else None
+        xp = _NAMESPACE_CACHE.get(kind)
+        if xp is None or (nargs == 2 and type(raw[1]) is not kind) or nargs > 2:
+            xp = namespace_of(*raw)
         if scalars:
             raw = _lift_scalars(raw, xp)
         ctx = _new(Node)
@@ -220,7 +224,8 @@ class Function:
         if options:  # a fresh dict per call: it becomes the node's (no option names a slot)
             ctx.__dict__ = options
 
-        record = wants_grad and _GRAD_ENABLED.get()
+        mode = _MODE.get()  # grad mode bits, read once (grad_mode.py)
+        record = wants_grad and not mode & _NO_GRAD
         if record:
             needs = []
             edges = []
@@ -259,7 +264,7 @@ class Function:
         out.grad = None
         out.grad_fn = None
         out._requires_grad = False
-        if _INFERENCE.get():
+        if mode & _INFERENCE:
             out._inference = True
         if record and _is_floating(out.data):
             ctx.edges = tuple(edges)
@@ -299,7 +304,8 @@ class Function:
 
 
 _new = object.__new__
-_GRAD_ENABLED = grad_mode._GRAD_ENABLED
+_MODE = grad_mode._MODE
+_NO_GRAD = grad_mode._NO_GRAD
 _INFERENCE = grad_mode._INFERENCE
 
 _NO_GRADS: list[tuple[bool, ...]] = [(False,) * n for n in range(8)]
