@@ -17,13 +17,38 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Primitive", "linear", "erf", "index_add", "log_softmax", "logsumexp",
-           "broadcast_to", "ones_like", "positive_mask", "relu", "sum",
-           "primitive", "softmax",
-           "avg_pool2d", "avg_pool2d_backward", "col2im", "conv2d", "conv2d_input_grad",
-           "conv2d_weight_grad", "conv_output_size", "dropout", "dropout_threshold", "im2col",
-           "max_pool2d_argmax", "max_pool2d_gather", "max_pool2d_gather_index",
-           "max_pool2d_scatter", "max_pool2d_scatter_index", "philox4x32", "seed_key"]
+__all__ = [
+    "Primitive",
+    "linear",
+    "erf",
+    "index_add",
+    "log_softmax",
+    "logsumexp",
+    "broadcast_to",
+    "ones_like",
+    "positive_mask",
+    "relu",
+    "sum",
+    "primitive",
+    "softmax",
+    "avg_pool2d",
+    "avg_pool2d_backward",
+    "col2im",
+    "conv2d",
+    "conv2d_input_grad",
+    "conv2d_weight_grad",
+    "conv_output_size",
+    "dropout",
+    "dropout_threshold",
+    "im2col",
+    "max_pool2d_argmax",
+    "max_pool2d_gather",
+    "max_pool2d_gather_index",
+    "max_pool2d_scatter",
+    "max_pool2d_scatter_index",
+    "philox4x32",
+    "seed_key",
+]
 
 
 class Primitive:
@@ -107,8 +132,10 @@ def index_add(grad: Any, index: Any, size: int, *, axis: int, xp: Any) -> Any:
 
     Portable version: a matrix product with the one-hot matrix of ``index``.
     """
-    onehot = xp.astype(xp.reshape(index, (-1, 1)) == xp.arange(size, dtype=index.dtype,
-                                                            device=_device(index)), grad.dtype)
+    onehot = xp.astype(
+        xp.reshape(index, (-1, 1)) == xp.arange(size, dtype=index.dtype, device=_device(index)),
+        grad.dtype,
+    )
     moved = xp.moveaxis(grad, axis, -1)
     out = xp.matmul(moved, onehot)
     return xp.moveaxis(out, -1, axis)
@@ -120,8 +147,18 @@ def erf(x: Any, *, xp: Any) -> Any:
     (fractional error below 1.2e-7 everywhere)."""
     z = xp.abs(x)
     t = 1.0 / (1.0 + 0.5 * z)
-    coeffs = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807,
-              -1.13520398, 1.48851587, -0.82215223, 0.17087277)
+    coeffs = (
+        -1.26551223,
+        1.00002368,
+        0.37409196,
+        0.09678418,
+        -0.18628806,
+        0.27886807,
+        -1.13520398,
+        1.48851587,
+        -0.82215223,
+        0.17087277,
+    )
     poly = xp.zeros_like(t) + coeffs[-1]
     for c in reversed(coeffs[:-1]):
         poly = poly * t + c
@@ -234,6 +271,7 @@ _register_numpy()
 # ``padding`` and ``dilation`` is a pair of ints, inputs are NCHW. Column matrices follow
 # KERNELS.md §4.1: row ``r = (c*KH + kh)*KW + kw``, column ``p = oh*OW + ow``.
 
+
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
     """``(size + 2*padding - dilation*(kernel-1) - 1) // stride + 1`` (may be <= 0)."""
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
@@ -252,7 +290,7 @@ def _pad_hw(x: Any, padding: tuple[int, int], value: float, xp: Any) -> Any:
         return x
     n, c, h, w = x.shape
     out = _full_like_device((n, c, h + 2 * ph, w + 2 * pw), value, x, xp)
-    out[:, :, ph:ph + h, pw:pw + w] = x
+    out[:, :, ph : ph + h, pw : pw + w] = x
     return out
 
 
@@ -267,7 +305,9 @@ def _windows(x: Any, kernel_size, stride, padding, dilation, pad_value: float, x
     for i in range(kh):
         for j in range(kw):
             r0, c0 = i * dh, j * dw
-            taps.append(padded[:, :, r0:r0 + sh * (oh - 1) + 1:sh, c0:c0 + sw * (ow - 1) + 1:sw])
+            taps.append(
+                padded[:, :, r0 : r0 + sh * (oh - 1) + 1 : sh, c0 : c0 + sw * (ow - 1) + 1 : sw]
+            )
     return xp.stack(taps, axis=2)
 
 
@@ -281,17 +321,22 @@ def _unwindows(cols: Any, input_size, kernel_size, stride, padding, dilation, xp
     for i in range(kh):
         for j in range(kw):
             r0, c0 = i * dh, j * dw
-            key = (slice(None), slice(None), slice(r0, r0 + sh * (oh - 1) + 1, sh),
-                   slice(c0, c0 + sw * (ow - 1) + 1, sw))
+            key = (
+                slice(None),
+                slice(None),
+                slice(r0, r0 + sh * (oh - 1) + 1, sh),
+                slice(c0, c0 + sw * (ow - 1) + 1, sw),
+            )
             out[key] = out[key] + cols[:, :, i * kw + j, ...]
     if ph == 0 and pw == 0:
         return out
-    return out[:, :, ph:ph + h, pw:pw + w]
+    return out[:, :, ph : ph + h, pw : pw + w]
 
 
 @primitive
-def im2col(x: Any, kernel_size, *, stride, padding, dilation, pad_value: float = 0.0,
-           xp: Any) -> Any:
+def im2col(
+    x: Any, kernel_size, *, stride, padding, dilation, pad_value: float = 0.0, xp: Any
+) -> Any:
     """``[N, C, H, W]`` -> column matrices ``[N, C*KH*KW, OH*OW]`` (padding reads
     ``pad_value``). Portable version: one strided slice per kernel tap."""
     n, c = x.shape[:2]
@@ -333,8 +378,9 @@ def _chunks(n: int, per_image: int) -> list[tuple[int, int]]:
 
 
 @primitive
-def conv2d(x: Any, weight: Any, bias: Any, *, stride, padding, dilation, groups: int,
-           xp: Any) -> Any:
+def conv2d(
+    x: Any, weight: Any, bias: Any, *, stride, padding, dilation, groups: int, xp: Any
+) -> Any:
     """NCHW convolution (cross-correlation): im2col, then one batched matmul per chunk of
     images, ``Y[n, g] = W[g] @ col[n, g]``, plus the bias per output channel."""
     n, c, h, w = x.shape
@@ -354,8 +400,9 @@ def conv2d(x: Any, weight: Any, bias: Any, *, stride, padding, dilation, groups:
 
 
 @primitive
-def conv2d_input_grad(grad: Any, weight: Any, input_size, *, stride, padding, dilation,
-                      groups: int, xp: Any) -> Any:
+def conv2d_input_grad(
+    grad: Any, weight: Any, input_size, *, stride, padding, dilation, groups: int, xp: Any
+) -> Any:
     """d(conv2d)/dx applied to ``grad``: ``dcol[n, g] = W[g]^T @ dY[n, g]``, then col2im."""
     n, o, oh, ow = grad.shape
     _, cg, kh, kw = weight.shape
@@ -368,14 +415,18 @@ def conv2d_input_grad(grad: Any, weight: Any, input_size, *, stride, padding, di
         if _is_pointwise((kh, kw), stride, padding):
             outs.append(xp.reshape(dcol, (b - a, groups * cg, h, w)))
         else:
-            outs.append(col2im(dcol, (h, w), (kh, kw), stride=stride, padding=padding,
-                               dilation=dilation, xp=xp))
+            outs.append(
+                col2im(
+                    dcol, (h, w), (kh, kw), stride=stride, padding=padding, dilation=dilation, xp=xp
+                )
+            )
     return outs[0] if len(outs) == 1 else xp.concat(outs, axis=0)
 
 
 @primitive
-def conv2d_weight_grad(grad: Any, x: Any, kernel_size, *, stride, padding, dilation,
-                       groups: int, xp: Any) -> Any:
+def conv2d_weight_grad(
+    grad: Any, x: Any, kernel_size, *, stride, padding, dilation, groups: int, xp: Any
+) -> Any:
     """d(conv2d)/dweight applied to ``grad``: ``dW[g] = sum_n dY[n, g] @ col[n, g]^T``."""
     n, c = x.shape[:2]
     _, o, oh, ow = grad.shape
@@ -383,8 +434,10 @@ def conv2d_weight_grad(grad: Any, x: Any, kernel_size, *, stride, padding, dilat
     kg = (c // groups) * kh * kw
     total = None
     for a, b in _chunks(n, c * kh * kw * oh * ow):
-        col = xp.reshape(_columns(x[a:b, ...], kernel_size, stride, padding, dilation, xp),
-                         (b - a, groups, kg, oh * ow))
+        col = xp.reshape(
+            _columns(x[a:b, ...], kernel_size, stride, padding, dilation, xp),
+            (b - a, groups, kg, oh * ow),
+        )
         g = xp.reshape(grad[a:b, ...], (b - a, groups, o // groups, oh * ow))
         part = xp.sum(xp.matmul(g, xp.matrix_transpose(col)), axis=0)
         total = part if total is None else total + part
@@ -404,8 +457,9 @@ def _window_argmax_onehot(x: Any, kernel_size, stride, padding, dilation, xp: An
 
 
 @primitive
-def max_pool2d_gather(x: Any, values: Any, kernel_size, *, stride, padding, dilation,
-                      xp: Any) -> Any:
+def max_pool2d_gather(
+    x: Any, values: Any, kernel_size, *, stride, padding, dilation, xp: Any
+) -> Any:
     """For each pooling window, ``values`` at the position of the window's maximum of ``x``
     (the first one on ties); ``values=None`` means ``x`` itself, i.e. max pooling."""
     taps, onehot = _window_argmax_onehot(x, kernel_size, stride, padding, dilation, xp)
@@ -417,8 +471,9 @@ def max_pool2d_gather(x: Any, values: Any, kernel_size, *, stride, padding, dila
 
 
 @primitive
-def max_pool2d_scatter(x: Any, grad: Any, kernel_size, *, stride, padding, dilation,
-                       xp: Any) -> Any:
+def max_pool2d_scatter(
+    x: Any, grad: Any, kernel_size, *, stride, padding, dilation, xp: Any
+) -> Any:
     """The adjoint of :func:`max_pool2d_gather` in ``values``: each window's ``grad`` goes to
     the position of its (first) maximum of ``x``; the result has ``x``'s shape."""
     taps, onehot = _window_argmax_onehot(x, kernel_size, stride, padding, dilation, xp)
@@ -444,8 +499,9 @@ def max_pool2d_argmax(x: Any, kernel_size, *, stride, padding, dilation, xp: Any
 
 
 @primitive
-def max_pool2d_gather_index(index: Any, values: Any, kernel_size, *, stride, padding, dilation,
-                            xp: Any) -> Any:
+def max_pool2d_gather_index(
+    index: Any, values: Any, kernel_size, *, stride, padding, dilation, xp: Any
+) -> Any:
     """For each window, ``values`` at the window's tap ``index`` (0 where that tap is
     padding): the forward of max pooling's gradient pair, given :func:`max_pool2d_argmax`."""
     vtaps = _windows(values, kernel_size, stride, padding, dilation, 0.0, xp)
@@ -454,8 +510,9 @@ def max_pool2d_gather_index(index: Any, values: Any, kernel_size, *, stride, pad
 
 
 @primitive
-def max_pool2d_scatter_index(index: Any, grad: Any, input_size, kernel_size, *, stride, padding,
-                             dilation, xp: Any) -> Any:
+def max_pool2d_scatter_index(
+    index: Any, grad: Any, input_size, kernel_size, *, stride, padding, dilation, xp: Any
+) -> Any:
     """The adjoint of :func:`max_pool2d_gather_index`: each window's ``grad`` added at its tap
     ``index``; the result is ``[N, C, *input_size]``."""
     k = kernel_size[0] * kernel_size[1]
@@ -473,8 +530,7 @@ def avg_pool2d(x: Any, kernel_size, *, stride, padding, xp: Any) -> Any:
 
 
 @primitive
-def avg_pool2d_backward(grad: Any, input_size, kernel_size, *, stride, padding,
-                        xp: Any) -> Any:
+def avg_pool2d_backward(grad: Any, input_size, kernel_size, *, stride, padding, xp: Any) -> Any:
     """The adjoint of :func:`avg_pool2d`: ``grad / (KH*KW)`` spread over each window."""
     k = kernel_size[0] * kernel_size[1]
     g = xp.reshape(grad / k, grad.shape[:2] + (1,) + grad.shape[2:])

@@ -9,8 +9,24 @@ from ..variable import Variable
 from ._util import check_broadcast, unbroadcast
 
 __all__ = [
-    "abs", "add", "clip", "divide", "exp", "expm1", "log", "log1p", "maximum", "minimum",
-    "multiply", "negative", "pow", "sign", "sqrt", "square", "subtract", "where",
+    "abs",
+    "add",
+    "clip",
+    "divide",
+    "exp",
+    "expm1",
+    "log",
+    "log1p",
+    "maximum",
+    "minimum",
+    "multiply",
+    "negative",
+    "pow",
+    "sign",
+    "sqrt",
+    "square",
+    "subtract",
+    "where",
 ]
 
 

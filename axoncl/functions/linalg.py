@@ -18,11 +18,15 @@ class Matmul(Function):
     @staticmethod
     def forward(ctx, x, y):
         if x.ndim == 0 or y.ndim == 0:
-            raise ValueError(f"matmul: expected operands with at least 1 dimension, got shapes "
-                             f"{tuple(x.shape)} and {tuple(y.shape)}")
+            raise ValueError(
+                f"matmul: expected operands with at least 1 dimension, got shapes "
+                f"{tuple(x.shape)} and {tuple(y.shape)}"
+            )
         if x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
-            raise ValueError(f"matmul: expected x.shape[-1] == y.shape[-2], got "
-                             f"{tuple(x.shape)} and {tuple(y.shape)}")
+            raise ValueError(
+                f"matmul: expected x.shape[-1] == y.shape[-2], got "
+                f"{tuple(x.shape)} and {tuple(y.shape)}"
+            )
         ctx.save_for_backward(x, y)
         return ctx.xp.matmul(x, y)
 
@@ -56,11 +60,14 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         if x.ndim < 1 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
-            raise ValueError(f"linear: expected x of shape (*, in) and weight (out, in), got "
-                             f"{tuple(x.shape)} and {tuple(weight.shape)}")
+            raise ValueError(
+                f"linear: expected x of shape (*, in) and weight (out, in), got "
+                f"{tuple(x.shape)} and {tuple(weight.shape)}"
+            )
         if bias is not None and tuple(bias.shape) != (weight.shape[0],):
-            raise ValueError(f"linear: expected bias of shape ({weight.shape[0]},), got "
-                             f"{tuple(bias.shape)}")
+            raise ValueError(
+                f"linear: expected bias of shape ({weight.shape[0]},), got {tuple(bias.shape)}"
+            )
         out = primitives.linear(x, weight, bias, relu=ctx.relu, xp=ctx.xp)
         ctx.save_for_backward(x, weight, out)
         return out
