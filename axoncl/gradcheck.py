@@ -72,9 +72,14 @@ def _fp64_ok(xp: Any) -> bool:
         return True
 
 
-def gradcheck(fn: Callable[..., Any] | np.ndarray | Any, inputs: Any = None,
-              eps: float | None = None, atol: float | None = None, rtol: float | None = None,
-              raise_exception: bool = True) -> bool:
+def gradcheck(
+    fn: Callable[..., Any] | np.ndarray | Any,
+    inputs: Any = None,
+    eps: float | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    raise_exception: bool = True,
+) -> bool:
     """Compare backward's gradients of ``fn(*inputs)`` with central differences.
 
     Two forms:
@@ -106,8 +111,14 @@ def gradcheck(fn: Callable[..., Any] | np.ndarray | Any, inputs: Any = None,
         # The original crate's positional order: (analytical, numerical, atol, rtol).
         tol_a = eps if eps is not None else (atol if atol is not None else 1e-5)
         tol_r = atol if eps is not None and atol is not None else (rtol or 1e-3)
-        return _compare(np.asarray(analytical, np.float64), np.asarray(numerical, np.float64),
-                        tol_a, tol_r, "gradient", raise_exception)
+        return _compare(
+            np.asarray(analytical, np.float64),
+            np.asarray(numerical, np.float64),
+            tol_a,
+            tol_r,
+            "gradient",
+            raise_exception,
+        )
     eps = 1e-6 if eps is None else eps
     atol = 1e-5 if atol is None else atol
     rtol = 1e-3 if rtol is None else rtol
@@ -127,8 +138,11 @@ def gradcheck(fn: Callable[..., Any] | np.ndarray | Any, inputs: Any = None,
     loss_of = _weighted(fn, weights, inputs)
     analytic = _grads(loss_of(*inputs), [inputs[i] for i in targets])
     for pos, i in enumerate(targets):
-        a = np.zeros(inputs[i].shape) if analytic[pos] is None else to_numpy(
-            analytic[pos].data).astype(np.float64)
+        a = (
+            np.zeros(inputs[i].shape)
+            if analytic[pos] is None
+            else to_numpy(analytic[pos].data).astype(np.float64)
+        )
 
         def f_i(v, i=i):
             args = list(inputs)
@@ -174,8 +188,9 @@ def _weighted(fn: Callable[..., Any], weights: Any, inputs: list[Variable]) -> C
     return loss
 
 
-def _compare(a: np.ndarray, n: np.ndarray, atol: float, rtol: float, what: str,
-             raise_exception: bool) -> bool:
+def _compare(
+    a: np.ndarray, n: np.ndarray, atol: float, rtol: float, what: str, raise_exception: bool
+) -> bool:
     if a.shape != n.shape:
         raise ValueError(f"gradcheck: {what}: analytical shape {a.shape} != numerical {n.shape}")
     err = np.abs(a - n) - (atol + rtol * np.abs(n))
@@ -183,29 +198,37 @@ def _compare(a: np.ndarray, n: np.ndarray, atol: float, rtol: float, what: str,
     if not bad.any():
         return True
     index = np.unravel_index(int(np.argmax(np.where(np.isnan(err), np.inf, err))), a.shape)
-    message = (f"gradcheck: {what}: analytical and numerical gradients differ at index "
-               f"{tuple(int(i) for i in index)}: analytical {float(a[index])!r}, "
-               f"numerical {float(n[index])!r} "
-               f"(atol {atol}, rtol {rtol}; {int(bad.sum())} of {a.size} elements off)")
+    message = (
+        f"gradcheck: {what}: analytical and numerical gradients differ at index "
+        f"{tuple(int(i) for i in index)}: analytical {float(a[index])!r}, "
+        f"numerical {float(n[index])!r} "
+        f"(atol {atol}, rtol {rtol}; {int(bad.sum())} of {a.size} elements off)"
+    )
     if raise_exception:
         raise GradcheckError(message)
     return False
 
 
-def _gradcheck_host_reference(fn: Callable[..., Any], inputs: list[Variable],
-                              targets: list[int], raise_exception: bool) -> bool:
+def _gradcheck_host_reference(
+    fn: Callable[..., Any], inputs: list[Variable], targets: list[int], raise_exception: bool
+) -> bool:
     """Float32 device gradients against central differences of the same function computed in
     float64 on the host (numpy), at float32 tolerances."""
     np_xp = get_backend("numpy")
-    host_inputs = [Variable(to_numpy(x.data).astype(np.float64) if x.requires_grad
-                            else to_numpy(x.data)) for x in inputs]
+    host_inputs = [
+        Variable(to_numpy(x.data).astype(np.float64) if x.requires_grad else to_numpy(x.data))
+        for x in inputs
+    ]
     weights = _weights(_as_var(fn(*inputs)))
     host_weights = None if weights is None else np_xp.asarray(to_numpy(weights), dtype="float64")
     device_grads = _grads(_weighted(fn, weights, inputs)(*inputs), [inputs[i] for i in targets])
     host_loss = _weighted(fn, host_weights, host_inputs)
     for pos, i in enumerate(targets):
-        a = np.zeros(inputs[i].shape) if device_grads[pos] is None else to_numpy(
-            device_grads[pos].data).astype(np.float64)
+        a = (
+            np.zeros(inputs[i].shape)
+            if device_grads[pos] is None
+            else to_numpy(device_grads[pos].data).astype(np.float64)
+        )
 
         def f_i(v, i=i):
             args = list(host_inputs)
@@ -214,15 +237,23 @@ def _gradcheck_host_reference(fn: Callable[..., Any], inputs: list[Variable],
 
         reference = numerical_gradient(f_i, host_inputs[i], 1e-6)
         scale = max(1.0, float(np.abs(reference).max(initial=0.0)))
-        where = (f"input {i} (float32 on {backend_name(namespace_of(inputs[i].data))} vs float64 "
-                 "reference)")
+        where = (
+            f"input {i} (float32 on {backend_name(namespace_of(inputs[i].data))} vs float64 "
+            "reference)"
+        )
         if not _compare(a, reference, 1e-4 * scale, 1e-3, where, raise_exception):
             return False
     return True
 
 
-def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
-                  atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+def gradgradcheck(
+    fn: Callable[..., Any],
+    inputs: Sequence[Any],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
     """Check second derivatives: gradcheck of ``v -> <grad fn(v), w>`` built with
     ``create_graph=True``, for fixed random weights ``w``.
 
@@ -240,12 +271,15 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e
     weights = _weights(out)
     loss_of = _weighted(fn, weights, inputs)
     rng = np.random.default_rng(1)
-    probes = [to_backend(rng.standard_normal(inputs[i].shape), namespace_of(inputs[i].data))
-              for i in targets]
+    probes = [
+        to_backend(rng.standard_normal(inputs[i].shape), namespace_of(inputs[i].data))
+        for i in targets
+    ]
 
     def first_order(*args: Variable) -> Variable:
-        grads = autograd_grad([loss_of(*args)], [args[i] for i in targets], create_graph=True,
-                              allow_unused=True)
+        grads = autograd_grad(
+            [loss_of(*args)], [args[i] for i in targets], create_graph=True, allow_unused=True
+        )
         total = None
         for g, p in zip(grads, probes, strict=True):
             if g is None:
@@ -256,8 +290,9 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e
             raise ValueError("gradgradcheck: the function does not depend on its inputs")
         return total
 
-    return gradcheck(first_order, inputs, eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception)
+    return gradcheck(
+        first_order, inputs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception
+    )
 
 
 def xp_cast(p: Any, like: Variable) -> Any:

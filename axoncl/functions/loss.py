@@ -9,8 +9,14 @@ from ..variable import Variable
 from .activation import log_softmax
 from .arithmetic import abs, clip, exp, log, log1p, maximum, where
 
-__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
-           "l1_loss", "mse_loss", "nll_loss"]
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "l1_loss",
+    "mse_loss",
+    "nll_loss",
+]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -31,8 +37,9 @@ def _reduce(loss: Variable, reduction: str, op: str) -> Variable:
 
 def _same_shape(x: Variable, target: Variable, op: str) -> None:
     if tuple(x.shape) != tuple(target.shape):
-        raise ValueError(f"{op}: expected input and target of the same shape, got {x.shape} "
-                         f"and {target.shape}")
+        raise ValueError(
+            f"{op}: expected input and target of the same shape, got {x.shape} and {target.shape}"
+        )
 
 
 def mse_loss(x: Any, target: Any, reduction: str = "mean") -> Variable:
@@ -60,13 +67,14 @@ def binary_cross_entropy(x: Any, target: Any, reduction: str = "mean") -> Variab
     xp = namespace_of(x.data)
     if bool(xp.any((x.data < 0) | (x.data > 1))):  # one host read: a clear error beats NaN
         lo, hi = float(xp.min(x.data)), float(xp.max(x.data))
-        raise ValueError(f"binary_cross_entropy: expected input probabilities in [0, 1], got "
-                         f"values in [{lo}, {hi}]; use binary_cross_entropy_with_logits for "
-                         "logits")
+        raise ValueError(
+            f"binary_cross_entropy: expected input probabilities in [0, 1], got "
+            f"values in [{lo}, {hi}]; use binary_cross_entropy_with_logits for "
+            "logits"
+        )
     log_p = _clamped_log(x)
     log_q = _clamped_log(1.0 - x)
-    return _reduce(-(target * log_p + (1.0 - target) * log_q), reduction,
-                   "binary_cross_entropy")
+    return _reduce(-(target * log_p + (1.0 - target) * log_q), reduction, "binary_cross_entropy")
 
 
 def _clamped_log(p: Variable) -> Variable:
@@ -92,10 +100,11 @@ def _class_targets(x: Variable, target: Any, op: str) -> tuple[Any, Any]:
     if x.ndim < 1:
         raise ValueError(f"{op}: expected input of shape (N, C, ...) or (C,), got {x.shape}")
     class_axis = 1 if x.ndim > 1 else 0
-    expected = x.shape[:class_axis] + x.shape[class_axis + 1:]
+    expected = x.shape[:class_axis] + x.shape[class_axis + 1 :]
     if tuple(t.shape) != tuple(expected):
-        raise ValueError(f"{op}: expected target of shape {expected} for input {x.shape}, got "
-                         f"{tuple(t.shape)}")
+        raise ValueError(
+            f"{op}: expected target of shape {expected} for input {x.shape}, got {tuple(t.shape)}"
+        )
     if not xp.isdtype(t.dtype, "integral"):
         raise TypeError(f"{op}: expected integer class indices as target, got dtype {t.dtype}")
     n_classes = x.shape[class_axis]
@@ -112,18 +121,30 @@ def nll_loss(x: Any, target: Any, reduction: str = "mean", ignore_index: int = -
     return _class_loss(x, target, reduction, ignore_index, 0.0, "nll_loss")
 
 
-def cross_entropy(x: Any, target: Any, reduction: str = "mean", ignore_index: int = -100,
-                  label_smoothing: float = 0.0) -> Variable:
+def cross_entropy(
+    x: Any,
+    target: Any,
+    reduction: str = "mean",
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+) -> Variable:
     """Cross-entropy of logits ``x`` (N, C, ...) against class indices, through a stable
     log-softmax; ``ignore_index`` entries add nothing and do not count in the mean."""
     x = _var(x)
     class_axis = 1 if x.ndim > 1 else 0
-    return _class_loss(log_softmax(x, axis=class_axis), target, reduction, ignore_index,
-                       label_smoothing, "cross_entropy")
+    return _class_loss(
+        log_softmax(x, axis=class_axis),
+        target,
+        reduction,
+        ignore_index,
+        label_smoothing,
+        "cross_entropy",
+    )
 
 
-def _class_loss(log_p: Variable, target: Any, reduction: str, ignore_index: int,
-                smoothing: float, op: str) -> Variable:
+def _class_loss(
+    log_p: Variable, target: Any, reduction: str, ignore_index: int, smoothing: float, op: str
+) -> Variable:
     if not 0.0 <= smoothing <= 1.0:
         raise ValueError(f"{op}: expected label_smoothing in [0, 1], got {smoothing}")
     xp = namespace_of(log_p.data)
@@ -138,5 +159,3 @@ def _class_loss(log_p: Variable, target: Any, reduction: str, ignore_index: int,
     if reduction == "mean":
         return per_item.sum() / Variable(xp.sum(valid))
     return _reduce(per_item, reduction, op)
-
-

@@ -62,8 +62,13 @@ def _vendor_class(kind: str, vendor: str, name: str) -> str:
     if kind == "cpu":
         return "cpu"
     text = f"{vendor} {name}".lower()
-    for key, label in (("nvidia", "nvidia"), ("advanced micro", "amd"), ("amd", "amd"),
-                       ("intel", "intel_gpu"), ("apple", "apple")):
+    for key, label in (
+        ("nvidia", "nvidia"),
+        ("advanced micro", "amd"),
+        ("amd", "amd"),
+        ("intel", "intel_gpu"),
+        ("apple", "apple"),
+    ):
         if key in text:
             return label
     return "default"
@@ -74,8 +79,13 @@ def _fp64_disabled_by_env() -> bool:
 
 
 def _read_caps(dev: cl.Device, no_fp64: bool) -> DeviceCaps:
-    kind = ("gpu" if dev.type & cl.device_type.GPU else
-            "cpu" if dev.type & cl.device_type.CPU else "accelerator")
+    kind = (
+        "gpu"
+        if dev.type & cl.device_type.GPU
+        else "cpu"
+        if dev.type & cl.device_type.CPU
+        else "accelerator"
+    )
     fp64 = ("cl_khr_fp64" in dev.extensions or "cl_amd_fp64" in dev.extensions) and not no_fp64
     multiple = 8 if kind == "cpu" else 32
     try:
@@ -83,7 +93,8 @@ def _read_caps(dev: cl.Device, no_fp64: bool) -> DeviceCaps:
         ctx = cl.Context([dev])
         prg = cl.Program(ctx, "__kernel void probe(__global float *x) { x[0] = 0.0f; }").build()
         multiple = prg.probe.get_work_group_info(
-            cl.kernel_work_group_info.PREFERRED_WORK_GROUP_SIZE_MULTIPLE, dev)
+            cl.kernel_work_group_info.PREFERRED_WORK_GROUP_SIZE_MULTIPLE, dev
+        )
     except cl.Error:
         pass
     return DeviceCaps(
@@ -181,8 +192,9 @@ def list_devices() -> list[tuple[str, cl.Device]]:
 def _parse(spec: str) -> tuple[int, int] | str:
     text = spec.strip().lower()
     if not text.startswith("opencl"):
-        raise ValueError(f"device: expected 'opencl', 'opencl:cpu', 'opencl:gpu' or "
-                         f"'opencl:P:D', got {spec!r}")
+        raise ValueError(
+            f"device: expected 'opencl', 'opencl:cpu', 'opencl:gpu' or 'opencl:P:D', got {spec!r}"
+        )
     parts = text.split(":")[1:]
     if not parts or parts == [""]:
         return "any"
@@ -190,8 +202,10 @@ def _parse(spec: str) -> tuple[int, int] | str:
         return parts[0]
     if len(parts) == 2 and all(p.isdigit() for p in parts):
         return int(parts[0]), int(parts[1])
-    raise ValueError(f"device: expected 'opencl:cpu', 'opencl:gpu' or 'opencl:P:D' "
-                     f"(platform and device numbers), got {spec!r}")
+    raise ValueError(
+        f"device: expected 'opencl:cpu', 'opencl:gpu' or 'opencl:P:D' "
+        f"(platform and device numbers), got {spec!r}"
+    )
 
 
 def _resolve(spec: str | None) -> tuple[int, int]:
@@ -202,10 +216,16 @@ def _resolve(spec: str | None) -> tuple[int, int]:
         if f"opencl:{want[0]}:{want[1]}" not in ids:
             raise NoOpenCLError(f"device: no OpenCL device {spec!r}; available: {', '.join(ids)}")
         return want
-    kinds = {"cpu": cl.device_type.CPU, "gpu": cl.device_type.GPU,
-             "accelerator": cl.device_type.ACCELERATOR}
-    order = [kinds[want]] if want in kinds else [cl.device_type.GPU, cl.device_type.CPU,
-                                                  cl.device_type.ACCELERATOR]
+    kinds = {
+        "cpu": cl.device_type.CPU,
+        "gpu": cl.device_type.GPU,
+        "accelerator": cl.device_type.ACCELERATOR,
+    }
+    order = (
+        [kinds[want]]
+        if want in kinds
+        else [cl.device_type.GPU, cl.device_type.CPU, cl.device_type.ACCELERATOR]
+    )
     for kind in order:
         for ident, dev in devices:
             if dev.type & kind:
@@ -214,8 +234,10 @@ def _resolve(spec: str | None) -> tuple[int, int]:
     if want == "any":
         p, d = devices[0][0].split(":")[1:]
         return int(p), int(d)
-    raise NoOpenCLError(f"device: no OpenCL {want} device; available: "
-                        + ", ".join(f"{i} ({d.name.strip()})" for i, d in devices))
+    raise NoOpenCLError(
+        f"device: no OpenCL {want} device; available: "
+        + ", ".join(f"{i} ({d.name.strip()})" for i, d in devices)
+    )
 
 
 def get_device(spec: str | Device | None = None) -> Device:
@@ -235,8 +257,9 @@ def get_device(spec: str | Device | None = None) -> Device:
     with _LOCK:
         if key not in _DEVICES:
             cl_dev = _platforms()[key[0]].get_devices()[key[1]]
-            _DEVICES[key] = Device(key[0], key[1], cl_dev, _read_caps(cl_dev,
-                                                                      _fp64_disabled_by_env()))
+            _DEVICES[key] = Device(
+                key[0], key[1], cl_dev, _read_caps(cl_dev, _fp64_disabled_by_env())
+            )
         return _DEVICES[key]
 
 
@@ -251,6 +274,7 @@ def set_fp64_disabled(device: Device, disabled: bool) -> None:
 
     Disabling always works; enabling only restores what the hardware reports.
     """
-    has = ("cl_khr_fp64" in device.cl_device.extensions
-           or "cl_amd_fp64" in device.cl_device.extensions)
+    has = (
+        "cl_khr_fp64" in device.cl_device.extensions or "cl_amd_fp64" in device.cl_device.extensions
+    )
     object.__setattr__(device.caps, "fp64", has and not disabled)

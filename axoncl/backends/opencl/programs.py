@@ -14,8 +14,14 @@ import pyopencl as cl
 
 from .device import Device
 
-__all__ = ["KernelBuildError", "get_kernel", "get_program", "kernel_dir", "read_source",
-           "status_name"]
+__all__ = [
+    "KernelBuildError",
+    "get_kernel",
+    "get_program",
+    "kernel_dir",
+    "read_source",
+    "status_name",
+]
 
 _HERE = Path(__file__).resolve()
 _CANDIDATES = (
@@ -34,7 +40,8 @@ def kernel_dir() -> Path:
         if (path / "elementwise.cl").is_file() or any(path.glob("*.cl")):
             return path
     raise FileNotFoundError(
-        "axoncl: kernel sources not found; looked in " + ", ".join(map(str, _CANDIDATES)))
+        "axoncl: kernel sources not found; looked in " + ", ".join(map(str, _CANDIDATES))
+    )
 
 
 @functools.cache
@@ -63,13 +70,15 @@ def _build(device: Device, family: str, options: tuple[str, ...]) -> cl.Program:
     source = read_source(family)
     full = (*options, "-I", str(kernel_dir()))
     try:
-        return cl.Program(device.cl_context, source).build(options=list(full),
-                                                           devices=[device.cl_device])
+        return cl.Program(device.cl_context, source).build(
+            options=list(full), devices=[device.cl_device]
+        )
     except cl.Error as exc:
         log = str(exc)
         raise KernelBuildError(
             f"building kernels/{family}.cl with options {' '.join(options) or '(none)'} failed "
-            f"on {device.caps.name} ({device.id}):\n{log}") from None
+            f"on {device.caps.name} ({device.id}):\n{log}"
+        ) from None
 
 
 def get_program(device: Device, family: str, **defines: int | str | float | bool) -> cl.Program:
@@ -82,8 +91,9 @@ def get_program(device: Device, family: str, **defines: int | str | float | bool
     return program
 
 
-def get_kernel(device: Device, family: str, name: str,
-               **defines: int | str | float | bool) -> cl.Kernel:
+def get_kernel(
+    device: Device, family: str, name: str, **defines: int | str | float | bool
+) -> cl.Kernel:
     """A reusable ``cl.Kernel`` object; built and looked up once per (program, name)."""
     options = tuple(_format_define(k, v) for k, v in sorted(defines.items()))
     key = (family, options, name)
