@@ -6,9 +6,11 @@ without waiting:
 
 * ``direct`` (``m*n*k`` below the table's ``direct_below``, or ``k == 0``): one launch, any
   strides, no temporaries.
-* ``packed`` (CPUs): A and B are copied into zero-padded panels (O(MK + KN) work next to
-  O(MNK)), then ``gemm_packed`` runs once per chunk of ``kc`` values of K, so a B panel stays in
-  L1 and a block of A panels in L2. Chunks after the first accumulate into C.
+* ``packed`` (CPUs): B is copied into zero-padded panels of NR = 16*NV columns (O(KN) work
+  next to O(MNK); ``gemm_pack_b``), A is read in place with its strides, then ``gemm_packed``
+  runs once per chunk of ``kc`` values of K so that a B panel and the A rows of a block of
+  work-items stay in L2. Chunks after the first accumulate into C; bias and ReLU are applied
+  by the last one.
 * ``tiled`` (GPUs): local-memory tiles with bounds-checked loads, any strides, one launch.
 
 Parameters come from :func:`.gemm_params.load_params` (table per device class + tuner JSON).
@@ -310,7 +312,7 @@ def gemm(
                 dtype=dtype,
                 alpha=alpha,
                 beta=beta,
-                bias_buf=None if flags & _EP_BIAS == 0 else bias_buf,
+                bias_buf=bias_buf if flags & _EP_BIAS else None,
                 bias_offset=bias_offset,
                 bias_stride=bias_stride,
                 bias_axis=bias_axis,

@@ -42,11 +42,13 @@ class GemmParams:
     large: str = "packed"
     direct_below: int = 64**3  # m*n*k below this runs gemm_direct (no packing)
     # gemm_packed (CPU): RM rows x NV vectors per work-item; M_BLOCK M-panels share a B panel;
-    # K is cut into chunks of KC (one launch each) so the panels stay in cache; LWS items/group.
+    # K is cut into chunks of KC (one launch each; later ones accumulate into C) so a B panel
+    # (KC x 32 floats) stays in L2. Measured here, one launch per GEMM up to K = 2048 beat
+    # chunks of 512 (1024^3: median 209 against 120 GFLOP/s), hence 4096. LWS items per group.
     rm: int = 8
     nv: int = 2
     m_block: int = 16
-    kc: int = 512
+    kc: int = 4096
     lws: int = 8
     pack_b_above: int = 0  # k*n from which B is copied into panels even when usable in place
     # gemm_direct: DM x DN outputs per work-item, work-group DLX x DLY.
@@ -178,13 +180,13 @@ def _candidates(base: GemmParams) -> list[GemmParams]:
         return [base]
     seen, out = set(), []
     for rm, nv, kc, m_block in (
-        (8, 2, 512, 16),
-        (8, 2, 256, 16),
+        (8, 2, 4096, 16),
         (8, 2, 1024, 16),
-        (8, 2, 512, 8),
-        (6, 2, 512, 16),
-        (6, 2, 256, 8),
-        (5, 3, 512, 16),
+        (8, 2, 512, 16),
+        (8, 2, 4096, 8),
+        (6, 2, 4096, 16),
+        (6, 2, 1024, 8),
+        (5, 3, 4096, 16),
         (base.rm, base.nv, base.kc, base.m_block),
     ):
         p = base.replace(rm=rm, nv=nv, kc=kc, m_block=m_block)
@@ -198,16 +200,16 @@ def tune(
     device: Device,
     *,
     sizes: tuple[int, ...] = (512, 1024),
-    repeat: int = 3,
+    repeat: int = 7,
     save: bool = True,
     verbose: bool = False,
 ) -> dict:
     """Time a handful of parameter sets on ``device`` and store the fastest as its override.
 
     Tries register blocks and K-chunk sizes of the packed CPU kernel on square float32 GEMMs of
-    ``sizes`` (median of ``repeat`` runs; score = geometric mean of the speeds) and, unless
-    ``save=False``, writes the winner with :func:`save_params`. Returns ``{"params": ...,
-    "path": ..., "results": [...]}``. GPU classes have a single candidate for now.
+    ``sizes`` (median of ``repeat`` interleaved rounds; score = geometric mean of the speeds)
+    and, unless ``save=False``, writes the winner with :func:`save_params`. Returns
+    ``{"params": ..., "path": ..., "results": [...]}``. GPU classes have a single candidate.
     """
     import pyopencl as cl
 
@@ -224,25 +226,36 @@ def tune(
         b_buf = cl.Buffer(device.cl_context, flags.READ_ONLY | flags.COPY_HOST_PTR, hostbuf=b)
         c_buf = cl.Buffer(device.cl_context, flags.READ_WRITE, size=a.nbytes)
         mats.append((s, a_buf, b_buf, c_buf))
-    results = []
-    for cand in _candidates(base):
-        speeds = []
+    cands = _candidates(base)
+    for cand in cands:  # compile and warm up every candidate first
         for s, a_buf, b_buf, c_buf in mats:
-            run = lambda: gemm(device, a_buf, b_buf, c_buf, m=s, n=s, k=s, params=cand)  # noqa: B023
-            run()  # compile and warm up
-            device.queue.finish()
-            times = []
-            for _ in range(repeat):
+            gemm(device, a_buf, b_buf, c_buf, m=s, n=s, k=s, params=cand)
+    device.queue.finish()
+    # Interleaved rounds (every candidate once per round), so that a burst of other work on a
+    # shared machine slows all candidates alike instead of sinking one.
+    times = [[[] for _ in mats] for _ in cands]
+    for _ in range(repeat):
+        for ci, cand in enumerate(cands):
+            for si, (s, a_buf, b_buf, c_buf) in enumerate(mats):
                 t0 = time.perf_counter()
-                run()
+                gemm(device, a_buf, b_buf, c_buf, m=s, n=s, k=s, params=cand)
                 device.queue.finish()
-                times.append(time.perf_counter() - t0)
-            speeds.append(2.0 * s**3 / float(np.median(times)) / 1e9)
+                times[ci][si].append(time.perf_counter() - t0)
+    results = []
+    for ci, cand in enumerate(cands):
+        speeds = [
+            2.0 * s**3 / float(np.median(t)) / 1e9
+            for (s, *_), t in zip(mats, times[ci], strict=True)
+        ]
         score = float(np.exp(np.mean(np.log(speeds))))
         results.append({"params": cand.as_dict(), "gflops": speeds, "score": score})
         if verbose:
             print(f"gemm tune: {cand} -> {', '.join(f'{g:.1f}' for g in speeds)} GFLOP/s")
     best = max(results, key=lambda r: r["score"])
+    # Keep the table's entry unless a candidate beats it clearly (noise flips near-ties).
+    table = next((r for r in results if r["params"] == base.as_dict()), None)
+    if table is not None and table["score"] >= 0.97 * best["score"]:
+        best = table
     chosen = GemmParams(**best["params"])
     path = None
     if save:
