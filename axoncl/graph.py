@@ -71,12 +71,12 @@ class Node:
         "out_shape",
         "out_dtype",
         "out_device",
-        "pre_hooks",
-        "retained",
     )
 
     creation_site: str | None = None
     _output_data = None
+    pre_hooks: list[Any] | tuple[()] = ()  # a node's own list once a hook is registered
+    retained: Variable | None = None  # the Variable whose .grad retain_grad() keeps
 
     def __init__(self, function: type[Function], xp: Any) -> None:
         self.function = function
@@ -85,8 +85,6 @@ class Node:
         self.needs_input_grad: tuple[bool, ...] = ()
         self._saved: tuple[Any, ...] | None = ()
         self._inputs: tuple[Variable | None, ...] = ()
-        self.pre_hooks: list[Any] | tuple[()] = ()  # a list once a hook is registered
-        self.retained: Variable | None = None
 
     @property
     def name(self) -> str:
@@ -190,7 +188,9 @@ class Function:
         # Variable inputs (nearly every call) skip the general loop.
         nargs = len(args)
         scalars = False
+        pair = False
         if nargs == 2 and isinstance(args[0], Variable) and isinstance(args[1], Variable):
+            pair = True
             first, second = args
             raw = (first.data, second.data)
             wants_grad = first._requires_grad or second._requires_grad
@@ -226,7 +226,11 @@ class Function:
 
         mode = _MODE.get()  # grad mode bits, read once (grad_mode.py)
         record = wants_grad and not mode & _NO_GRAD
-        if record:
+        if record and pair:
+            # Two Variables (the common binary op): no lists.
+            edges = (_edge_of(first, cls), _edge_of(second, cls))
+            ctx.needs_input_grad = (edges[0] is not None, edges[1] is not None)
+        elif record:
             needs = []
             edges = []
             for v in args:
@@ -251,6 +255,7 @@ class Function:
                     needs.append(False)
                     edges.append(None)
             ctx.needs_input_grad = tuple(needs)
+            edges = tuple(edges)
         else:
             ctx.needs_input_grad = _NO_GRADS[nargs] if nargs < 8 else (False,) * nargs
         ctx._inputs = args
@@ -267,15 +272,13 @@ class Function:
         if mode & _INFERENCE:
             out._inference = True
         if record and _is_floating(out.data):
-            ctx.edges = tuple(edges)
+            ctx.edges = edges
             shape = out.data.shape
             ctx.out_shape = shape if type(shape) is tuple else tuple(shape)
             ctx.out_dtype = out.data.dtype
             ctx.out_device = getattr(out.data, "device", None)
             if _TRACK_SITES[0]:
                 ctx.creation_site = _creation_site()
-            ctx.pre_hooks = ()
-            ctx.retained = None
             out._requires_grad = True
             out.grad_fn = ctx
             # Inputs are kept only if saved; otherwise the graph holds nodes, not data.
@@ -326,6 +329,24 @@ def _observed(kind: str, node: Node, run: Callable[[], Any]) -> Any:
     for hook in reversed(_INSPECT_HOOKS):
         run = functools.partial(hook, kind, node, run)
     return run()
+
+
+def _edge_of(v: Variable, cls: type[Function]) -> Node | LeafEdge | None:
+    """The graph edge to input ``v``: its node, a LeafEdge for a leaf that requires grad, or
+    None."""
+    if v._inference:
+        raise RuntimeError(
+            f"{cls.name}: an inference-mode value cannot be used in an op that "
+            "records gradients; make it outside inference_mode, or clone it with "
+            "Variable(x.data.copy()) first"
+        )
+    if not v._requires_grad:
+        return None
+    fn = v.grad_fn
+    if fn is None:
+        fn = _new(LeafEdge)  # LeafEdge(v) without the __init__ call
+        fn.variable = v
+    return fn
 
 
 def _creation_site() -> str:
