@@ -128,8 +128,9 @@
 #define HAS_VECTOR_PATH 1
 #elif MAPK == MAP_NONZERO
 #define MAP(v, c) ((ACC_T)((v) != (IN_T)0))
-// Vector comparisons give -1 for true; negate to get 1.
-#define MAP_V(v, c) CONVERT_ACC_V(-((v) != (IN_V)(0)))
+// Vector comparisons give -1 (all bits) for true: keep the low bit to get 1. (Negating the
+// comparison would work too, but oclgrind 21.10 gets -(int16) of a comparison wrong: 255.)
+#define MAP_V(v, c) (CONVERT_ACC_V((v) != (IN_V)(0)) & (ACC_V)(1))
 #define HAS_VECTOR_PATH 1
 #elif MAPK == MAP_SQDEV
 #define MAP(v, c) (((ACC_T)(v) - (c)) * ((ACC_T)(v) - (c)))

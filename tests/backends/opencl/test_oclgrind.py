@@ -1,4 +1,6 @@
-"""The elementwise, copy and index kernels under the oclgrind simulator (memory checks)."""
+"""Every kernel family under the oclgrind simulator (memory checks): elementwise, copy and
+index kernels in two launch styles, then reductions, softmax, sorting, convolution, pooling and
+dropout through a small autograd step (GEMM has its own oclgrind test in test_gemm.py)."""
 
 import os
 import shutil
@@ -41,14 +43,55 @@ SCRIPT = textwrap.dedent("""
     print("ok")
 """)
 
+FAMILIES_SCRIPT = textwrap.dedent("""
+    import numpy as np
+    import axoncl as ax
+    import axoncl.backends.opencl as xp
+
+    dev = xp.default_device()
+    assert dev.caps.name.startswith("Oclgrind"), dev.caps.name
+    rng = np.random.default_rng(0)
+    h = rng.standard_normal((5, 7)).astype(np.float32)
+    m = xp.asarray(h)
+    outs = [xp.sum(m), xp.sum(m, axis=0), xp.max(m, axis=1), xp.mean(m.T, axis=0),
+            xp.var(m, axis=1), xp.prod(m[:, :3], axis=1), xp.argmax(m, axis=1),
+            xp.cumulative_sum(m, axis=1), xp.any(m > 1.0), xp.nonzero(m > 0.5)[0],
+            xp.softmax(m, axis=1), xp.log_softmax(m, axis=0), xp.logsumexp(m, axis=1),
+            xp.sort(m, axis=1), xp.argsort(m, axis=0, descending=True),
+            xp.searchsorted(xp.sort(m[0]), m[1])]
+    for o in outs:
+        o.to_numpy()
+    np.testing.assert_allclose(xp.sum(m, axis=0).to_numpy(), h.sum(0), rtol=1e-5)
+    x = ax.Variable(xp.asarray(rng.standard_normal((2, 3, 9, 9)).astype(np.float32)))
+    w = ax.Variable(xp.asarray(rng.standard_normal((4, 3, 3, 3)).astype(np.float32)),
+                    requires_grad=True)
+    b = ax.Variable(xp.asarray(np.zeros(4, np.float32)), requires_grad=True)
+    y = ax.conv2d(x, w, b, stride=2, padding=1)
+    y = ax.max_pool2d(ax.relu(y), 2) + ax.avg_pool2d(y, 2)
+    y = ax.dropout(y, 0.3, seed=1)
+    loss = ax.cross_entropy(y.reshape((2, -1)), xp.asarray(np.array([0, 3])))
+    loss.backward()
+    w.grad.numpy()
+    print("ok")
+""")
+
 
 @pytest.mark.oclgrind
 @pytest.mark.parametrize("style", ["vec1", "vec16"])
 def test_kernels_run_clean_under_oclgrind(tmp_path, style):
+    _run_clean_under_oclgrind(tmp_path, SCRIPT, style)
+
+
+@pytest.mark.oclgrind
+def test_reduction_softmax_sort_conv_pool_dropout_run_clean_under_oclgrind(tmp_path):
+    _run_clean_under_oclgrind(tmp_path, FAMILIES_SCRIPT, "families")
+
+
+def _run_clean_under_oclgrind(tmp_path, source, style):
     if shutil.which("oclgrind") is None:
         pytest.skip("oclgrind binary not found (Debian package `oclgrind`)")
     script = tmp_path / "run.py"
-    script.write_text(SCRIPT)
+    script.write_text(source)
     log = tmp_path / "oclgrind.log"
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[3])
