@@ -83,6 +83,23 @@ def _local_size(device: Device, kernel: cl.Kernel, n_items: int) -> int:
     return local
 
 
+def _view_args(view, n_out: int, n_chunks: int, chunk: int) -> tuple:
+    """The kernel arguments every reduction pass over ``view`` starts with: the source, its
+    (outer, inner, reduced) geometry, and the chunking of the reduced axis."""
+    return (
+        view.x.buffer,
+        _i64(view.offset),
+        _i64(n_out),
+        _i64(view.n_inner),
+        _i64(view.s_o),
+        _i64(view.s_i),
+        _i64(view.n_red),
+        _i64(view.s_r),
+        _i64(n_chunks),
+        _i64(chunk),
+    )
+
+
 def _launch(device: Device, kernel: cl.Kernel, n_items: int, args: Sequence, what: str) -> None:
     """Enqueue ``kernel`` over ``n_items`` work-items (global size rounded up; kernels guard)."""
     if n_items <= 0:
@@ -352,16 +369,7 @@ def _reduce_view(
     else:
         dst, dst_off = out.buffer, out.offset
     args = (
-        view.x.buffer,
-        _i64(view.offset),
-        _i64(n_out),
-        _i64(view.n_inner),
-        _i64(view.s_o),
-        _i64(view.s_i),
-        _i64(view.n_red),
-        _i64(view.s_r),
-        _i64(n_chunks),
-        _i64(chunk),
+        *_view_args(view, n_out, n_chunks, chunk),
         _i64(c_step),
         _i64(k_step),
         dst,
@@ -664,16 +672,7 @@ def _arg_reduce(op_name: str, op: str, x: CLArray, axis, keepdims: bool) -> CLAr
     vals = _scratch(device, n_out * n_chunks, x.dtype)
     idx = _scratch(device, n_out * n_chunks, _dt.int64) if n_chunks > 1 else out.buffer
     args = (
-        view.x.buffer,
-        _i64(view.offset),
-        _i64(n_out),
-        _i64(view.n_inner),
-        _i64(view.s_o),
-        _i64(view.s_i),
-        _i64(view.n_red),
-        _i64(view.s_r),
-        _i64(n_chunks),
-        _i64(chunk),
+        *_view_args(view, n_out, n_chunks, chunk),
         _i64(c_step),
         _i64(k_step),
         vals,
@@ -809,16 +808,7 @@ def cumulative_sum(
         name1, n_items1 = _pass1_kernel(device, view, n_chunks, acc)
         k1 = get_kernel(device, _FAMILY, name1, **_defines("sum", x.dtype, acc))
         args1 = (
-            view.x.buffer,
-            _i64(view.offset),
-            _i64(n_lines),
-            _i64(view.n_inner),
-            _i64(view.s_o),
-            _i64(view.s_i),
-            _i64(view.n_red),
-            _i64(view.s_r),
-            _i64(n_chunks),
-            _i64(chunk),
+            *_view_args(view, n_lines, n_chunks, chunk),
             _i64(chunk),
             _i64(1),
             sums.buffer,
@@ -849,16 +839,7 @@ def cumulative_sum(
         _launch(device, k2, n_lines, args2, "cumulative_sum")
         start = starts.buffer
     args = (
-        view.x.buffer,
-        _i64(view.offset),
-        _i64(n_lines),
-        _i64(view.n_inner),
-        _i64(view.s_o),
-        _i64(view.s_i),
-        _i64(view.n_red),
-        _i64(view.s_r),
-        _i64(n_chunks),
-        _i64(chunk),
+        *_view_args(view, n_lines, n_chunks, chunk),
         out.buffer,
         _i64(out.offset),
         _i64(incl),
