@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oclgrind_runner import assert_clean_under_oclgrind
 
 cl = pytest.importorskip("pyopencl")
 
@@ -437,33 +438,4 @@ print("ok")
 
 @pytest.mark.oclgrind
 def test_gemm_kernels_run_clean_under_oclgrind(tmp_path):
-    import os
-    import shutil
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    if shutil.which("oclgrind") is None:
-        pytest.skip("oclgrind binary not found (Debian package `oclgrind`)")
-    script = tmp_path / "run.py"
-    script.write_text(OCLGRIND_SCRIPT)
-    log = tmp_path / "oclgrind.log"
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[3])
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop("AXONCL_DEVICE", None)
-    result = subprocess.run(
-        ["oclgrind", "--check-api", "--log", str(log), sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "ok" in result.stdout
-    report = log.read_text() if log.exists() else ""
-    # pyopencl probes device parameters that oclgrind (OpenCL 1.2) does not know; those
-    # answers are not errors in our kernels.
-    blocks = [b for b in report.split("\n\n") if b.strip()]
-    errors = [b for b in blocks if "clGetDeviceInfo" not in b and "clGetPlatformInfo" not in b]
-    assert not errors, "\n\n".join(errors[:10])
+    assert_clean_under_oclgrind(tmp_path, OCLGRIND_SCRIPT)

@@ -2,14 +2,10 @@
 index kernels in two launch styles, then reductions, softmax, sorting, convolution, pooling and
 dropout through a small autograd step (GEMM has its own oclgrind test in test_gemm.py)."""
 
-import os
-import shutil
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
+from oclgrind_runner import assert_clean_under_oclgrind
 
 SCRIPT = textwrap.dedent("""
     import sys
@@ -79,37 +75,9 @@ FAMILIES_SCRIPT = textwrap.dedent("""
 @pytest.mark.oclgrind
 @pytest.mark.parametrize("style", ["vec1", "vec16"])
 def test_kernels_run_clean_under_oclgrind(tmp_path, style):
-    _run_clean_under_oclgrind(tmp_path, SCRIPT, style)
+    assert_clean_under_oclgrind(tmp_path, SCRIPT, style)
 
 
 @pytest.mark.oclgrind
 def test_reduction_softmax_sort_conv_pool_dropout_run_clean_under_oclgrind(tmp_path):
-    _run_clean_under_oclgrind(tmp_path, FAMILIES_SCRIPT, "families")
-
-
-def _run_clean_under_oclgrind(tmp_path, source, style):
-    if shutil.which("oclgrind") is None:
-        pytest.skip("oclgrind binary not found (Debian package `oclgrind`)")
-    script = tmp_path / "run.py"
-    script.write_text(source)
-    log = tmp_path / "oclgrind.log"
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[3])
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop("AXONCL_DEVICE", None)
-    result = subprocess.run(
-        ["oclgrind", "--check-api", "--log", str(log), sys.executable, str(script), style],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "ok" in result.stdout
-    report = log.read_text() if log.exists() else ""
-    # (--uninitialized is not used: oclgrind aborts on LLVM's `freeze` instruction.)
-    # pyopencl probes device parameters that oclgrind (OpenCL 1.2) does not know; those
-    # clGetDeviceInfo/clGetPlatformInfo answers are not errors in our kernels.
-    blocks = [b for b in report.split("\n\n") if b.strip()]
-    errors = [b for b in blocks if "clGetDeviceInfo" not in b and "clGetPlatformInfo" not in b]
-    assert not errors, "\n\n".join(errors[:10])
+    assert_clean_under_oclgrind(tmp_path, FAMILIES_SCRIPT)
