@@ -12,8 +12,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from . import grad_mode
 from .backends import namespace_of, primitives
+from .grad_mode import _MODE, _NO_GRAD
 from .graph import _INSPECT_HOOKS, LeafEdge, Node, _observed
 from .variable import Variable, _new_variable
 
@@ -83,11 +83,11 @@ def _engine(
     """Runs backward. With ``capture`` (id of Variable -> Variable), gradients for those are
     returned instead of being accumulated into ``.grad``."""
     captured: dict[int, Any] = {}
-    capture_nodes = {}
+    capture_nodes = None  # node -> key of a captured non-leaf input (axoncl.grad only)
     if capture is not None:
-        for key, var in capture.items():
-            if var.grad_fn is not None:
-                capture_nodes[var.grad_fn] = key
+        capture_nodes = {
+            var.grad_fn: key for key, var in capture.items() if var.grad_fn is not None
+        }
     pending: dict[Node, Variable] = {}
     # Leaf gradients are summed here and delivered once at the end, so that a leaf's hooks see
     # its whole gradient even when the leaf feeds several ops.
@@ -113,7 +113,8 @@ def _engine(
     for node in roots:
         if node not in counts:
             ready.append(node)
-    token = grad_mode._set_grad_enabled_until_reset(create_graph)
+    mode = _MODE.get()  # backward formulas are recorded only under create_graph
+    token = _MODE.set(mode & ~_NO_GRAD if create_graph else mode | _NO_GRAD)
     try:
         while ready:
             node = ready.pop()
@@ -172,7 +173,7 @@ def _engine(
             else:
                 _deliver_leaf(var, g, capture, captured, create_graph)
     finally:
-        grad_mode._reset_grad_enabled(token)
+        _MODE.reset(token)
     return captured
 
 

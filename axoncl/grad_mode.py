@@ -46,16 +46,6 @@ def _with_grad(mode: int, enabled: bool) -> int:
     return mode & ~_NO_GRAD if enabled else mode | _NO_GRAD
 
 
-def _set_grad_enabled_until_reset(enabled: bool) -> Token[int]:
-    """For the backward engine: ``set_grad_enabled(enabled)`` without building a context
-    manager (it runs once per backward call); pass the token to :func:`_reset_grad_enabled`."""
-    return _MODE.set(_with_grad(_MODE.get(), enabled))
-
-
-def _reset_grad_enabled(token: Token[int]) -> None:
-    _MODE.reset(token)
-
-
 class _GradMode:
     """A mode that is a context manager, a decorator (``@mode`` or ``@mode()``), and a guard."""
 
