@@ -18,7 +18,9 @@ __all__ = ["logsumexp", "max", "mean", "min", "prod", "std", "sum", "var"]
 
 def _expand(grad: Variable, ctx: Any) -> Variable:
     """Put the reduced axes back as size 1, so ``grad`` broadcasts against the input."""
-    if ctx.keepdims or ctx.axes == tuple(range(len(ctx.axes))):
+    axes = ctx.axes
+    n = len(axes)
+    if ctx.keepdims or axes == (_ALL_AXES[n] if n < len(_ALL_AXES) else tuple(range(n))):
         return grad  # reduced leading axes (or all of them) come back by broadcasting alone
     shape = list(ctx.in_shape)
     for a in ctx.axes:
@@ -26,9 +28,18 @@ def _expand(grad: Variable, ctx: Any) -> Variable:
     return grad.reshape(tuple(shape))
 
 
+_ALL_AXES = [tuple(range(n)) for n in range(33)]  # axis=None, the common case: no work
+
+
 def _setup(ctx: Any, x: Any) -> tuple[int, ...]:
-    ctx.in_shape = tuple(x.shape)
-    ctx.axes = normalize_axes(ctx.axis, x.ndim, ctx.function.name)
+    shape = x.shape
+    ctx.in_shape = shape if type(shape) is tuple else tuple(shape)
+    axis = ctx.axis
+    ndim = len(shape)
+    if axis is None and ndim < len(_ALL_AXES):
+        ctx.axes = _ALL_AXES[ndim]
+    else:
+        ctx.axes = normalize_axes(axis, ndim, ctx.function.name)
     return ctx.axes
 
 

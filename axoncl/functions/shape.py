@@ -269,9 +269,10 @@ def matrix_transpose(x: Any) -> Variable:
 
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Variable:
-    if tuple(x.shape) == tuple(shape):
+    shape = shape if type(shape) is tuple else tuple(shape)
+    if x.shape == shape or tuple(x.shape) == shape:
         return x if isinstance(x, Variable) else Variable(x)
-    return BroadcastTo.apply(x, shape=tuple(shape))
+    return BroadcastTo.apply(x, shape=shape)
 
 
 def squeeze(x: Any, axis: int | tuple[int, ...] | None = None) -> Variable:
