@@ -50,7 +50,10 @@ class GemmParams:
     m_block: int = 16
     kc: int = 4096
     lws: int = 8
-    pack_b_above: int = 0  # k*n from which B is copied into panels even when usable in place
+    # k*n from which B is copied into panels even when usable in place (row-major, N a multiple
+    # of 32). Up to 1 MiB of float32 B stays in L2 and is read in place: one launch fewer
+    # (4096x256x256 here: 1.00-1.04x numpy in place against 0.95-1.00x packed).
+    pack_b_above: int = 1 << 18
     # gemm_direct: DM x DN outputs per work-item, work-group DLX x DLY.
     dm: int = 4
     dn: int = 4
