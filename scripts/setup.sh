@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh Debian/Ubuntu machine: the PoCL OpenCL runtime (CPU device),
-# oclgrind (kernel checker), and axoncl with its test extras. Safe to run again.
+# oclgrind (kernel checker), Graphviz (optional layout engine of the inspector), and axoncl with
+# its test extras. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,7 @@ dpkg -s pocl-opencl-icd >/dev/null 2>&1 || need_apt+=(pocl-opencl-icd)
 dpkg -s ocl-icd-libopencl1 >/dev/null 2>&1 || need_apt+=(ocl-icd-libopencl1)
 dpkg -s oclgrind >/dev/null 2>&1 || need_apt+=(oclgrind)
 dpkg -s clinfo >/dev/null 2>&1 || need_apt+=(clinfo)
+dpkg -s graphviz >/dev/null 2>&1 || need_apt+=(graphviz)  # optional: the inspector's layout
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
