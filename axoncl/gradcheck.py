@@ -284,7 +284,7 @@ def gradgradcheck(
         for g, p in zip(grads, probes, strict=True):
             if g is None:
                 continue
-            term = (g * Variable(xp_cast(p, g))).sum()
+            term = (g * Variable(_cast_like(p, g))).sum()
             total = term if total is None else total + term
         if total is None:
             raise ValueError("gradgradcheck: the function does not depend on its inputs")
@@ -295,6 +295,7 @@ def gradgradcheck(
     )
 
 
-def xp_cast(p: Any, like: Variable) -> Any:
+def _cast_like(p: Any, like: Variable) -> Any:
+    """``p`` in the dtype of ``like``'s data."""
     xp = namespace_of(like.data)
     return xp.astype(p, like.dtype)

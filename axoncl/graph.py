@@ -141,10 +141,6 @@ class Node:
                     out.append(Variable(value))
         return tuple(out)
 
-    def save_output(self, data: Any) -> None:
-        """Mark ``data`` (the forward's result) as saved; it returns with this node as grad_fn."""
-        self._output_data = data
-
     def release(self) -> None:
         """Free the saved values (after a backward without ``retain_graph``)."""
         self._saved = None  # also the mark of a released node (``_freed``)
