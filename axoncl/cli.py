@@ -119,11 +119,11 @@ def bench(names: list[str], tune: bool, quick: bool, device: str | None) -> int:
         from .backends.opencl import device as cl_device
 
         try:
-            from .backends.opencl.gemm_params import tune as tune_gemm
+            from .backends.opencl.gemm_tuner import tune as tune_gemm
         except ImportError:
             print(
                 "bench --tune: this build has no GEMM tuner (axoncl.backends.opencl."
-                "gemm_params.tune)",
+                "gemm_tuner.tune)",
                 file=sys.stderr,
             )
             return 1

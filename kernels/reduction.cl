@@ -23,6 +23,8 @@
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #endif
 
+#include "lines.h"
+
 #define OP_SUM 0
 #define OP_PROD 1
 #define OP_MAX 2
@@ -221,15 +223,13 @@ inline void reduce_one(__global const IN_T *x, long x_off, long n_inner, long s_
                        long n_red, long s_r, long n_chunks, long chunk, long c_step,
                        long k_step, __global ACC_T *out, long out_off,
                        __global const ACC_T *center, ACC_T scale, long j, long c) {
-    long o = j / n_inner;
-    long i = j - o * n_inner;
     long count = chunk_count(c, n_red, chunk, c_step, k_step);
 #if MAPK == MAP_SQDEV
     ACC_T cv = center[j];
 #else
     ACC_T cv = (ACC_T)0;
 #endif
-    long start = x_off + o * s_o + i * s_i + c * c_step * s_r;
+    long start = line_start(j, n_inner, x_off, s_o, s_i) + c * c_step * s_r;
     ACC_T acc = reduce_range(x, start, k_step * s_r, count, cv);
     out[out_off + j * n_chunks + c] = FINAL(acc, scale);
 }
@@ -342,17 +342,15 @@ __kernel void reduction_cumsum(__global const IN_T *x, long x_off, long n_lines,
     }
     long c = gid / n_lines;
     long j = gid - c * n_lines;
-    long o = j / n_inner;
-    long i = j - o * n_inner;
     long r0 = c * chunk;
     long count = chunk_count(c, n_red, chunk, chunk, 1);
     long out_len = n_red + incl;
-    long dst = out_off + o * out_len * n_inner + (r0 + incl) * n_inner + i;
+    long dst = out_off + line_out(j, r0 + incl, out_len, n_inner);
     if (incl && c == 0) {
-        out[out_off + o * out_len * n_inner + i] = (ACC_T)0;
+        out[out_off + line_out(j, 0, out_len, n_inner)] = (ACC_T)0;
     }
     ACC_T acc = use_start ? start[j * (n_chunks + 1) + c] : (ACC_T)0;
-    long src = x_off + o * s_o + i * s_i + r0 * s_r;
+    long src = line_start(j, n_inner, x_off, s_o, s_i) + r0 * s_r;
     for (long k = 0; k < count; ++k, src += s_r, dst += n_inner) {
         acc += (ACC_T)x[src];
         out[dst] = acc;
@@ -422,10 +420,8 @@ __kernel void reduction_arg(__global const IN_T *x, long x_off, long n_out, long
     }
     long c = gid / n_out;
     long j = gid - c * n_out;
-    long o = j / n_inner;
-    long i = j - o * n_inner;
     long count = chunk_count(c, n_red, chunk, c_step, k_step);
-    long base = x_off + o * s_o + i * s_i;
+    long base = line_start(j, n_inner, x_off, s_o, s_i);
     long r = c * c_step;
     IN_T best = x[base + r * s_r];
     long ibest = use_idx ? idx_in[base + r * s_r] : r;

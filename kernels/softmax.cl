@@ -19,6 +19,8 @@
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #endif
 
+#include "lines.h"
+
 #define MODE_SOFTMAX 0
 #define MODE_LOG_SOFTMAX 1
 #define MODE_LOGSUMEXP 2
@@ -111,9 +113,7 @@ __kernel void softmax_lines(__global const REAL *x, long x_off, long n_lines, lo
     if (j >= n_lines) {
         return;
     }
-    long o = j / n_inner;
-    long i = j - o * n_inner;
-    long start = x_off + o * s_o + i * s_i;
+    long start = line_start(j, n_inner, x_off, s_o, s_i);
     REAL m = line_max(x, start, s_r, n);
 #if MODE == MODE_LOGSUMEXP
     if (isinf(m)) {
@@ -123,7 +123,7 @@ __kernel void softmax_lines(__global const REAL *x, long x_off, long n_lines, lo
     REAL s = line_sumexp(x, start, s_r, n, m, out, 0, 0, 0);
     out[out_off + j] = m + log(s);
 #else
-    long ostart = out_off + o * n * n_inner + i;
+    long ostart = out_off + line_out(j, 0, n, n_inner);
     long oinc = n_inner;
 #if MODE == MODE_SOFTMAX
     REAL s = line_sumexp(x, start, s_r, n, m, out, ostart, oinc, 1);

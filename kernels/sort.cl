@@ -15,6 +15,8 @@
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #endif
 
+#include "lines.h"
+
 #ifndef KEY_T
 #define KEY_T float
 #endif
@@ -59,13 +61,11 @@ __kernel void sort_blocks(__global const KEY_T *x, long x_off, long n_lines, lon
     }
     long j = gid / n_blocks;
     long b = gid - j * n_blocks;
-    long o = j / n_inner;
-    long i = j - o * n_inner;
     long r0 = b * BLOCK;
     int count = (int)(n - r0 < BLOCK ? n - r0 : BLOCK);
     KEY_T k[BLOCK];
     long id[BLOCK];
-    long src = x_off + o * s_o + i * s_i + r0 * s_r;
+    long src = line_start(j, n_inner, x_off, s_o, s_i) + r0 * s_r;
     for (int t = 0; t < count; ++t, src += s_r) {
         KEY_T v = x[src];
         int u = t;
@@ -143,9 +143,7 @@ __kernel void sort_store_keys(__global const KEY_T *keys, long n_lines, long n_i
     }
     long j = gid / n;
     long r = gid - j * n;
-    long o = j / n_inner;
-    long i = j - o * n_inner;
-    out[out_off + (o * n + r) * n_inner + i] = keys[gid];
+    out[out_off + line_out(j, r, n, n_inner)] = keys[gid];
 }
 
 __kernel void sort_store_index(__global const long *idx, long n_lines, long n_inner, long n,
@@ -156,9 +154,7 @@ __kernel void sort_store_index(__global const long *idx, long n_lines, long n_in
     }
     long j = gid / n;
     long r = gid - j * n;
-    long o = j / n_inner;
-    long i = j - o * n_inner;
-    out[out_off + (o * n + r) * n_inner + i] = idx[gid];
+    out[out_off + line_out(j, r, n, n_inner)] = idx[gid];
 }
 
 // For each v = x2[k] (contiguous), the insertion point in the ascending x1 (NaN last): the first

@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyopencl as cl
 
 from . import dtypes as _dt
 from .device import Device, get_device
+from .launch import read_buffer, write_buffer
 
 __all__ = ["CLArray", "ascontiguous", "empty", "from_numpy"]
 
@@ -174,14 +174,14 @@ class CLArray:
         if self.size == 0:
             return out
         src = ascontiguous(self)
-        cl.enqueue_copy(
-            self.device.queue,
+        return read_buffer(
+            self.device,
             out,
             src.buffer,
             src_offset=src.offset * self.dtype.itemsize,
-            is_blocking=True,
+            op="to_numpy",
+            shapes=(self.shape,),
         )
-        return out
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         if copy is False:
@@ -278,10 +278,10 @@ class CLArray:
         return _ew.binary_inplace("multiply", self, other)
 
     def __truediv__(self, other):
-        return _ew.divide(self, other)
+        return _ew.binary("divide", self, other)
 
     def __rtruediv__(self, other):
-        return _ew.divide(other, self)
+        return _ew.binary("divide", other, self)
 
     def __itruediv__(self, other):
         return _ew.binary_inplace("divide", self, other)
@@ -305,34 +305,28 @@ class CLArray:
         return _ew.binary_inplace("remainder", self, other)
 
     def __pow__(self, other):
-        return _ew.pow(self, other)
+        return _ew.binary("pow", self, other)
 
     def __rpow__(self, other):
-        return _ew.pow(other, self)
+        return _ew.binary("pow", other, self)
 
     def __ipow__(self, other):
         return _ew.binary_inplace("pow", self, other)
 
     def __matmul__(self, other):
-        from . import linalg
-
-        return linalg.matmul(self, other)
+        return _linalg.matmul(self, other)
 
     def __rmatmul__(self, other):
-        from . import linalg
-
-        return linalg.matmul(other, self)
+        return _linalg.matmul(other, self)
 
     def __imatmul__(self, other):
-        from . import linalg
-
-        result = linalg.matmul(self, other)
+        result = _linalg.matmul(self, other)
         if result.shape != self.shape:
             raise ValueError(
                 f"__imatmul__: result shape {result.shape} differs from the "
                 f"array's shape {self.shape}"
             )
-        _ew.copy_into(self, result)
+        _copy.copy_into(self, result)
         return self
 
     def __and__(self, other):
@@ -426,9 +420,7 @@ def from_numpy(a, device: Device) -> CLArray:
     dtype = _dt.as_dtype(a.dtype, device, "from_numpy")
     host = np.asarray(a, dtype=dtype, order="C")  # (ascontiguousarray would make 0-d 1-d)
     out = empty(host.shape, dtype, device)
-    if host.size:
-        # pyopencl keeps `host` alive until the copy completes (NannyEvent).
-        cl.enqueue_copy(device.queue, out.buffer, host, is_blocking=False)
+    write_buffer(device, out.buffer, host, op="asarray", shapes=(host.shape,))
     return out
 
 
@@ -437,10 +429,12 @@ def ascontiguous(x: CLArray) -> CLArray:
     if x.is_contiguous():
         return x
     out = empty(x.shape, x.dtype, x.device)
-    _ew.copy_into(out, x)
+    _copy.copy_into(out, x)
     return out
 
 
-# Late imports: these modules import CLArray from here.
+# Late imports for the operators and copies: these modules import CLArray from here.
+from . import copy as _copy  # noqa: E402
 from . import elementwise as _ew  # noqa: E402
 from . import indexing as _indexing  # noqa: E402
+from . import linalg as _linalg  # noqa: E402

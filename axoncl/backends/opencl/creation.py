@@ -9,8 +9,9 @@ import numpy as np
 from . import dtypes as _dt
 from .array import CLArray, from_numpy
 from .array import empty as _empty
+from .copy import astype, fill, iota
 from .device import Device, get_device
-from .elementwise import astype, fill, iota, where
+from .elementwise import where
 
 __all__ = [
     "arange",

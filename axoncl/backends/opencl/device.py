@@ -1,8 +1,10 @@
 """OpenCL platforms and devices: choice, capabilities, one queue and one memory pool each.
 
 A :class:`Device` owns everything that lives as long as the device is in use: the context, one
-in-order queue, pyopencl's memory pool, and the caches of built programs and kernel objects
-(filled by ``programs.py``). Devices are created once per process and shared.
+in-order queue, pyopencl's memory pool, the caches of built programs and typed kernels (filled
+by ``programs.py`` and ``launch.py``), the per-device state of the host modules, and the locks
+that make all of it safe to share between threads. Devices are created once per process and
+shared.
 """
 
 from __future__ import annotations
@@ -137,6 +139,18 @@ class Device:
     allocator: cl_tools.MemoryPool = field(init=False)
     programs: dict = field(init=False, default_factory=dict)
     kernels: dict = field(init=False, default_factory=dict)
+    # Per-device state of the host modules (launch tables, GEMM defines), keyed by module.
+    state: dict = field(init=False, default_factory=dict)
+    # (big, small, threshold) of launch.local_size: one rule from the device's limits.
+    local_sizes: tuple[int, int, int] = field(init=False)
+    # Held while a kernel's arguments are set and it is enqueued (launch.py).
+    launch_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    # Held while a program or kernel is built and cached, so concurrent first uses build once.
+    build_lock: threading.RLock = field(init=False, default_factory=threading.RLock)
+    # Elements per work-item of the contiguous elementwise and copy kernels (-DVEC): 16 with
+    # vload16 on CPUs, where PoCL turns them into AVX loads; one on GPUs, which coalesce.
+    vector_width: int = field(init=False)
+    launches: int = field(init=False, default=0)  # kernels enqueued so far (benchmarks read it)
     profiling: bool = False
 
     def __post_init__(self) -> None:
@@ -144,6 +158,12 @@ class Device:
         props = cl.command_queue_properties.PROFILING_ENABLE if self.profiling else 0
         self.queue = cl.CommandQueue(self.cl_context, self.cl_device, properties=props)
         self.allocator = cl_tools.MemoryPool(cl_tools.ImmediateAllocator(self.queue))
+        big, small = (64, 8) if self.caps.kind == "cpu" else (256, 64)
+        limit = max(self.caps.max_work_group_size, 1)
+        big, small = min(big, limit), min(small, limit)
+        # Below the threshold the small group gives every compute unit some groups.
+        self.local_sizes = (big, small, 2 * big * max(self.caps.compute_units, 1))
+        self.vector_width = 16 if self.caps.kind == "cpu" else 1
 
     @property
     def id(self) -> str:

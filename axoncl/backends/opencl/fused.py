@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from . import dtypes as _dt
 from .array import CLArray, empty
-from .programs import get_kernel
-from .reduction import _i64, _launch
+from .launch import get_kernel
+from .layout import buffer_args
 
 __all__ = ["fused_multiply_add"]
 
@@ -49,23 +49,9 @@ def fused_multiply_add(a: CLArray, b: CLArray, c: CLArray, /) -> CLArray:
     n = a.size
     if n == 0:
         return out
-    vec = 16 if device.caps.kind == "cpu" else 1
+    vec = device.vector_width
     kernel = get_kernel(device, "fused", "fused_multiply_add", T=_dt.C_TYPE[a.dtype], VEC=vec)
-    _launch(
-        device,
-        kernel,
-        -(-n // vec),
-        (
-            _i64(n),
-            out.buffer,
-            _i64(out.offset),
-            a.buffer,
-            _i64(a.offset),
-            b.buffer,
-            _i64(b.offset),
-            c.buffer,
-            _i64(c.offset),
-        ),
-        "fused_multiply_add",
+    kernel.launch_items(
+        -(-n // vec), n, *buffer_args(out, a, b, c), op="fused_multiply_add", shapes=(a.shape,)
     )
     return out

@@ -19,41 +19,57 @@ Parameters come from :func:`.gemm_params.load_params` (table per device class + 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyopencl as cl
 
 from .device import Device
 from .gemm_params import GemmParams, load_params
-from .programs import get_kernel
+from .launch import Kernel, get_kernel
 
-__all__ = ["gemm", "choose_path"]
+__all__ = ["MatrixOperand", "VectorOperand", "choose_path", "gemm"]
 
 _EP_BETA, _EP_BIAS, _EP_BIAS_ROW, _EP_RELU = 1, 2, 4, 8
 _PACK_LWS = 16
 
 
-_I, _L, _R, _M = np.int32, np.int64, "real", None  # _M: a buffer
-_OPERANDS = (_M, _L, _L, _L, _L) * 3  # A, B, C: buffer, offset, batch, row, column strides
-_EPILOGUE = (_R, _R, _I, _M, _L, _L)  # alpha, beta, flags, bias buffer, offset, stride
-_ARG_TYPES = {
-    "gemm_direct": (_I, _I, _I, *_OPERANDS, *_EPILOGUE),
-    "gemm_tiled": (_I, _I, _I, *_OPERANDS, *_EPILOGUE),
-    "gemm_packed": (_I, _I, _I, _I, *_OPERANDS, *_EPILOGUE, _I, _I, _I),
-    "gemm_pack_b": (_I, _I, _M, _L, _L, _L, _L, _M, _L, _I),
-}
-_TYPED: dict[int, cl.Kernel] = {}
+@dataclass(frozen=True, slots=True)
+class MatrixOperand:
+    """A batch of matrices in one OpenCL buffer, as :func:`gemm` reads or writes it.
+
+    Element ``(b, i, j)`` lives at ``offset + b*strides[0] + i*strides[1] + j*strides[2]``
+    (in elements). ``strides=None`` means contiguous row-major with no batch stride; a
+    transposed operand is the same buffer with its row and column strides swapped, and a batch
+    stride of 0 shares one matrix between all batches.
+
+    Examples
+    --------
+    >>> a = MatrixOperand(x.buffer, x.offset, (0, 1, 64))  # x (64 x k) transposed; doctest: +SKIP
+    """
+
+    buffer: Any
+    offset: int = 0
+    strides: tuple[int, int, int] | None = None
+
+    def args(self, default: tuple[int, int, int]) -> tuple[Any, int, int, int, int]:
+        """(buffer, offset, batch stride, row stride, column stride): the kernels' arguments."""
+        s = self.strides if self.strides is not None else default
+        return (self.buffer, int(self.offset), int(s[0]), int(s[1]), int(s[2]))
 
 
-def _kernel(device: Device, name: str, defines: dict) -> cl.Kernel:
-    # Declared scalar types let pyopencl pack plain Python numbers; numpy scalars go through a
-    # slow generic path (~15 us per argument with PoCL here, 0.35 ms for a GEMM launch).
-    kernel = get_kernel(device, "gemm", name, **defines)
-    if id(kernel) not in _TYPED:
-        real = np.float64 if defines["REAL"] == "double" else np.float32
-        kernel.set_scalar_arg_dtypes([real if t == _R else t for t in _ARG_TYPES[name]])
-        _TYPED[id(kernel)] = kernel
-    return kernel
+@dataclass(frozen=True, slots=True)
+class VectorOperand:
+    """A vector in one OpenCL buffer: element ``i`` at ``offset + i*stride`` (elements)."""
+
+    buffer: Any
+    offset: int = 0
+    stride: int = 1
+
+
+def _kernel(device: Device, name: str, defines: dict) -> Kernel:
+    return get_kernel(device, "gemm", name, **defines)
 
 
 def _round_up(x: int, m: int) -> int:
@@ -69,14 +85,11 @@ def _has_fma(device: Device, dtype: np.dtype) -> bool:
     return bool(config & cl.device_fp_config.FMA)
 
 
-_DEFINES: dict[tuple[int, str, GemmParams], dict[str, int | str]] = {}
-
-
 def _defines(device: Device, dtype: np.dtype, p: GemmParams) -> dict[str, int | str]:
-    key = (id(device), dtype.str, p)
-    found = _DEFINES.get(key)
+    key = ("gemm", dtype.str, p)
+    found = device.state.get(key)
     if found is None:
-        found = _DEFINES[key] = _make_defines(device, dtype, p)
+        found = device.state[key] = _make_defines(device, dtype, p)
     return found
 
 
@@ -97,15 +110,6 @@ def _make_defines(device: Device, dtype: np.dtype, p: GemmParams) -> dict[str, i
         "WM": p.wm,
         "WN": p.wn,
     }
-
-
-def _work_group_limit(device: Device, kernel: cl.Kernel) -> int:
-    try:
-        return int(
-            kernel.get_work_group_info(cl.kernel_work_group_info.WORK_GROUP_SIZE, device.cl_device)
-        )
-    except cl.Error:
-        return device.caps.max_work_group_size
 
 
 def _buffer_elements(buf: cl.MemoryObjectHolder, itemsize: int) -> int | None:
@@ -133,15 +137,15 @@ def _check_extent(
         )
 
 
-def _strides3(name: str, strides, default: tuple[int, int, int]) -> tuple[int, int, int]:
-    if strides is None:
-        return default
-    strides = tuple(int(s) for s in strides)
+def _operand(name: str, x, default: tuple[int, int, int]) -> MatrixOperand:
+    if not isinstance(x, MatrixOperand):
+        raise TypeError(f"gemm: expected {name} as a MatrixOperand, got {type(x).__name__}")
+    strides = default if x.strides is None else tuple(int(s) for s in x.strides)
     if len(strides) != 3:
         raise ValueError(
-            f"gemm: expected {name} as (batch, row, column) strides in elements, got {strides}"
+            f"gemm: expected {name}.strides as (batch, row, column) in elements, got {strides}"
         )
-    return strides
+    return MatrixOperand(x.buffer, int(x.offset), strides)
 
 
 def choose_path(device: Device, m: int, n: int, k: int, params: GemmParams | None = None) -> str:
@@ -154,30 +158,23 @@ def choose_path(device: Device, m: int, n: int, k: int, params: GemmParams | Non
 
 def gemm(
     device: Device,
-    a_buf,
-    b_buf,
-    c_buf,
+    a: MatrixOperand,
+    b: MatrixOperand,
+    c: MatrixOperand,
     *,
     m: int,
     n: int,
     k: int,
     batch: int = 1,
-    a_offset: int = 0,
-    a_strides: tuple[int, int, int] | None = None,
-    b_offset: int = 0,
-    b_strides: tuple[int, int, int] | None = None,
-    c_offset: int = 0,
-    c_strides: tuple[int, int, int] | None = None,
     dtype=np.float32,
     alpha: float = 1.0,
     beta: float = 0.0,
-    bias_buf=None,
-    bias_offset: int = 0,
-    bias_stride: int = 1,
+    bias: VectorOperand | None = None,
     bias_axis: int = 1,
     relu: bool = False,
     path: str | None = None,
     params: GemmParams | None = None,
+    op: str = "gemm",
 ) -> None:
     """``C[b] = relu(alpha * A[b] @ B[b] + beta * C[b] + bias)`` for each batch; enqueue only.
 
@@ -185,31 +182,40 @@ def gemm(
     ----------
     device
         The :class:`~.device.Device` that owns the buffers.
-    a_buf, b_buf, c_buf
-        OpenCL buffers (plain or pooled). A is read as ``m x k``, B as ``k x n`` and C as
-        ``m x n``; the caller allocates C. C must not overlap A or B.
+    a, b, c
+        :class:`MatrixOperand` views: A is read as ``m x k``, B as ``k x n`` and C as
+        ``m x n``; the caller allocates C. C must not overlap A or B. Default strides are
+        contiguous row-major (``(0, k, 1)``, ``(0, n, 1)``, ``(0, n, 1)``).
     m, n, k, batch
         Problem size; any of them may be 0. With ``k == 0``, ``C = beta*C (+ bias) (ReLU)``.
-    a_offset, a_strides, b_offset, b_strides, c_offset, c_strides
-        Offsets and ``(batch, row, column)`` strides, in elements. Defaults are contiguous
-        row-major (``(0, k, 1)``, ``(0, n, 1)``, ``(0, n, 1)``; batch stride 0 broadcasts).
-        A transposed operand is just swapped row/column strides.
     dtype
         ``numpy.float32`` or ``numpy.float64`` (the latter needs ``cl_khr_fp64``).
     alpha, beta
         Scales; C is not read when ``beta == 0`` (it may hold NaN).
-    bias_buf, bias_offset, bias_stride, bias_axis
-        Optional bias added after scaling: ``bias_axis=1`` adds ``bias[j]`` to column ``j``
-        (Linear: ``x @ W.T + b``), ``bias_axis=0`` adds ``bias[i]`` to row ``i`` (convolution
-        forward, one value per output channel). Shared by all batches.
+    bias, bias_axis
+        Optional :class:`VectorOperand` added after scaling: ``bias_axis=1`` adds ``bias[j]``
+        to column ``j`` (Linear: ``x @ W.T + b``), ``bias_axis=0`` adds ``bias[i]`` to row
+        ``i`` (convolution forward, one value per output channel). Shared by all batches.
     relu
         Apply ``max(x, 0)`` last (NaN stays NaN).
     path, params
         Force ``"direct"``, ``"packed"`` or ``"tiled"``, or other parameters (tests, tuner).
+    op
+        The operation named in launch errors (``"matmul"``, ``"conv2d"``...).
+
+    Raises
+    ------
+    TypeError
+        A dtype other than float32/float64, float64 without fp64, or an operand that is not a
+        :class:`MatrixOperand`.
+    ValueError
+        Negative sizes, a bad ``bias_axis`` or ``path``, or an operand whose extent leaves
+        its buffer.
 
     Examples
     --------
-    >>> gemm(dev, a.buffer, b.buffer, c.buffer, m=64, n=32, k=16)  # doctest: +SKIP
+    >>> gemm(dev, MatrixOperand(a.buffer), MatrixOperand(b.buffer), MatrixOperand(c.buffer),
+    ...      m=64, n=32, k=16)  # doctest: +SKIP
     """
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
@@ -225,18 +231,23 @@ def gemm(
         raise ValueError(f"gemm: expected bias_axis 0 (per row) or 1 (per column), got {bias_axis}")
     if path not in (None, "auto", "direct", "packed", "tiled"):
         raise ValueError(f"gemm: expected path 'direct', 'packed' or 'tiled', got {path!r}")
-    a_strides = _strides3("a_strides", a_strides, (0, k, 1))
-    b_strides = _strides3("b_strides", b_strides, (0, n, 1))
-    c_strides = _strides3("c_strides", c_strides, (0, n, 1))
+    a = _operand("a", a, (0, k, 1))
+    b = _operand("b", b, (0, n, 1))
+    c = _operand("c", c, (0, n, 1))
     if m == 0 or n == 0 or batch == 0:
         return
     itemsize = dtype.itemsize
-    _check_extent("A", a_buf, itemsize, a_offset, (batch, m, k), a_strides)
-    _check_extent("B", b_buf, itemsize, b_offset, (batch, k, n), b_strides)
-    _check_extent("C", c_buf, itemsize, c_offset, (batch, m, n), c_strides)
-    if bias_buf is not None:
+    _check_extent("A", a.buffer, itemsize, a.offset, (batch, m, k), a.strides)
+    _check_extent("B", b.buffer, itemsize, b.offset, (batch, k, n), b.strides)
+    _check_extent("C", c.buffer, itemsize, c.offset, (batch, m, n), c.strides)
+    if bias is not None:
         _check_extent(
-            "bias", bias_buf, itemsize, bias_offset, (m if bias_axis == 0 else n,), (bias_stride,)
+            "bias",
+            bias.buffer,
+            itemsize,
+            bias.offset,
+            (m if bias_axis == 0 else n,),
+            (bias.stride,),
         )
 
     p = params or load_params(device)
@@ -245,44 +256,16 @@ def gemm(
     if k == 0:
         path = "direct"
     flags = (_EP_BETA if beta != 0 else 0) | (_EP_RELU if relu else 0)
-    if bias_buf is not None:
+    if bias is not None:
         flags |= _EP_BIAS | (_EP_BIAS_ROW if bias_axis == 0 else 0)
+        epilogue = (float(alpha), float(beta), flags, bias.buffer, int(bias.offset), bias.stride)
     else:
-        bias_buf, bias_offset, bias_stride = c_buf, 0, 0
+        epilogue = (float(alpha), float(beta), flags, c.buffer, 0, 0)
     defines = _defines(device, dtype, p)
-    i64 = int
-    epilogue = (
-        float(alpha),
-        float(beta),
-        int(flags),
-        bias_buf,
-        i64(bias_offset),
-        i64(bias_stride),
-    )
-    queue = device.queue
+    shapes = ((batch, m, k), (batch, k, n))
+    operands = (*a.args(a.strides), *b.args(b.strides), *c.args(c.strides))
 
     if path in ("direct", "tiled"):
-        args = (
-            int(m),
-            int(n),
-            int(k),
-            a_buf,
-            i64(a_offset),
-            i64(a_strides[0]),
-            i64(a_strides[1]),
-            i64(a_strides[2]),
-            b_buf,
-            i64(b_offset),
-            i64(b_strides[0]),
-            i64(b_strides[1]),
-            i64(b_strides[2]),
-            c_buf,
-            i64(c_offset),
-            i64(c_strides[0]),
-            i64(c_strides[1]),
-            i64(c_strides[2]),
-            *epilogue,
-        )
         if path == "direct":
             local = (p.dlx, p.dly, 1)
             glob = (_round_up(-(-n // p.dn), p.dlx), _round_up(-(-m // p.dm), p.dly), batch)
@@ -291,86 +274,52 @@ def gemm(
             local = (ln, lm, 1)
             glob = (-(-n // p.tn) * ln, -(-m // p.tm) * lm, batch)
         kernel = _kernel(device, f"gemm_{path}", defines)
-        if path == "tiled" and local[0] * local[1] > _work_group_limit(device, kernel):
+        if path == "tiled" and local[0] * local[1] > kernel.max_local:
             # The compiled kernel cannot run this many work-items (registers); the direct
             # kernel always fits.
             gemm(
                 device,
-                a_buf,
-                b_buf,
-                c_buf,
+                a,
+                b,
+                c,
                 m=m,
                 n=n,
                 k=k,
                 batch=batch,
-                a_offset=a_offset,
-                a_strides=a_strides,
-                b_offset=b_offset,
-                b_strides=b_strides,
-                c_offset=c_offset,
-                c_strides=c_strides,
                 dtype=dtype,
                 alpha=alpha,
                 beta=beta,
-                bias_buf=bias_buf if flags & _EP_BIAS else None,
-                bias_offset=bias_offset,
-                bias_stride=bias_stride,
+                bias=bias,
                 bias_axis=bias_axis,
                 relu=relu,
                 path="direct",
                 params=p,
+                op=op,
             )
             return
-        kernel(queue, glob, local, *args)
+        kernel.launch(glob, local, m, n, k, *operands, *epilogue, op=op, shapes=shapes)
         return
 
     if path != "packed":
         raise ValueError(f"gemm: unknown path {path!r}")
-    _gemm_packed(
-        device,
-        p,
-        defines,
-        a_buf,
-        b_buf,
-        c_buf,
-        m,
-        n,
-        k,
-        batch,
-        a_offset,
-        a_strides,
-        b_offset,
-        b_strides,
-        c_offset,
-        c_strides,
-        epilogue,
-        dtype,
-    )
+    _gemm_packed(device, p, defines, a, b, c, (m, n, k, batch), epilogue, dtype, op, shapes)
 
 
 def _gemm_packed(
-    device,
-    p,
-    defines,
-    a_buf,
-    b_buf,
-    c_buf,
-    m,
-    n,
-    k,
-    batch,
-    a_offset,
-    a_strides,
-    b_offset,
-    b_strides,
-    c_offset,
-    c_strides,
-    epilogue,
-    dtype,
+    device: Device,
+    p: GemmParams,
+    defines: dict,
+    a: MatrixOperand,
+    b: MatrixOperand,
+    c: MatrixOperand,
+    sizes: tuple[int, int, int, int],
+    epilogue: tuple,
+    dtype: np.dtype,
+    op: str,
+    shapes: tuple,
 ) -> None:
-    queue = device.queue
+    m, n, k, batch = sizes
     itemsize = dtype.itemsize
-    i64 = i32 = int
     rm = p.rm
     nr = p.nv * (8 if dtype == np.float64 else 16)
     m_panels = -(-m // rm)
@@ -379,65 +328,62 @@ def _gemm_packed(
     # B is read as NR-wide rows: in place when they are contiguous and whole, else from a
     # zero-padded copy [batch][panel][k][NR] (a broadcast batch is copied once). Big B is
     # copied anyway: rows ldb apart alias in L1 when ldb is a large power of two.
+    b_strides = b.strides
     in_place = b_strides[2] == 1 and n % nr == 0 and k * n < p.pack_b_above
     if in_place:
-        b_args = (b_buf, i64(b_offset), i64(b_strides[0]), i64(nr), i64(b_strides[1]))
+        b_args = (b.buffer, b.offset, b_strides[0], nr, b_strides[1])
     else:
         b_copies = 1 if b_strides[0] == 0 else batch
         b_packed_batch = n_panels * k * nr
         b_pack = device.allocator(b_copies * b_packed_batch * itemsize)
-        _kernel(device, "gemm_pack_b", defines)(
-            queue,
+        _kernel(device, "gemm_pack_b", defines).launch(
             (_round_up(k, _PACK_LWS), n_panels, b_copies),
             (_PACK_LWS, 1, 1),
-            i32(n),
-            i32(k),
-            b_buf,
-            i64(b_offset),
-            i64(b_strides[0]),
-            i64(b_strides[1]),
-            i64(b_strides[2]),
+            n,
+            k,
+            *b.args(b_strides),
             b_pack,
-            i64(b_packed_batch),
-            i32(n_panels),
+            b_packed_batch,
+            n_panels,
+            op=op,
+            shapes=shapes,
         )
-        b_args = (b_pack, i64(0), i64(b_packed_batch if b_copies > 1 else 0), i64(k * nr), i64(nr))
-    a_args = (a_buf, i64(a_offset), i64(a_strides[0]), i64(a_strides[1]), i64(a_strides[2]))
+        b_args = (b_pack, 0, b_packed_batch if b_copies > 1 else 0, k * nr, nr)
 
     kernel = _kernel(device, "gemm_packed", defines)
     m_block = max(1, min(p.m_block, m_panels))
     items = -(-m_panels // m_block) * m_block * n_panels
     glob = (_round_up(items, p.lws), batch)
     local = (p.lws, 1)
-    c_args = (c_buf, i64(c_offset), i64(c_strides[0]), i64(c_strides[1]), i64(c_strides[2]))
     alpha, beta, flags, bias_buf, bias_offset, bias_stride = epilogue
     chunks = max(1, math.ceil(k / p.kc)) if p.kc > 0 else 1
     bounds = [k * i // chunks for i in range(chunks + 1)]
     for i in range(chunks):
         last = i == chunks - 1
-        f = int(flags)
+        f = flags
         if i > 0:  # accumulate into what the previous chunks wrote; bias and ReLU at the end
             f |= _EP_BETA
         if not last:
             f &= ~(_EP_BIAS | _EP_RELU)
-        kernel(
-            queue,
+        kernel.launch(
             glob,
             local,
-            i32(m),
-            i32(n),
-            i32(bounds[i]),
-            i32(bounds[i + 1]),
-            *a_args,
+            m,
+            n,
+            bounds[i],
+            bounds[i + 1],
+            *a.args(a.strides),
             *b_args,
-            *c_args,
+            *c.args(c.strides),
             alpha,
             beta if i == 0 else 1.0,
-            i32(f),
+            f,
             bias_buf,
             bias_offset,
             bias_stride,
-            i32(m_panels),
-            i32(n_panels),
-            i32(m_block),
+            m_panels,
+            n_panels,
+            m_block,
+            op=op,
+            shapes=shapes,
         )

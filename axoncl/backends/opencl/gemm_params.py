@@ -1,9 +1,10 @@
 """GEMM parameters: one table per device class, plus a JSON override written by the tuner.
 
 :func:`load_params` gives the parameters :mod:`.gemm` uses for a device: the entry of
-:data:`PARAMS` for its ``vendor_class``, updated with the JSON file that :func:`tune` (or
-:func:`save_params`) wrote for this very device, when there is one. The file lives in
-``$AXONCL_CACHE_DIR`` (default ``~/.cache/axoncl``) as ``gemm-<hash of the device>.json``.
+:data:`PARAMS` for its ``vendor_class``, updated with the JSON file that
+:func:`.gemm_tuner.tune` (or :func:`save_params`) wrote for this very device, when there is
+one. The file lives in ``$AXONCL_CACHE_DIR`` (default ``~/.cache/axoncl``) as
+``gemm-<hash of the device>.json``.
 """
 
 from __future__ import annotations
@@ -12,22 +13,19 @@ import dataclasses
 import hashlib
 import json
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from .device import Device
 
 __all__ = [
+    "base_params",
     "PARAMS",
     "GemmParams",
     "cache_path",
     "clear_cache",
     "load_params",
     "save_params",
-    "tune",
 ]
 
 
@@ -88,8 +86,6 @@ PARAMS: dict[str, GemmParams] = {
 }
 
 _FIELDS = {f.name for f in dataclasses.fields(GemmParams)}
-_MEMO: dict[tuple[int, Path], tuple[int, GemmParams]] = {}
-_PATHS: dict[tuple[int, str], Path] = {}
 
 
 def _cache_dir() -> Path:
@@ -99,17 +95,17 @@ def _cache_dir() -> Path:
 
 def cache_path(device: Device) -> Path:
     """Where the tuned parameters of ``device`` are stored."""
-    key = (id(device), os.environ.get("AXONCL_CACHE_DIR", ""))
-    path = _PATHS.get(key)
+    key = ("gemm_params_path", os.environ.get("AXONCL_CACHE_DIR", ""))
+    path = device.state.get(key)
     if path is None:
         caps = device.caps
         ident = f"{caps.platform}|{caps.vendor}|{caps.name}|{caps.version}"
         digest = hashlib.sha1(ident.encode()).hexdigest()[:16]
-        path = _PATHS[key] = _cache_dir() / f"gemm-{digest}.json"
+        path = device.state[key] = _cache_dir() / f"gemm-{digest}.json"
     return path
 
 
-def _base(device: Device) -> GemmParams:
+def base_params(device: Device) -> GemmParams:
     base = PARAMS.get(device.caps.vendor_class, PARAMS["default"])
     if device.caps.kind != "cpu" and base.large == "tiled":
         base = _fit_tiles(device, base)
@@ -140,15 +136,15 @@ def load_params(device: Device) -> GemmParams:
         mtime = path.stat().st_mtime_ns
     except OSError:
         mtime = -1
-    key = (id(device), path)
-    hit = _MEMO.get(key)
+    key = ("gemm_params", path)
+    hit = device.state.get(key)  # (mtime, params) of the last read
     if hit is not None and hit[0] == mtime:
         return hit[1]
-    params = _base(device)
+    params = base_params(device)
     if mtime >= 0:
         data = json.loads(path.read_text())
         params = _from_dict(params, data.get("params", {}))
-    _MEMO[key] = (mtime, params)
+    device.state[key] = (mtime, params)
     return params
 
 
@@ -158,8 +154,8 @@ def save_params(device: Device, params: GemmParams | dict, *, extra: dict | None
     Only the fields that differ from the table entry are stored, so table updates still apply.
     """
     if isinstance(params, dict):
-        params = _from_dict(_base(device), params)
-    base = _base(device).as_dict()
+        params = _from_dict(base_params(device), params)
+    base = base_params(device).as_dict()
     changed = {k: v for k, v in params.as_dict().items() if base[k] != v}
     path = cache_path(device)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -167,7 +163,7 @@ def save_params(device: Device, params: GemmParams | dict, *, extra: dict | None
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
     tmp.replace(path)
-    _MEMO.pop((id(device), path), None)
+    device.state.pop(("gemm_params", path), None)
     return path
 
 
@@ -175,100 +171,4 @@ def clear_cache(device: Device) -> None:
     """Remove the tuned override of ``device`` (back to the table)."""
     path = cache_path(device)
     path.unlink(missing_ok=True)
-    _MEMO.pop((id(device), path), None)
-
-
-def _candidates(base: GemmParams) -> list[GemmParams]:
-    if base.large != "packed":
-        return [base]
-    seen, out = set(), []
-    for rm, nv, kc, m_block in (
-        (8, 2, 4096, 16),
-        (8, 2, 1024, 16),
-        (8, 2, 512, 16),
-        (8, 2, 4096, 8),
-        (6, 2, 4096, 16),
-        (6, 2, 1024, 8),
-        (5, 3, 4096, 16),
-        (base.rm, base.nv, base.kc, base.m_block),
-    ):
-        p = base.replace(rm=rm, nv=nv, kc=kc, m_block=m_block)
-        if p not in seen:
-            seen.add(p)
-            out.append(p)
-    return out
-
-
-def tune(
-    device: Device,
-    *,
-    sizes: tuple[int, ...] = (512, 1024),
-    repeat: int = 7,
-    save: bool = True,
-    verbose: bool = False,
-) -> dict:
-    """Time a handful of parameter sets on ``device`` and store the fastest as its override.
-
-    Tries register blocks and K-chunk sizes of the packed CPU kernel on square float32 GEMMs of
-    ``sizes`` (median of ``repeat`` interleaved rounds; score = geometric mean of the speeds)
-    and, unless ``save=False``, writes the winner with :func:`save_params`. Returns
-    ``{"params": ..., "path": ..., "results": [...]}``. GPU classes have a single candidate.
-    """
-    import pyopencl as cl
-
-    from .gemm import gemm
-
-    base = _base(device)
-    rng = np.random.default_rng(0)
-    mats = []
-    for s in sizes:
-        a = rng.standard_normal((s, s), dtype=np.float32)
-        b = rng.standard_normal((s, s), dtype=np.float32)
-        flags = cl.mem_flags
-        a_buf = cl.Buffer(device.cl_context, flags.READ_ONLY | flags.COPY_HOST_PTR, hostbuf=a)
-        b_buf = cl.Buffer(device.cl_context, flags.READ_ONLY | flags.COPY_HOST_PTR, hostbuf=b)
-        c_buf = cl.Buffer(device.cl_context, flags.READ_WRITE, size=a.nbytes)
-        mats.append((s, a_buf, b_buf, c_buf))
-    cands = _candidates(base)
-    for cand in cands:  # compile and warm up every candidate first
-        for s, a_buf, b_buf, c_buf in mats:
-            gemm(device, a_buf, b_buf, c_buf, m=s, n=s, k=s, params=cand)
-    device.queue.finish()
-    # Interleaved rounds (every candidate once per round), so that a burst of other work on a
-    # shared machine slows all candidates alike instead of sinking one.
-    times = [[[] for _ in mats] for _ in cands]
-    for _ in range(repeat):
-        for ci, cand in enumerate(cands):
-            for si, (s, a_buf, b_buf, c_buf) in enumerate(mats):
-                t0 = time.perf_counter()
-                gemm(device, a_buf, b_buf, c_buf, m=s, n=s, k=s, params=cand)
-                device.queue.finish()
-                times[ci][si].append(time.perf_counter() - t0)
-    results = []
-    for ci, cand in enumerate(cands):
-        speeds = [
-            2.0 * s**3 / float(np.median(t)) / 1e9
-            for (s, *_), t in zip(mats, times[ci], strict=True)
-        ]
-        score = float(np.exp(np.mean(np.log(speeds))))
-        results.append({"params": cand.as_dict(), "gflops": speeds, "score": score})
-        if verbose:
-            print(f"gemm tune: {cand} -> {', '.join(f'{g:.1f}' for g in speeds)} GFLOP/s")
-    best = max(results, key=lambda r: r["score"])
-    # Keep the table's entry unless a candidate beats it clearly (noise flips near-ties).
-    table = next((r for r in results if r["params"] == base.as_dict()), None)
-    if table is not None and table["score"] >= 0.97 * best["score"]:
-        best = table
-    chosen = GemmParams(**best["params"])
-    path = None
-    if save:
-        path = save_params(
-            device,
-            chosen,
-            extra={
-                "tuned_at": time.strftime("%Y-%m-%d %H:%M:%S"),
-                "sizes": list(sizes),
-                "score": best["score"],
-            },
-        )
-    return {"params": chosen.as_dict(), "path": str(path) if path else None, "results": results}
+    device.state.pop(("gemm_params", path), None)

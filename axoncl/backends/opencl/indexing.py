@@ -12,45 +12,23 @@ import math
 import operator
 
 import numpy as np
-import pyopencl as cl
 
 from . import dtypes as _dt
 from .array import CLArray, ascontiguous, empty, from_numpy
-from .elementwise import (
-    _enqueue,
-    _launch_for,
-    _sizes,
-    _type_name,
-    astype,
-    broadcast_shapes,
-    check_device,
-    copy_into,
-    fill,
-)
+from .copy import astype, copy_into, fill
+from .launch import Kernel, get_kernel
+from .layout import broadcast_shapes, check_device, type_name
 from .manipulation import broadcast_to, normalize_axis, permute_dims, reshape, view
-from .programs import get_program
 
-__all__ = ["getitem", "setitem", "take", "take_along_axis"]
+# What this module adds to the namespace; getitem and setitem serve CLArray.
+__all__ = ["take", "take_along_axis"]
 
 _UINT_OF_SIZE = {1: "uchar", 2: "ushort", 4: "uint", 8: "ulong"}
-_I64 = np.int64
 
 
-def _index_kernel(device, itemsize: int, name: str) -> cl.Kernel:
-    info = _launch_for(device)
-    key = ("index", name, itemsize)
-    kernel = info.kernels.get(key)
-    if kernel is None:
-        program = get_program(device, "index", T=_UINT_OF_SIZE[itemsize])
-        kernel = cl.Kernel(program, f"index_{name}")
-        if name == "put":
-            kernel.set_scalar_arg_dtypes(
-                [_I64, None, _I64, None, _I64, _I64, _I64, _I64, None, _I64]
-            )
-        else:
-            kernel.set_scalar_arg_dtypes([_I64, None, None, _I64, None, _I64, _I64, _I64, _I64])
-        info.kernels[key] = kernel
-    return kernel
+def _index_kernel(device, itemsize: int, name: str) -> Kernel:
+    # Gathers move bytes: one program per element width serves every dtype.
+    return get_kernel(device, "index", f"index_{name}", T=_UINT_OF_SIZE[itemsize])
 
 
 # ---- key parsing ---------------------------------------------------------------------------
@@ -231,16 +209,19 @@ def _gather(v3: CLArray, p: int, index: CLArray, index_shape) -> CLArray:
         raise IndexError("take: cannot index into an axis of length 0")
     src = ascontiguous(v3)
     index = ascontiguous(index)
-    info = _launch_for(v3.device)
-    kernel = _index_kernel(v3.device, v3.itemsize, "take")
-    gsize, lsize = _sizes(info, n)
-    _enqueue(
-        "take",
-        v3.device,
-        kernel,
-        (n, out.buffer, src.buffer, src.offset, index.buffer, index.offset, N, J, Q),
-        gsize,
-        lsize,
+    _index_kernel(v3.device, v3.itemsize, "take").launch_items(
+        n,
+        n,
+        out.buffer,
+        src.buffer,
+        src.offset,
+        index.buffer,
+        index.offset,
+        N,
+        J,
+        Q,
+        op="take",
+        shapes=(v3.shape, index.shape),
     )
     return out
 
@@ -260,7 +241,7 @@ def setitem(x: CLArray, key, value) -> None:
         check_device("__setitem__", x, value)
     elif not isinstance(value, (bool, int, float)):
         raise TypeError(
-            f"__setitem__: cannot assign a {_type_name(value)} value to an OpenCL "
+            f"__setitem__: cannot assign a {type_name(value)} value to an OpenCL "
             "array; convert it with xp.asarray(..., device=...) first"
         )
     v, adv = _parse(x, key, "__setitem__")
@@ -289,28 +270,21 @@ def setitem(x: CLArray, key, value) -> None:
     # is written back through the view vp afterwards.
     direct = v3.buffer is x.buffer and v3.is_contiguous()
     dst = v3 if direct else ascontiguous(v3) if v3.buffer is x.buffer else v3
-    info = _launch_for(x.device)
-    kernel = _index_kernel(x.device, x.itemsize, "put")
     index = ascontiguous(index)
-    gsize, lsize = _sizes(info, n)
-    _enqueue(
-        "__setitem__",
-        x.device,
-        kernel,
-        (
-            n,
-            dst.buffer,
-            dst.offset,
-            index.buffer,
-            index.offset,
-            N,
-            J,
-            Q,
-            values.buffer,
-            values.offset,
-        ),
-        gsize,
-        lsize,
+    _index_kernel(x.device, x.itemsize, "put").launch_items(
+        n,
+        n,
+        dst.buffer,
+        dst.offset,
+        index.buffer,
+        index.offset,
+        N,
+        J,
+        Q,
+        values.buffer,
+        values.offset,
+        op="__setitem__",
+        shapes=(x.shape, index.shape),
     )
     if not direct:
         copy_into(vp, reshape(dst, vp.shape))
@@ -319,9 +293,9 @@ def setitem(x: CLArray, key, value) -> None:
 def take(x, indices, /, *, axis=None) -> CLArray:
     """Elements of ``x`` at integer ``indices`` along ``axis``."""
     if not isinstance(x, CLArray):
-        raise TypeError(f"take: expected an OpenCL array, got {_type_name(x)}")
+        raise TypeError(f"take: expected an OpenCL array, got {type_name(x)}")
     if not isinstance(indices, CLArray):
-        raise TypeError(f"take: expected OpenCL integer indices, got {_type_name(indices)}")
+        raise TypeError(f"take: expected OpenCL integer indices, got {type_name(indices)}")
     check_device("take", x, indices)
     if indices.dtype.kind not in "iu":
         raise TypeError(f"take: indices must be integers, got {indices.dtype}")
@@ -343,8 +317,7 @@ def take_along_axis(x, indices, /, *, axis=-1) -> CLArray:
     """``x`` gathered along ``axis`` by ``indices`` of the same rank (other axes broadcast)."""
     if not isinstance(x, CLArray) or not isinstance(indices, CLArray):
         raise TypeError(
-            f"take_along_axis: expected OpenCL arrays, got {_type_name(x)} and "
-            f"{_type_name(indices)}"
+            f"take_along_axis: expected OpenCL arrays, got {type_name(x)} and {type_name(indices)}"
         )
     check_device("take_along_axis", x, indices)
     if indices.dtype.kind not in "iu":
@@ -374,15 +347,18 @@ def take_along_axis(x, indices, /, *, axis=-1) -> CLArray:
     if N == 0:
         raise IndexError("take_along_axis: cannot index into an axis of length 0")
     Q = math.prod(other[axis + 1 :])
-    info = _launch_for(x.device)
-    kernel = _index_kernel(x.device, x.itemsize, "take_along")
-    gsize, lsize = _sizes(info, n)
-    _enqueue(
-        "take_along_axis",
-        x.device,
-        kernel,
-        (n, out.buffer, src.buffer, src.offset, index.buffer, 0, N, J, Q),
-        gsize,
-        lsize,
+    _index_kernel(x.device, x.itemsize, "take_along").launch_items(
+        n,
+        n,
+        out.buffer,
+        src.buffer,
+        src.offset,
+        index.buffer,
+        0,
+        N,
+        J,
+        Q,
+        op="take_along_axis",
+        shapes=(x.shape, indices.shape),
     )
     return out

@@ -6,7 +6,10 @@ import math
 
 from . import dtypes as _dt
 from .array import CLArray, empty
-from .elementwise import _type_name, astype, broadcast_shapes, check_device, multiply
+from .copy import astype
+from .elementwise import binary
+from .gemm import MatrixOperand, VectorOperand, gemm
+from .layout import broadcast_shapes, check_device, type_name
 from .manipulation import broadcast_to, normalize_axis, permute_dims, reshape
 
 __all__ = ["matmul", "matrix_transpose", "tensordot", "vecdot"]
@@ -15,7 +18,7 @@ __all__ = ["matmul", "matrix_transpose", "tensordot", "vecdot"]
 def _check(op: str, x1, x2) -> None:
     if not isinstance(x1, CLArray) or not isinstance(x2, CLArray):
         raise TypeError(
-            f"{op}: expected two OpenCL arrays, got {_type_name(x1)} and {_type_name(x2)}"
+            f"{op}: expected two OpenCL arrays, got {type_name(x1)} and {type_name(x2)}"
         )
     check_device(op, x1, x2)
 
@@ -32,8 +35,6 @@ def _compute_dtype(op: str, x1: CLArray, x2: CLArray):
 
 def matmul(x1, x2, /) -> CLArray:
     """Matrix product with the array API's rules for 1-D operands and batch broadcasting."""
-    from .gemm import gemm
-
     _check("matmul", x1, x2)
     if x1.ndim == 0 or x2.ndim == 0:
         raise ValueError(
@@ -59,20 +60,15 @@ def matmul(x1, x2, /) -> CLArray:
     if out.size:
         gemm(
             a.device,
-            a3.buffer,
-            b3.buffer,
-            out.buffer,
+            MatrixOperand(a3.buffer, a3.offset, a3.strides),
+            MatrixOperand(b3.buffer, b3.offset, b3.strides),
+            MatrixOperand(out.buffer, 0, (m * n, n, 1)),
             m=m,
             n=n,
             k=k,
             batch=batch,
-            a_offset=a3.offset,
-            a_strides=a3.strides,
-            b_offset=b3.offset,
-            b_strides=b3.strides,
-            c_offset=0,
-            c_strides=(m * n, n, 1),
             dtype=dtype,
+            op="matmul",
         )
     shape = out.shape
     if x1.ndim == 1:
@@ -86,7 +82,7 @@ def matmul(x1, x2, /) -> CLArray:
 def matrix_transpose(x, /) -> CLArray:
     """A view with the last two axes swapped."""
     if not isinstance(x, CLArray):
-        raise TypeError(f"matrix_transpose: expected an OpenCL array, got {_type_name(x)}")
+        raise TypeError(f"matrix_transpose: expected an OpenCL array, got {type_name(x)}")
     return x.mT
 
 
@@ -127,14 +123,13 @@ def vecdot(x1, x2, /, *, axis=-1) -> CLArray:
     axis = normalize_axis(axis, ndim, "vecdot")
     if axis - ndim < -min(x1.ndim, x2.ndim) or x1.shape[axis - ndim] != x2.shape[axis - ndim]:
         raise ValueError(f"vecdot: shapes {x1.shape} and {x2.shape} differ along axis {axis}")
-    return _sum(multiply(x1, x2), axis=axis - ndim)
+    return _sum(binary("multiply", x1, x2), axis=axis - ndim)
 
 
 def _linear(x, weight, bias, *, relu, xp):
     """The autograd ``linear`` primitive as one GEMM: the weight is read transposed through its
     strides, and bias and ReLU are applied in the GEMM's epilogue."""
     from ..primitives import linear as _portable_linear
-    from .gemm import gemm
 
     arrays = (x, weight) if bias is None else (x, weight, bias)
     dtype = x.dtype
@@ -151,23 +146,16 @@ def _linear(x, weight, bias, *, relu, xp):
     if out.size:
         gemm(
             x.device,
-            rows.buffer,
-            weight.buffer,
-            out.buffer,
+            MatrixOperand(rows.buffer, rows.offset, (0, rows.strides[0], rows.strides[1])),
+            MatrixOperand(weight.buffer, weight.offset, (0, weight.strides[1], weight.strides[0])),
+            MatrixOperand(out.buffer, 0, (0, n, 1)),
             m=m,
             n=n,
             k=k,
-            a_offset=rows.offset,
-            a_strides=(0, rows.strides[0], rows.strides[1]),
-            b_offset=weight.offset,
-            b_strides=(0, weight.strides[1], weight.strides[0]),
-            c_strides=(0, n, 1),
             dtype=dtype,
-            bias_buf=None if bias is None else bias.buffer,
-            bias_offset=0 if bias is None else bias.offset,
-            bias_stride=1 if bias is None else bias.strides[0],
             bias_axis=1,
             relu=relu,
+            bias=None if bias is None else VectorOperand(bias.buffer, bias.offset, bias.strides[0]),
         )
     return reshape(out, (*lead, n))
 

@@ -10,7 +10,8 @@ import numpy as np
 
 from . import dtypes as _dt
 from .array import CLArray, empty, from_numpy
-from .elementwise import _type_name, broadcast_shapes, check_device, copy_into
+from .copy import copy_into
+from .layout import broadcast_shapes, check_device, type_name
 
 __all__ = [
     "broadcast_arrays",
@@ -32,7 +33,7 @@ __all__ = [
 
 def _check(x, op: str) -> CLArray:
     if not isinstance(x, CLArray):
-        raise TypeError(f"{op}: expected an OpenCL array, got {_type_name(x)}")
+        raise TypeError(f"{op}: expected an OpenCL array, got {type_name(x)}")
     return x
 
 

@@ -18,8 +18,8 @@ import numpy as np
 
 from . import dtypes as _dt
 from .array import CLArray, empty
-from .programs import get_kernel
-from .reduction import _check_array, _i64, _launch, _line_view, _normalize_axes
+from .launch import get_kernel
+from .lines import check_array, line_view, normalize_axes
 
 __all__ = ["log_softmax", "logsumexp", "softmax"]
 
@@ -31,16 +31,16 @@ _MODES = {
 
 
 def _run(op: str, x: CLArray, axis: int, out_shape: tuple[int, ...]) -> CLArray:
-    x = _check_array(op, x)
+    x = check_array(op, x)
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: expected a real floating-point array, got {x.dtype}")
     if x.ndim == 0:
         raise ValueError(f"{op}: expected an array with at least one dimension, got 0-d")
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"{op}: expected axis to be an int, got {axis!r}")
-    (axis,) = _normalize_axes(op, x.ndim, axis)
+    (axis,) = normalize_axes(op, x.ndim, axis)
     out = empty(out_shape if out_shape is not None else x.shape, x.dtype, x.device)
-    view = _line_view(op, x, axis)
+    view = line_view(op, x, axis)
     if view.n_out == 0 or (view.n_red == 0 and op != "logsumexp"):
         return out
     device = x.device
@@ -54,17 +54,17 @@ def _run(op: str, x: CLArray, axis: int, out_shape: tuple[int, ...]) -> CLArray:
     )
     args = (
         view.x.buffer,
-        _i64(view.offset),
-        _i64(view.n_out),
-        _i64(view.n_inner),
-        _i64(view.s_o),
-        _i64(view.s_i),
-        _i64(view.n_red),
-        _i64(view.s_r),
+        view.offset,
+        view.n_out,
+        view.n_inner,
+        view.s_o,
+        view.s_i,
+        view.n_red,
+        view.s_r,
         out.buffer,
-        _i64(out.offset),
+        out.offset,
     )
-    _launch(device, kernel, view.n_out, args, op)
+    kernel.launch_items(view.n_out, *args, op=op)
     return out
 
 
@@ -100,10 +100,10 @@ def logsumexp(x: CLArray, /, axis: int = -1, keepdims: bool = False) -> CLArray:
     >>> logsumexp(from_numpy(np.array([0.0, 0.0]), dev)).to_numpy()  # doctest: +SKIP
     array(0.69314718)
     """
-    x = _check_array("logsumexp", x)
+    x = check_array("logsumexp", x)
     if x.ndim == 0:
         raise ValueError("logsumexp: expected an array with at least one dimension, got 0-d")
-    (a,) = _normalize_axes("logsumexp", x.ndim, axis)
+    (a,) = normalize_axes("logsumexp", x.ndim, axis)
     shape = (
         tuple(1 if k == a else n for k, n in enumerate(x.shape))
         if keepdims

@@ -16,8 +16,8 @@ import numpy as np
 
 from . import dtypes as _dt
 from .array import CLArray, ascontiguous, empty
-from .programs import get_kernel
-from .reduction import _check_array, _i64, _launch, _line_view, _normalize_axes, _scratch
+from .launch import get_kernel
+from .lines import check_array, line_view, normalize_axes, scratch
 
 __all__ = ["argsort", "searchsorted", "sort"]
 
@@ -37,55 +37,45 @@ def _defines(dtype: np.dtype, descending: bool) -> dict:
 
 def _sorted_lines(op: str, x: CLArray, axis: int, descending: bool):
     """(view, keys, idx): each line of ``x`` along ``axis`` sorted into contiguous scratch."""
-    x = _check_array(op, x)
+    x = check_array(op, x)
     if x.ndim == 0:
         raise ValueError(f"{op}: expected an array with at least one dimension, got 0-d")
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"{op}: expected axis to be an int, got {axis!r}")
-    (axis,) = _normalize_axes(op, x.ndim, axis)
-    view = _line_view(op, x, axis)
+    (axis,) = normalize_axes(op, x.ndim, axis)
+    view = line_view(op, x, axis)
     device = x.device
     n_lines, n = view.n_out, view.n_red
     total = n_lines * n
-    keys = _scratch(device, total, x.dtype)
-    idx = _scratch(device, total, _dt.int64)
+    keys = scratch(device, total, x.dtype)
+    idx = scratch(device, total, _dt.int64)
     if total == 0:
         return view, keys, idx
     defines = _defines(x.dtype, descending)
     blocks = get_kernel(device, "sort", "sort_blocks", **defines)
     n_blocks = -(-n // _BLOCK)
-    _launch(
-        device,
-        blocks,
+    blocks.launch_items(
         n_lines * n_blocks,
-        (
-            view.x.buffer,
-            _i64(view.offset),
-            _i64(n_lines),
-            _i64(view.n_inner),
-            _i64(view.s_o),
-            _i64(view.s_i),
-            _i64(n),
-            _i64(view.s_r),
-            keys,
-            idx,
-        ),
-        op,
+        view.x.buffer,
+        view.offset,
+        n_lines,
+        view.n_inner,
+        view.s_o,
+        view.s_i,
+        n,
+        view.s_r,
+        keys,
+        idx,
+        op=op,
     )
     if n > _BLOCK:
         merge = get_kernel(device, "sort", "sort_merge", **defines)
-        keys2 = _scratch(device, total, x.dtype)
-        idx2 = _scratch(device, total, _dt.int64)
+        keys2 = scratch(device, total, x.dtype)
+        idx2 = scratch(device, total, _dt.int64)
         n_segs = -(-n // _SEG)
         w = _BLOCK
         while w < n:
-            _launch(
-                device,
-                merge,
-                n_lines * n_segs,
-                (keys, idx, _i64(n_lines), _i64(n), _i64(w), keys2, idx2),
-                op,
-            )
+            merge.launch_items(n_lines * n_segs, keys, idx, n_lines, n, w, keys2, idx2, op=op)
             keys, keys2 = keys2, keys
             idx, idx2 = idx2, idx
             w *= 2
@@ -100,19 +90,15 @@ def _store(op: str, x: CLArray, axis: int, descending: bool, index: bool) -> CLA
     if total:
         name = "sort_store_index" if index else "sort_store_keys"
         kernel = get_kernel(x.device, "sort", name, **_defines(x.dtype, descending))
-        _launch(
-            x.device,
-            kernel,
+        kernel.launch_items(
             total,
-            (
-                idx if index else keys,
-                _i64(view.n_out),
-                _i64(view.n_inner),
-                _i64(view.n_red),
-                out.buffer,
-                _i64(out.offset),
-            ),
-            op,
+            idx if index else keys,
+            view.n_out,
+            view.n_inner,
+            view.n_red,
+            out.buffer,
+            out.offset,
+            op=op,
         )
     return out
 
@@ -163,8 +149,8 @@ def searchsorted(
     ...              from_numpy(np.array([2.0]), dev), side="right").to_numpy()  # doctest: +SKIP
     array([2])
     """
-    x1 = _check_array("searchsorted", x1)
-    x2 = _check_array("searchsorted", x2)
+    x1 = check_array("searchsorted", x1)
+    x2 = check_array("searchsorted", x2)
     if x1.ndim != 1:
         raise ValueError(f"searchsorted: expected a 1-D x1, got shape {x1.shape}")
     if x1.device is not x2.device:
@@ -180,7 +166,7 @@ def searchsorted(
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: expected side 'left' or 'right', got {side!r}")
     if sorter is not None:
-        sorter = _check_array("searchsorted", sorter)
+        sorter = check_array("searchsorted", sorter)
         if sorter.shape != x1.shape or sorter.dtype.kind not in "iu":
             raise ValueError(
                 f"searchsorted: expected an integer sorter of shape {x1.shape}, "
@@ -198,25 +184,21 @@ def searchsorted(
     s_off = sorter.offset if sorter is not None else 0
     s_stride = sorter.strides[0] if sorter is not None else 0
     x1_stride = x1.strides[0] if x1.ndim else 0
-    _launch(
-        device,
-        kernel,
+    kernel.launch_items(
         x2c.size,
-        (
-            x1.buffer,
-            _i64(x1.offset),
-            _i64(x1_stride),
-            _i64(x1.shape[0]),
-            s_buf,
-            _i64(s_off),
-            _i64(s_stride),
-            np.int32(sorter is not None),
-            x2c.buffer,
-            _i64(x2c.offset),
-            _i64(x2c.size),
-            np.int32(side == "right"),
-            out.buffer,
-        ),
-        "searchsorted",
+        x1.buffer,
+        x1.offset,
+        x1_stride,
+        x1.shape[0],
+        s_buf,
+        s_off,
+        s_stride,
+        np.int32(sorter is not None),
+        x2c.buffer,
+        x2c.offset,
+        x2c.size,
+        np.int32(side == "right"),
+        out.buffer,
+        op="searchsorted",
     )
     return out

@@ -127,10 +127,23 @@ def test_two_devices_error_names_both(xp):
         x + y
 
 
-def test_opencl_errors_name_the_status(xp):
-    from axoncl.backends.opencl import elementwise
+def test_opencl_errors_name_the_op_shapes_and_status(xp):
+    from axoncl.backends.opencl.launch import LaunchError, get_kernel
 
     x = xp.asarray(np.ones(4, np.float32))
-    kernel = elementwise._kernel(x.device, 1, "exp", "contig", x.dtype)
-    with pytest.raises(RuntimeError, match="CL_INVALID_WORK_GROUP_SIZE|CL_INVALID_"):
-        elementwise._enqueue("exp", x.device, kernel, (4, x.buffer, 0, x.buffer, 0), (8,), (3,))
+    kernel = get_kernel(
+        x.device,
+        "elementwise",
+        "elementwise_exp_contig",
+        ARITY=1,
+        T="float",
+        KIND=3,
+        BITS=32,
+        VEC=x.device.vector_width,
+    )
+    with pytest.raises(LaunchError) as info:
+        kernel.launch((8,), (3,), 4, x.buffer, 0, x.buffer, 0, op="exp", shapes=((4,),))
+    message = str(info.value)
+    assert message.startswith("exp: launching elementwise_exp_contig (global (8,), local (3,))")
+    assert "shapes (4,)" in message and x.device.id in message
+    assert "CL_INVALID_WORK_GROUP_SIZE" in message or "CL_INVALID_" in message

@@ -8,7 +8,7 @@ import pytest
 
 import axoncl as ax
 from axoncl.backends.opencl import device as device_module
-from axoncl.backends.opencl import programs
+from axoncl.backends.opencl import launch, programs
 from axoncl.backends.opencl.device import Device, NoOpenCLError, get_device, list_devices
 
 
@@ -87,12 +87,12 @@ def test_programs_are_built_once_per_options(xp, monkeypatch):
     builds = []
     real_build = programs._build
     monkeypatch.setattr(programs, "_build", lambda *a: builds.append(a[2]) or real_build(*a))
-    first = programs.get_kernel(dev, "probe_family", "probe_fill", REAL="float", VALUE=2)
-    assert programs.get_kernel(dev, "probe_family", "probe_fill", VALUE=2, REAL="float") is first
-    programs.get_kernel(dev, "probe_family", "probe_fill", REAL="float", VALUE=3)
+    first = launch.get_kernel(dev, "probe_family", "probe_fill", REAL="float", VALUE=2)
+    assert launch.get_kernel(dev, "probe_family", "probe_fill", VALUE=2, REAL="float") is first
+    launch.get_kernel(dev, "probe_family", "probe_fill", REAL="float", VALUE=3)
     assert builds == [("-DREAL=float", "-DVALUE=2"), ("-DREAL=float", "-DVALUE=3")]
     out = cl.Buffer(dev.cl_context, cl.mem_flags.READ_WRITE, 16)
-    first(dev.queue, (4,), (4,), out)
+    first.launch((4,), (4,), out, op="probe")
     host = np.empty(4, dtype=np.float32)
     cl.enqueue_copy(dev.queue, host, out)
     assert host.tolist() == [2.0] * 4

@@ -23,9 +23,14 @@ from oclgrind_runner import assert_clean_under_oclgrind
 
 cl = pytest.importorskip("pyopencl")
 
-from axoncl.backends.opencl import gemm_params  # noqa: E402
+from axoncl.backends.opencl import gemm_params, gemm_tuner  # noqa: E402
 from axoncl.backends.opencl.device import NoOpenCLError, get_device  # noqa: E402
-from axoncl.backends.opencl.gemm import choose_path, gemm  # noqa: E402
+from axoncl.backends.opencl.gemm import (  # noqa: E402
+    MatrixOperand,
+    VectorOperand,
+    choose_path,
+    gemm,
+)
 from axoncl.backends.opencl.gemm_params import (  # noqa: E402
     GemmParams,
     load_params,
@@ -131,26 +136,18 @@ def _run(
         bias_len = m if bias_axis == 0 else n
         bias_store = rng.uniform(-1, 1, size=1 + 2 * max(bias_len, 1)).astype(dtype)
         bias = bias_store[1::2][:bias_len].astype(np.float64)
-        bias_kw = dict(
-            bias_buf=_buffer(device, bias_store), bias_offset=1, bias_stride=2, bias_axis=bias_axis
-        )
+        bias_kw = dict(bias=VectorOperand(_buffer(device, bias_store), 1, 2), bias_axis=bias_axis)
 
     a_buf, b_buf, c_buf = (_buffer(device, x) for x in (a_flat, b_flat, c_store))
     gemm(
         device,
-        a_buf,
-        b_buf,
-        c_buf,
+        MatrixOperand(a_buf, a_off, a_str),
+        MatrixOperand(b_buf, b_off, b_str),
+        MatrixOperand(c_buf, pad, c_str),
         m=m,
         n=n,
         k=k,
         batch=batch,
-        a_offset=a_off,
-        a_strides=a_str,
-        b_offset=b_off,
-        b_strides=b_str,
-        c_offset=pad,
-        c_strides=c_str,
         dtype=dtype,
         alpha=alpha,
         beta=beta,
@@ -342,21 +339,40 @@ def test_auto_path_uses_direct_for_small_problems(device):
 
 def test_zero_sized_outputs_do_nothing(device):
     buf = _buffer(device, np.zeros(4, np.float32))
-    gemm(device, buf, buf, buf, m=0, n=3, k=2)
-    gemm(device, buf, buf, buf, m=2, n=0, k=2)
-    gemm(device, buf, buf, buf, m=2, n=2, k=1, batch=0)
+    gemm(device, MatrixOperand(buf), MatrixOperand(buf), MatrixOperand(buf), m=0, n=3, k=2)
+    gemm(device, MatrixOperand(buf), MatrixOperand(buf), MatrixOperand(buf), m=2, n=0, k=2)
+    gemm(device, MatrixOperand(buf), MatrixOperand(buf), MatrixOperand(buf), m=2, n=2, k=1, batch=0)
 
 
 def test_bad_arguments_raise(device):
     buf = _buffer(device, np.zeros(4, np.float32))
     with pytest.raises(TypeError, match="float32 or float64"):
-        gemm(device, buf, buf, buf, m=1, n=1, k=1, dtype=np.int32)
+        gemm(
+            device,
+            MatrixOperand(buf),
+            MatrixOperand(buf),
+            MatrixOperand(buf),
+            m=1,
+            n=1,
+            k=1,
+            dtype=np.int32,
+        )
     with pytest.raises(ValueError, match="outside its buffer"):
-        gemm(device, buf, buf, buf, m=3, n=3, k=3)
+        gemm(device, MatrixOperand(buf), MatrixOperand(buf), MatrixOperand(buf), m=3, n=3, k=3)
     with pytest.raises(ValueError, match="non-negative"):
-        gemm(device, buf, buf, buf, m=-1, n=1, k=1)
+        gemm(device, MatrixOperand(buf), MatrixOperand(buf), MatrixOperand(buf), m=-1, n=1, k=1)
     with pytest.raises(ValueError, match="bias_axis"):
-        gemm(device, buf, buf, buf, m=1, n=1, k=1, bias_buf=buf, bias_axis=2)
+        gemm(
+            device,
+            MatrixOperand(buf),
+            MatrixOperand(buf),
+            MatrixOperand(buf),
+            m=1,
+            n=1,
+            k=1,
+            bias_axis=2,
+            bias=VectorOperand(buf, 0, 1),
+        )
 
 
 def test_params_round_trip(device):
@@ -392,8 +408,8 @@ def test_tune_writes_a_loadable_winner(device, monkeypatch):
     if device.caps.kind != "cpu":
         pytest.skip("the tuner's candidates are for the CPU kernel")
     few = [GemmParams(), GemmParams().replace(rm=6, kc=256)]
-    monkeypatch.setattr(gemm_params, "_candidates", lambda base: few)
-    result = gemm_params.tune(device, sizes=(96,), repeat=1)
+    monkeypatch.setattr(gemm_tuner, "_candidates", lambda base: few)
+    result = gemm_tuner.tune(device, sizes=(96,), repeat=1)
     assert len(result["results"]) == 2
     assert load_params(device).as_dict() == result["params"]
 
@@ -401,7 +417,20 @@ def test_tune_writes_a_loadable_winner(device, monkeypatch):
 def test_tiled_falls_back_to_direct_when_the_work_group_does_not_fit(device, monkeypatch):
     from axoncl.backends.opencl import gemm as gemm_module
 
-    monkeypatch.setattr(gemm_module, "_work_group_limit", lambda device, kernel: 1)
+    real_kernel = gemm_module._kernel
+
+    class Tight:  # a tiled kernel whose compiled work-group limit is 1
+        def __init__(self, kernel):
+            self.kernel, self.max_local = kernel, 1
+
+        def launch(self, *args, **kwargs):
+            raise AssertionError("the tiled kernel must not be launched")
+
+    def kernel(device, name, defines):
+        found = real_kernel(device, name, defines)
+        return Tight(found) if name == "gemm_tiled" else found
+
+    monkeypatch.setattr(gemm_module, "_kernel", kernel)
     _run(device, 20, 30, 7, path="tiled", beta=0.5)
     _run(device, 20, 30, 7, path="tiled", bias_axis=0, relu=True)
 
@@ -409,7 +438,7 @@ def test_tiled_falls_back_to_direct_when_the_work_group_does_not_fit(device, mon
 OCLGRIND_SCRIPT = """
 import numpy as np, pyopencl as cl
 from axoncl.backends.opencl.device import default_device
-from axoncl.backends.opencl.gemm import gemm
+from axoncl.backends.opencl.gemm import MatrixOperand, VectorOperand, gemm
 
 dev = default_device()
 assert dev.caps.name.startswith("Oclgrind"), dev.caps.name
@@ -424,9 +453,10 @@ for path in ("direct", "packed", "tiled"):
         bias = rng.uniform(-1, 1, n).astype(np.float32)
         bufs = [cl.Buffer(dev.cl_context, flags, hostbuf=x) for x in (a, b, c, bias)]
         a_strides = (m * k, 1, m) if trans else (m * k, k, 1)
-        gemm(dev, bufs[0], bufs[1], bufs[2], m=m, n=n, k=k, batch=2, a_strides=a_strides,
-             b_strides=(0, n, 1), c_strides=(m * n, n, 1), beta=0.5, bias_buf=bufs[3],
-             relu=True, path=path)
+        a_op = MatrixOperand(bufs[0], 0, a_strides)
+        c_op = MatrixOperand(bufs[2], 0, (m * n, n, 1))
+        gemm(dev, a_op, MatrixOperand(bufs[1]), c_op, m=m, n=n, k=k, batch=2, beta=0.5,
+             relu=True, path=path, bias=VectorOperand(bufs[3]))
         out = np.empty_like(c)
         cl.enqueue_copy(dev.queue, out, bufs[2])
         a_log = np.swapaxes(a, 1, 2) if trans else a

@@ -11,14 +11,12 @@ SCRIPT = textwrap.dedent("""
     import sys
     import numpy as np
     import axoncl.backends.opencl as xp
-    from axoncl.backends.opencl import elementwise as ew
 
     dev = xp.default_device()
     assert dev.caps.name.startswith("Oclgrind"), dev.caps.name
     if sys.argv[1] == "vec16":  # the CPU launch style (vload16 path) on the simulator
-        info = ew._launch_for(dev)
-        info.vec, info.local_big, info.local_small = 16, 64, 8
-        info.threshold = 2 * 64 * max(dev.caps.compute_units, 1)
+        dev.vector_width = 16
+        dev.local_sizes = (64, 8, 2 * 64 * max(dev.caps.compute_units, 1))
     a = np.arange(37, dtype=np.float32) - 5
     x = xp.asarray(a)
     m = xp.asarray(np.arange(12, dtype=np.float32).reshape(3, 4))

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 pytest.importorskip("pyopencl")
 
 from axoncl.backends.opencl import reduction as R  # noqa: E402
+from axoncl.backends.opencl import scan as S  # noqa: E402
 from axoncl.backends.opencl.array import CLArray, from_numpy  # noqa: E402
 
 
@@ -352,7 +353,7 @@ def test_argmax_argmin_nan_and_ints(dev, op):
 def test_cumulative_sum(dev, shape, axis, include_initial):
     rng = np.random.default_rng(10)
     a = rng.integers(-5, 6, shape).astype(np.int32)
-    got = R.cumulative_sum(
+    got = S.cumulative_sum(
         from_numpy(a, dev), axis=axis, include_initial=include_initial
     ).to_numpy()
     ax = 0 if axis is None else axis
@@ -376,15 +377,15 @@ def test_cumulative_sum_float_and_views(dev):
     base = rng.random((8, 3000), dtype=np.float32)
     v = base[1::2, ::-3]
     x = cl_view(dev, base, v)
-    got = R.cumulative_sum(x, axis=1).to_numpy()
+    got = S.cumulative_sum(x, axis=1).to_numpy()
     ref = np.cumsum(v.astype(np.float64), axis=1)
     # A running sum: the error of prefix m is at most m eps sum|x| (all positive here).
     tol = np.arange(1, v.shape[1] + 1) * np.finfo(np.float32).eps * ref
     assert np.all(np.abs(got - ref) <= tol + 1e-6)
-    got = R.cumulative_sum(x, axis=0, dtype=np.float32).to_numpy()
+    got = S.cumulative_sum(x, axis=0, dtype=np.float32).to_numpy()
     np.testing.assert_allclose(got, np.cumsum(v, axis=0), rtol=1e-6)
     with pytest.raises(ValueError, match="axis"):
-        R.cumulative_sum(from_numpy(base, dev))
+        S.cumulative_sum(from_numpy(base, dev))
 
 
 # ---- nonzero ------------------------------------------------------------------------------
@@ -393,7 +394,7 @@ def test_cumulative_sum_float_and_views(dev):
 @pytest.mark.parametrize("shape", [(1,), (13,), (4, 7), (3, 1, 5), (200001,), (0, 4)], ids=str)
 def test_nonzero(dev, shape):
     a = (np.random.default_rng(12).random(shape) < 0.3).astype(np.float32)
-    got = R.nonzero(from_numpy(a, dev))
+    got = S.nonzero(from_numpy(a, dev))
     ref = np.nonzero(a)
     assert len(got) == len(ref)
     for g, r in zip(got, ref):
@@ -404,15 +405,15 @@ def test_nonzero(dev, shape):
 def test_nonzero_of_view_and_all_zero(dev):
     base = np.arange(24, dtype=np.int32).reshape(4, 6) % 5
     v = base.T[::2]
-    got = R.nonzero(cl_view(dev, base, v))
+    got = S.nonzero(cl_view(dev, base, v))
     for g, r in zip(got, np.nonzero(v)):
         np.testing.assert_array_equal(g.to_numpy(), r)
-    zeros = R.nonzero(from_numpy(np.zeros((3, 3), np.int8), dev))
+    zeros = S.nonzero(from_numpy(np.zeros((3, 3), np.int8), dev))
     assert [z.shape for z in zeros] == [(0,), (0,)]
     one = from_numpy(np.ones(1, np.float32), dev)
     scalar = CLArray(dev, one.buffer, 0, (), (), one.dtype)
     with pytest.raises(ValueError, match="0-d"):
-        R.nonzero(scalar)
+        S.nonzero(scalar)
 
 
 # ---- properties ---------------------------------------------------------------------------

@@ -1,0 +1,149 @@
+"""Host side of ``kernels/copy.cl``: copies between views, dtype casts, fills and ramps.
+
+* :func:`copy_into` is ``dst[...] = src`` for any two strided views, with broadcasting and a
+  dtype cast; contiguous same-dtype copies are a plain buffer copy.
+* :func:`fill` and :func:`iota` write scalars; :func:`astype` and :func:`cast` convert dtypes.
+
+Copies that only move bytes use the unsigned type of the element's width, so one program
+serves every dtype of that width.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes as _dt
+from .array import CLArray, empty
+from .device import Device
+from .launch import Kernel, copy_buffer, fill_buffer, get_kernel
+from .layout import broadcast_shapes, broadcast_strides, check_device, make_layout, type_name
+
+# What this module adds to the namespace; cast, copy_into, fill and iota serve the other host
+# modules.
+__all__ = ["astype"]
+
+_UINT_OF_SIZE = {1: "uchar", 2: "ushort", 4: "uint", 8: "ulong"}
+
+
+def _copy_kernel(device: Device, src: np.dtype, dst: np.dtype, name: str) -> Kernel:
+    if src == dst and name != "iota":  # copies move bytes: one program per width
+        src_t = dst_t = _UINT_OF_SIZE[src.itemsize]
+        dst_bool = 0
+    else:
+        src_t, dst_t = _dt.C_TYPE[src], _dt.C_TYPE[dst]
+        dst_bool = int(dst == _dt.bool)
+    defines = {
+        "SRC_T": src_t,
+        "DST_T": dst_t,
+        "DST_BOOL": dst_bool,
+        "VEC": device.vector_width,
+        "ACC_T": "double" if device.caps.fp64 else "float",
+    }
+    if device.caps.fp64:
+        defines["FP64"] = 1
+    return get_kernel(device, "copy", f"copy_{name}", **defines)
+
+
+def copy_into(dst: CLArray, src: CLArray) -> None:
+    """``dst[...] = src`` with broadcasting and a dtype cast; ``dst`` may be any strided view."""
+    device = check_device("copy", dst, src)
+    if dst.size == 0:
+        return
+    if src.shape != dst.shape and broadcast_shapes("copy", src.shape, dst.shape) != dst.shape:
+        raise ValueError(f"copy: cannot broadcast shape {src.shape} to {dst.shape}")
+    shapes = (dst.shape, src.shape)
+    same_shape = src.shape == dst.shape
+    if same_shape and src.is_contiguous() and dst.is_contiguous():
+        if src.dtype == dst.dtype:
+            size = dst.itemsize
+            copy_buffer(
+                device,
+                dst.buffer,
+                src.buffer,
+                dst.size * size,
+                src_offset=src.offset * size,
+                dst_offset=dst.offset * size,
+                op="copy",
+                shapes=shapes,
+            )
+            return
+        vec = device.vector_width
+        _copy_kernel(device, src.dtype, dst.dtype, "contig").launch_items(
+            -(-dst.size // vec),
+            dst.size,
+            dst.buffer,
+            dst.offset,
+            src.buffer,
+            src.offset,
+            op="astype",
+            shapes=shapes,
+        )
+        return
+    layout = make_layout(
+        "copy",
+        dst.shape,
+        [(dst.offset, dst.strides), (src.offset, broadcast_strides(src, dst.shape))],
+    )
+    _copy_kernel(device, src.dtype, dst.dtype, "strided").launch_items(
+        dst.size, layout, dst.size, dst.buffer, src.buffer, op="copy", shapes=shapes
+    )
+
+
+def fill(dst: CLArray, value) -> None:
+    """``dst[...] = value`` for a Python scalar; ``dst`` may be any strided view."""
+    if dst.size == 0:
+        return
+    device = dst.device
+    host = (
+        np.array(value).astype(dst.dtype)
+        if not isinstance(value, np.generic)
+        else np.asarray(value, dtype=dst.dtype)
+    )
+    if dst.dtype == _dt.bool:
+        host = host.astype(np.uint8)
+    size = dst.itemsize
+    if dst.is_contiguous():
+        fill_buffer(
+            device,
+            dst.buffer,
+            host.reshape(1),
+            dst.offset * size,
+            dst.size * size,
+            op="fill",
+            shapes=(dst.shape,),
+        )
+        return
+    layout = make_layout("fill", dst.shape, [(dst.offset, dst.strides)])
+    bits = host.reshape(()).view(np.dtype(f"u{size}")).item()  # the value's bytes
+    _copy_kernel(device, dst.dtype, dst.dtype, "fill_strided").launch_items(
+        dst.size, layout, dst.size, dst.buffer, bits, op="fill", shapes=(dst.shape,)
+    )
+
+
+def iota(dst: CLArray, start: float, step: float) -> None:
+    """``dst[i] = start + i * step`` for a contiguous 1-D ``dst``."""
+    if dst.size == 0:
+        return
+    target = dst.dtype if dst.dtype != _dt.bool else _dt.uint8
+    _copy_kernel(dst.device, dst.dtype, target, "iota").launch_items(
+        dst.size, dst.size, dst.buffer, dst.offset, start, step, op="arange", shapes=(dst.shape,)
+    )
+
+
+def astype(x: CLArray, dtype, /, *, copy: bool = True, device=None) -> CLArray:
+    """``x`` converted to ``dtype`` (a copy unless ``copy=False`` and nothing changes)."""
+    if not isinstance(x, CLArray):
+        raise TypeError(f"astype: expected an OpenCL array, got {type_name(x)}")
+    if device is not None:
+        x = x.to_device(device)
+    dtype = _dt.as_dtype(dtype, x.device, "astype")
+    if dtype == x.dtype and not copy:
+        return x
+    out = empty(x.shape, dtype, x.device)
+    copy_into(out, x)
+    return out
+
+
+def cast(x: CLArray, dtype: np.dtype) -> CLArray:
+    """``x`` itself when it already has ``dtype``, else a converted copy."""
+    return x if x.dtype == dtype else astype(x, dtype)

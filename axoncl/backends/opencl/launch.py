@@ -1,0 +1,267 @@
+"""The one way to launch a kernel or move memory on an OpenCL device.
+
+Every kernel launch and every buffer copy of the OpenCL namespace goes through this module:
+
+* :func:`get_kernel` builds (through ``programs.py``) and caches a :class:`Kernel` on the
+  :class:`~.device.Device`. Its scalar argument types are read from the compiled kernel
+  (``-cl-kernel-arg-info``), so every launch packs plain Python numbers on pyopencl's fast path.
+* :func:`local_size` is the one rule for 1-D work-group sizes, from the device's limits.
+* :meth:`Kernel.launch` / :meth:`Kernel.launch_items` set the arguments and enqueue as one
+  step under the device's launch lock. A ``cl.Kernel`` holds its arguments as state, so two
+  threads that set and enqueue the same cached kernel would otherwise enqueue each other's
+  arguments. A failure is re-raised as :class:`LaunchError` naming the op, the kernel, the
+  shapes, the device and the ``CL_*`` status.
+* :func:`copy_buffer`, :func:`read_buffer`, :func:`write_buffer` and :func:`fill_buffer` wrap the
+  queue's copies the same way.
+
+Examples
+--------
+>>> k = get_kernel(dev, "fused", "fused_multiply_add", T="float", VEC=16)   # doctest: +SKIP
+>>> k.launch_items(n_items, n, out.buffer, 0, a.buffer, 0, op="fma")     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import numpy as np
+import pyopencl as cl
+
+from .device import Device
+from .programs import error_status, get_program, options_of
+
+__all__ = [
+    "Kernel",
+    "LaunchError",
+    "copy_buffer",
+    "fill_buffer",
+    "get_kernel",
+    "local_size",
+    "read_buffer",
+    "write_buffer",
+]
+
+# OpenCL C scalar type names (as clGetKernelArgInfo reports them) -> numpy types for packing.
+_SCALAR_TYPES = {
+    "char": np.int8,
+    "uchar": np.uint8,
+    "unsigned char": np.uint8,
+    "bool": np.uint8,
+    "short": np.int16,
+    "ushort": np.uint16,
+    "unsigned short": np.uint16,
+    "int": np.int32,
+    "uint": np.uint32,
+    "unsigned int": np.uint32,
+    "long": np.int64,
+    "ulong": np.uint64,
+    "unsigned long": np.uint64,
+    "float": np.float32,
+    "double": np.float64,
+}
+
+
+class LaunchError(RuntimeError):
+    """An OpenCL launch or copy failed; the message names the op, shapes, device and status."""
+
+
+def _fail(op: str, what: str, device: Device, shapes: Any, exc: BaseException) -> LaunchError:
+    shown = f" with shapes {', '.join(map(str, shapes))}" if shapes else ""
+    return LaunchError(
+        f"{op}: {what}{shown} on {device.id} ({device.caps.name}) failed with "
+        f"{error_status(exc)}: {exc}"
+    )
+
+
+def _arg_types(cl_kernel: cl.Kernel, family: str) -> list[Any]:
+    """numpy types of the by-value scalar arguments (None for buffers, local memory, structs)."""
+    types: list[Any] = []
+    private = cl.kernel_arg_address_qualifier.PRIVATE
+    for i in range(cl_kernel.num_args):
+        try:
+            qualifier = cl_kernel.get_arg_info(i, cl.kernel_arg_info.ADDRESS_QUALIFIER)
+            type_name = cl_kernel.get_arg_info(i, cl.kernel_arg_info.TYPE_NAME)
+        except cl.Error as exc:
+            raise RuntimeError(
+                f"kernels/{family}.cl: the OpenCL driver gave no argument info for "
+                f"{cl_kernel.function_name} ({error_status(exc)}); axoncl needs "
+                "clGetKernelArgInfo (OpenCL 1.2)"
+            ) from None
+        name = type_name.strip().rstrip("\x00")
+        types.append(_SCALAR_TYPES.get(name) if qualifier == private else None)
+    return types
+
+
+class Kernel:
+    """One compiled kernel of one device, with typed scalar arguments and its work-group limit.
+
+    Get one with :func:`get_kernel`; instances are cached on the device and shared by all
+    threads.
+    """
+
+    __slots__ = ("device", "cl_kernel", "name", "max_local", "_sizes", "_queue", "_lock")
+
+    def __init__(self, device: Device, cl_kernel: cl.Kernel, family: str) -> None:
+        self.device = device
+        self.cl_kernel = cl_kernel
+        self.name = cl_kernel.function_name
+        cl_kernel.set_scalar_arg_dtypes(_arg_types(cl_kernel, family))
+        try:
+            self.max_local = int(
+                cl_kernel.get_work_group_info(
+                    cl.kernel_work_group_info.WORK_GROUP_SIZE, device.cl_device
+                )
+            )
+        except cl.Error:
+            self.max_local = device.caps.max_work_group_size
+        _, _, threshold = device.local_sizes
+        # local_size's two answers for this kernel, worked out once (launch_items is hot).
+        self._sizes = (
+            local_size(device, threshold, self.max_local),
+            local_size(device, 0, self.max_local),
+            threshold,
+        )
+        self._queue = device.queue
+        self._lock = device.launch_lock
+
+    def launch(
+        self,
+        global_size: tuple[int, ...],
+        local_size: tuple[int, ...] | None,
+        *args: Any,
+        op: str,
+        shapes: tuple = (),
+    ) -> None:
+        """Set ``args`` and enqueue over ``global_size`` work-items, atomically."""
+        try:
+            with self._lock:
+                self.cl_kernel.set_args(*args)
+                cl.enqueue_nd_range_kernel(self._queue, self.cl_kernel, global_size, local_size)
+                self.device.launches += 1
+        except _LAUNCH_ERRORS as exc:
+            what = f"launching {self.name} (global {global_size}, local {local_size})"
+            raise _fail(op, what, self.device, shapes, exc) from None
+
+    def launch_items(self, n_items: int, *args: Any, op: str, shapes: tuple = ()) -> None:
+        """A 1-D launch of ``n_items`` work-items (rounded up; the kernel guards the tail),
+        with the work-group size of :func:`local_size`."""
+        if n_items <= 0:
+            return
+        big, small, threshold = self._sizes
+        local = big if n_items >= threshold else small
+        global_size = ((n_items + local - 1) // local * local,)
+        self.launch(global_size, (local,), *args, op=op, shapes=shapes)
+
+    def launch_grid(
+        self, n_items: int, n_rows: int, *args: Any, op: str, shapes: tuple = ()
+    ) -> None:
+        """A 2-D launch: ``n_items`` work-items (rounded up) for each of ``n_rows`` rows. Rows
+        shorter than the large work-group take the small one, so little of a group idles."""
+        if n_items <= 0 or n_rows <= 0:
+            return
+        big, small, threshold = self._sizes
+        local = big if n_items >= big and n_items * n_rows >= threshold else small
+        global_size = ((n_items + local - 1) // local * local, n_rows)
+        self.launch(global_size, (local, 1), *args, op=op, shapes=shapes)
+
+    def __repr__(self) -> str:
+        return f"Kernel({self.name!r}, {self.device.id})"
+
+
+# What a failed launch raises: OpenCL errors, and pyopencl's packing errors for a bad argument.
+_LAUNCH_ERRORS = (cl.Error, struct.error, TypeError, ValueError, RuntimeError)
+
+
+def get_kernel(
+    device: Device, family: str, name: str, **defines: int | str | float | bool
+) -> Kernel:
+    """The cached :class:`Kernel` ``name`` of ``kernels/<family>.cl`` built with ``defines``."""
+    key = (family, options_of(defines), name)
+    found = device.kernels.get(key)
+    if found is None:
+        with device.build_lock:  # two threads asking at once build and type it once
+            found = device.kernels.get(key)
+            if found is None:
+                program = get_program(device, family, **defines)
+                found = device.kernels[key] = Kernel(device, cl.Kernel(program, name), family)
+    return found
+
+
+def local_size(device: Device, n_items: int, limit: int | None = None) -> int:
+    """The work-group size of a 1-D launch of ``n_items`` work-items.
+
+    Two sizes per device class, so PoCL (which compiles one specialisation per local size)
+    sees few: CPUs take 64, or 8 for grids too small to give every core several groups (PoCL
+    runs one work-group per thread); GPUs take 256, or 64 for small grids. Halved down to the
+    kernel's own ``limit`` when it is lower.
+    """
+    big, small, threshold = device.local_sizes
+    local = big if n_items >= threshold else small
+    if limit is not None:
+        while local > limit and local > 1:
+            local //= 2
+    return local
+
+
+def copy_buffer(
+    device: Device,
+    dst: Any,
+    src: Any,
+    nbytes: int,
+    *,
+    dst_offset: int = 0,
+    src_offset: int = 0,
+    op: str,
+    shapes: tuple = (),
+) -> None:
+    """Enqueue a device-to-device copy of ``nbytes`` bytes (offsets in bytes)."""
+    if nbytes <= 0:
+        return
+    try:
+        cl.enqueue_copy(
+            device.queue,
+            dst,
+            src,
+            byte_count=nbytes,
+            src_offset=src_offset,
+            dst_offset=dst_offset,
+        )
+    except cl.Error as exc:
+        raise _fail(op, f"copying {nbytes} bytes", device, shapes, exc) from None
+
+
+def read_buffer(
+    device: Device, host: np.ndarray, src: Any, *, src_offset: int = 0, op: str, shapes=()
+) -> np.ndarray:
+    """Copy ``host.nbytes`` bytes from ``src`` into ``host`` and wait for them."""
+    if host.nbytes:
+        try:
+            cl.enqueue_copy(device.queue, host, src, src_offset=src_offset, is_blocking=True)
+        except cl.Error as exc:
+            what = f"reading {host.nbytes} bytes to the host"
+            raise _fail(op, what, device, shapes, exc) from None
+    return host
+
+
+def write_buffer(device: Device, dst: Any, host: np.ndarray, *, op: str, shapes=()) -> None:
+    """Enqueue an upload of ``host`` into ``dst`` without waiting (pyopencl keeps ``host``
+    alive until the copy completes)."""
+    if host.nbytes:
+        try:
+            cl.enqueue_copy(device.queue, dst, host, is_blocking=False)
+        except cl.Error as exc:
+            what = f"uploading {host.nbytes} bytes"
+            raise _fail(op, what, device, shapes, exc) from None
+
+
+def fill_buffer(
+    device: Device, dst: Any, pattern: np.ndarray, offset: int, nbytes: int, *, op: str, shapes=()
+) -> None:
+    """Enqueue ``dst[offset : offset + nbytes] = pattern`` repeated (offsets in bytes)."""
+    if nbytes <= 0:
+        return
+    try:
+        cl.enqueue_fill_buffer(device.queue, dst, pattern, offset, nbytes)
+    except cl.Error as exc:
+        raise _fail(op, f"filling {nbytes} bytes", device, shapes, exc) from None

@@ -1,0 +1,208 @@
+"""Scans on OpenCL: ``cumulative_sum`` and ``nonzero`` (``kernels/reduction.cl``).
+
+``cumulative_sum`` scans each line of the input's line view (:mod:`.lines`); long lines are
+split into chunks whose sums are scanned first, so every compute unit works. ``nonzero``
+counts per chunk, reads the counts back (the output's size depends on the data), then writes
+the flat indices and unravels them per dimension.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes as _dt
+from .array import CLArray, ascontiguous, empty, from_numpy
+from .launch import get_kernel
+from .lines import check_array, chunking, line_view, normalize_axes, view_args
+from .reduction import pass1_kernel, reduce_defines, sum_dtype
+
+__all__ = ["cumulative_sum", "nonzero"]
+
+_FAMILY = "reduction"
+
+
+def cumulative_sum(
+    x: CLArray, /, *, axis: int | None = None, dtype=None, include_initial: bool = False
+) -> CLArray:
+    """Running sum along ``axis`` (which may be omitted only for 1-D input).
+
+    Parameters
+    ----------
+    dtype
+        As for :func:`sum` (int64 for signed integers and bool, uint64 for unsigned).
+    include_initial
+        Start each line with a zero, so the axis grows by one.
+
+    Examples
+    --------
+    >>> cumulative_sum(from_numpy(np.array([1, 2, 3]), dev)).to_numpy()  # doctest: +SKIP
+    array([1, 3, 6])
+    """
+    x = check_array("cumulative_sum", x)
+    if x.ndim == 0:
+        raise ValueError("cumulative_sum: expected an array with at least one dimension, got 0-d")
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError(
+                f"cumulative_sum: expected axis for a {x.ndim}-D array (shape "
+                f"{x.shape}); pass axis=..."
+            )
+        axis = 0
+    (axis,) = normalize_axes("cumulative_sum", x.ndim, axis)
+    acc = sum_dtype("cumulative_sum", x, dtype)
+    incl = 1 if include_initial else 0
+    shape = tuple(n + incl if a == axis else n for a, n in enumerate(x.shape))
+    out = empty(shape, acc, x.device)
+    if out.size == 0:
+        return out
+    view = line_view("cumulative_sum", x, axis)
+    device = x.device
+    n_lines = view.n_out
+    kernel = get_kernel(device, _FAMILY, "reduction_cumsum", **reduce_defines("sum", x.dtype, acc))
+    n_chunks, chunk, _, _ = chunking(device, n_lines, view.n_red, contiguous_only=True)
+    start = out.buffer
+    if n_chunks > 1:
+        # Three phases: chunk sums, their exclusive scan per line, then each chunk's own scan
+        # started from its offset.
+        sums = empty((n_lines * n_chunks,), acc, device)
+        name1, n_items1 = pass1_kernel(device, view, n_chunks, acc)
+        k1 = get_kernel(device, _FAMILY, name1, **reduce_defines("sum", x.dtype, acc))
+        args1 = (
+            *view_args(view, n_lines, n_chunks, chunk),
+            chunk,
+            1,
+            sums.buffer,
+            0,
+            sums.buffer,
+            1.0 if acc.kind == "f" else 0,
+        )
+        k1.launch_items(n_items1, *args1, op="cumulative_sum")
+        starts = empty((n_lines * (n_chunks + 1),), acc, device)
+        k2 = get_kernel(device, _FAMILY, "reduction_cumsum", **reduce_defines("sum", acc, acc))
+        args2 = (
+            sums.buffer,
+            0,
+            n_lines,
+            1,
+            n_chunks,
+            0,
+            n_chunks,
+            1,
+            1,
+            n_chunks,
+            starts.buffer,
+            0,
+            1,
+            starts.buffer,
+            0,
+        )
+        k2.launch_items(n_lines, *args2, op="cumulative_sum")
+        start = starts.buffer
+    args = (
+        *view_args(view, n_lines, n_chunks, chunk),
+        out.buffer,
+        out.offset,
+        incl,
+        start,
+        int(n_chunks > 1),
+    )
+    kernel.launch_items(n_lines * n_chunks, *args, op="cumulative_sum")
+    return out
+
+
+def nonzero(x: CLArray, /) -> tuple[CLArray, ...]:
+    """Indices of the nonzero elements, one int64 array per dimension, in C order.
+
+    Host-bound: the number of nonzero elements is read back to size the outputs (one wait).
+
+    Examples
+    --------
+    >>> [a.to_numpy() for a in nonzero(from_numpy(np.array([0, 3, 0, 4]), dev))]  # doctest: +SKIP
+    [array([1, 3])]
+    """
+    x = check_array("nonzero", x)
+    if x.ndim == 0:
+        raise ValueError(
+            "nonzero: expected an array with at least one dimension, got 0-d; "
+            "use reshape(x, (1,)) first"
+        )
+    device = x.device
+    if x.size == 0:
+        return tuple(empty((0,), _dt.int64, device) for _ in range(x.ndim))
+    xc = ascontiguous(x)
+    n = xc.size
+    cpu = device.caps.kind == "cpu"
+    target = 64 * device.caps.compute_units if cpu else 4096
+    chunk = max(-(-n // target), 1024)
+    n_chunks = -(-n // chunk)
+    counts = empty((n_chunks,), _dt.int64, device)
+    # Pass 1 of a count_nonzero: one count per chunk, written as partials (no pass 2).
+    k1 = get_kernel(
+        device,
+        _FAMILY,
+        "reduction_rows",
+        **reduce_defines("sum", xc.dtype, _dt.int64, "MAP_NONZERO"),
+    )
+    args1 = (
+        xc.buffer,
+        xc.offset,
+        1,
+        1,
+        0,
+        0,
+        n,
+        1,
+        n_chunks,
+        chunk,
+        chunk,
+        1,
+        counts.buffer,
+        0,
+        counts.buffer,
+        0,
+    )
+    k1.launch_items(n_chunks, *args1, op="nonzero")
+    host_counts = counts.to_numpy()  # the one host wait: the output size
+    offsets = np.zeros(n_chunks, dtype=np.int64)
+    np.cumsum(host_counts[:-1], out=offsets[1:])
+    total = int(host_counts.sum())
+    flat = empty((total,), _dt.int64, device)
+    if total == 0:
+        return tuple(empty((0,), _dt.int64, device) for _ in range(x.ndim))
+    offsets_dev = from_numpy(offsets, device)
+    kernel = get_kernel(
+        device,
+        _FAMILY,
+        "reduction_nonzero_flat",
+        **reduce_defines("sum", xc.dtype, _dt.int64, "MAP_NONZERO"),
+    )
+    kernel.launch_items(
+        n_chunks,
+        xc.buffer,
+        xc.offset,
+        n,
+        chunk,
+        n_chunks,
+        offsets_dev.buffer,
+        flat.buffer,
+        op="nonzero",
+    )
+    if x.ndim == 1:
+        return (flat,)
+    unravel = get_kernel(
+        device,
+        _FAMILY,
+        "reduction_unravel",
+        **reduce_defines("sum", xc.dtype, _dt.int64, "MAP_NONZERO"),
+    )
+    result = []
+    step = 1
+    steps = []
+    for dim in reversed(x.shape):
+        steps.append(step)
+        step *= dim
+    for dim, step in zip(x.shape, reversed(steps), strict=True):
+        coord = empty((total,), _dt.int64, device)
+        unravel.launch_items(total, flat.buffer, total, step, dim, coord.buffer, op="nonzero")
+        result.append(coord)
+    return tuple(result)
