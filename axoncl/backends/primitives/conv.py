@@ -1,36 +1,19 @@
-"""Non-standard primitives: a portable array-API version each, plus per-backend fast versions.
+"""Convolution and pooling windows: im2col/col2im, conv2d and its two gradients, max and average
+pooling with their adjoints, and ``conv_output_size``.
 
-A primitive takes ``xp`` as a keyword. A backend installs its own version with
-``@prim.register(namespace)``; calls on arrays of that namespace then use it.
-
-Examples
---------
->>> import numpy as np
->>> from array_api_compat import numpy as xp
->>> softmax(xp.asarray([0.0, 0.0]), axis=-1, xp=xp)
-array([0.5, 0.5])
+Sizes arrive normalised by ``functions/conv.py``: every ``kernel_size``, ``stride``,
+``padding`` and ``dilation`` is a pair of ints, inputs are NCHW. Column matrices follow
+KERNELS.md §4.1: row ``r = (c*KH + kh)*KW + kw``, column ``p = oh*OW + ow``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
+from . import _device, primitive
+
 __all__ = [
-    "Primitive",
-    "linear",
-    "erf",
-    "index_add",
-    "log_softmax",
-    "logsumexp",
-    "broadcast_to",
-    "ones_like",
-    "positive_mask",
-    "relu",
-    "sum",
-    "primitive",
-    "softmax",
     "avg_pool2d",
     "avg_pool2d_backward",
     "col2im",
@@ -38,238 +21,13 @@ __all__ = [
     "conv2d_input_grad",
     "conv2d_weight_grad",
     "conv_output_size",
-    "dropout",
-    "dropout_threshold",
     "im2col",
     "max_pool2d_argmax",
     "max_pool2d_gather",
     "max_pool2d_gather_index",
     "max_pool2d_scatter",
     "max_pool2d_scatter_index",
-    "philox4x32",
-    "seed_key",
 ]
-
-
-class Primitive:
-    """A function with a portable body and optional per-namespace overrides."""
-
-    def __init__(self, portable: Callable[..., Any]) -> None:
-        self.portable = portable
-        self.name = portable.__name__
-        self.__doc__ = portable.__doc__
-        self._impls: dict[str, Callable[..., Any]] = {}
-
-    def register(self, namespace: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Decorator: ``fn`` serves arrays of ``namespace`` (a module or its name)."""
-        key = namespace if isinstance(namespace, str) else namespace.__name__
-
-        def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-            self._impls[key] = fn
-            return fn
-
-        return decorate
-
-    def unregister(self, namespace: Any) -> None:
-        key = namespace if isinstance(namespace, str) else namespace.__name__
-        self._impls.pop(key, None)
-
-    def implementation(self, xp: Any) -> Callable[..., Any]:
-        return self._impls.get(xp.__name__, self.portable)
-
-    def __call__(self, *args: Any, xp: Any, **kwargs: Any) -> Any:
-        return self._impls.get(xp.__name__, self.portable)(*args, xp=xp, **kwargs)
-
-    def __repr__(self) -> str:
-        return f"<primitive {self.name} overrides={sorted(self._impls)}>"
-
-
-def primitive(fn: Callable[..., Any]) -> Primitive:
-    """Make ``fn`` (portable, array-API only) a :class:`Primitive`."""
-    return Primitive(fn)
-
-
-@primitive
-def softmax(x: Any, *, axis: int, xp: Any) -> Any:
-    """``exp(x - max) / sum(exp(x - max))`` along ``axis``."""
-    shifted = x - xp.max(x, axis=axis, keepdims=True)
-    e = xp.exp(shifted)
-    return e / xp.sum(e, axis=axis, keepdims=True)
-
-
-@primitive
-def log_softmax(x: Any, *, axis: int, xp: Any) -> Any:
-    """``x - logsumexp(x)`` along ``axis``, computed stably."""
-    shifted = x - xp.max(x, axis=axis, keepdims=True)
-    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
-
-
-@primitive
-def logsumexp(x: Any, *, axis: Any, keepdims: bool, xp: Any) -> Any:
-    """``log(sum(exp(x)))`` over ``axis``, shifted by the maximum for stability."""
-    m = xp.max(x, axis=axis, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
-    out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
-    if not keepdims:
-        axes = (axis,) if isinstance(axis, int) else tuple(range(x.ndim) if axis is None else axis)
-        out = xp.squeeze(out, axis=tuple(a % x.ndim for a in axes)) if x.ndim else out
-    return out
-
-
-@primitive
-def linear(x: Any, weight: Any, bias: Any, *, relu: bool, xp: Any) -> Any:
-    """``x @ weightᵀ (+ bias) (then ReLU)``; weight is ``(out, in)``."""
-    out = xp.matmul(x, xp.matrix_transpose(weight))
-    if bias is not None:
-        out = out + bias
-    return xp.maximum(out, xp.zeros_like(out)) if relu else out
-
-
-@primitive
-def index_add(grad: Any, index: Any, size: int, *, axis: int, xp: Any) -> Any:
-    """Zeros with ``size`` entries along ``axis``, plus ``grad`` added at ``index`` (1-D,
-    repeats add up): the adjoint of ``take(x, index, axis)``.
-
-    Portable version: a matrix product with the one-hot matrix of ``index``.
-    """
-    onehot = xp.astype(
-        xp.reshape(index, (-1, 1)) == xp.arange(size, dtype=index.dtype, device=_device(index)),
-        grad.dtype,
-    )
-    moved = xp.moveaxis(grad, axis, -1)
-    out = xp.matmul(moved, onehot)
-    return xp.moveaxis(out, -1, axis)
-
-
-@primitive
-def erf(x: Any, *, xp: Any) -> Any:
-    """The error function; portable version after Numerical Recipes' ``erfc`` Chebyshev fit
-    (fractional error below 1.2e-7 everywhere)."""
-    z = xp.abs(x)
-    t = 1.0 / (1.0 + 0.5 * z)
-    coeffs = (
-        -1.26551223,
-        1.00002368,
-        0.37409196,
-        0.09678418,
-        -0.18628806,
-        0.27886807,
-        -1.13520398,
-        1.48851587,
-        -0.82215223,
-        0.17087277,
-    )
-    poly = xp.zeros_like(t) + coeffs[-1]
-    for c in reversed(coeffs[:-1]):
-        poly = poly * t + c
-    erfc = t * xp.exp(-z * z + poly)
-    return xp.where(x >= 0, 1.0 - erfc, erfc - 1.0)
-
-
-# Standard calls that some namespaces make slow on small arrays (array_api_compat's numpy:
-# broadcast_to and sum over an axis tuple run Python code costing microseconds): the autograd
-# hot path (Sum, the backward seed, Relu's backward) calls these, and numpy registers its own.
-@primitive
-def sum(x: Any, *, axis: tuple[int, ...] | None, keepdims: bool, xp: Any) -> Any:  # noqa: A001
-    """``xp.sum``."""
-    return xp.sum(x, axis=axis, keepdims=keepdims)
-
-
-@primitive
-def broadcast_to(x: Any, shape: tuple[int, ...], *, xp: Any) -> Any:
-    """``xp.broadcast_to`` (a backend may return a copy instead of a view)."""
-    return xp.broadcast_to(x, shape)
-
-
-@primitive
-def ones_like(x: Any, *, xp: Any) -> Any:
-    """``xp.ones_like``."""
-    return xp.ones_like(x)
-
-
-@primitive
-def relu(x: Any, *, xp: Any) -> Any:
-    """``max(x, 0)``."""
-    return xp.maximum(x, 0)  # a Python scalar operand (array API 2024.12)
-
-
-@primitive
-def positive_mask(x: Any, *, xp: Any) -> Any:
-    """1 where ``x > 0``, else 0 (NaN included), in ``x``'s dtype."""
-    return xp.astype(x > 0, x.dtype)
-
-
-def _device(x: Any) -> Any:
-    return getattr(x, "device", None)
-
-
-# numpy has fast scatter-add and math.erf; register them for the numpy namespaces.
-def _register_numpy() -> None:
-    import numpy as np
-
-    erf_elementwise = np.frompyfunc(math.erf, 1, 1)
-
-    def index_add_np(grad, index, size, *, axis, xp):
-        shape = list(grad.shape)
-        shape[axis] = size
-        out = np.zeros(shape, dtype=grad.dtype)
-        key = (slice(None),) * (axis % grad.ndim) + (np.asarray(index),)
-        np.add.at(out, key, np.asarray(grad))
-        return out
-
-    def erf_np(x, *, xp):
-        return np.asarray(erf_elementwise(x), dtype=x.dtype)
-
-    def sum_np(x, *, axis, keepdims, xp):
-        out = np.add.reduce(x, axis=axis, keepdims=keepdims)  # np.sum without its Python layers
-        return np.asarray(out) if isinstance(out, np.generic) else out
-
-    def broadcast_to_np(x, shape, *, xp):
-        # np.broadcast_to builds a view in Python (~2 us); a small copy is ten times cheaper.
-        if x.ndim > len(shape) or math.prod(shape) > 4096:
-            return np.broadcast_to(x, shape)
-        out = np.empty(shape, dtype=x.dtype)
-        out[...] = x
-        return out
-
-    def ones_like_np(x, *, xp):
-        return np.array(1, dtype=x.dtype) if x.ndim == 0 else np.ones(x.shape, dtype=x.dtype)
-
-    # numpy converts a Python scalar operand on every call; a cached 0-d zero of the array's
-    # dtype takes the fast path (about 0.3 us less per call on small arrays).
-    zeros: dict[Any, Any] = {}
-
-    def zero_of(dtype):
-        zero = np.zeros((), dtype=dtype)
-        zero.flags.writeable = False
-        zeros[dtype] = zero
-        return zero
-
-    def relu_np(x, *, xp):
-        zero = zeros.get(x.dtype)
-        return np.maximum(x, zero_of(x.dtype) if zero is None else zero)
-
-    def positive_mask_np(x, *, xp):
-        zero = zeros.get(x.dtype)
-        return (x > (zero_of(x.dtype) if zero is None else zero)).astype(x.dtype)
-
-    for name in ("array_api_compat.numpy", "numpy"):
-        index_add.register(name)(index_add_np)
-        erf.register(name)(erf_np)
-        sum.register(name)(sum_np)
-        broadcast_to.register(name)(broadcast_to_np)
-        ones_like.register(name)(ones_like_np)
-        positive_mask.register(name)(positive_mask_np)
-        relu.register(name)(relu_np)
-
-
-_register_numpy()
-
-
-# ---- convolution, pooling and dropout -------------------------------------------------------
-# Sizes arrive normalised by ``functions/conv.py``: every ``kernel_size``, ``stride``,
-# ``padding`` and ``dilation`` is a pair of ints, inputs are NCHW. Column matrices follow
-# KERNELS.md §4.1: row ``r = (c*KH + kh)*KW + kw``, column ``p = oh*OW + ow``.
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
@@ -368,11 +126,9 @@ def _columns(x: Any, kernel_size, stride, padding, dilation, xp: Any) -> Any:
     return im2col(x, kernel_size, stride=stride, padding=padding, dilation=dilation, xp=xp)
 
 
-# Column matrices above this many elements are built a chunk of images at a time.
-COLUMN_BUDGET = 1 << 24
-
-
 def _chunks(n: int, per_image: int) -> list[tuple[int, int]]:
+    from . import COLUMN_BUDGET  # the package's setting, read per call (tests lower it)
+
     step = max(1, COLUMN_BUDGET // max(per_image, 1))
     return [(i, min(i + step, n)) for i in range(0, n, step)] or [(0, 0)]
 
@@ -536,70 +292,3 @@ def avg_pool2d_backward(grad: Any, input_size, kernel_size, *, stride, padding, 
     g = xp.reshape(grad / k, grad.shape[:2] + (1,) + grad.shape[2:])
     cols = xp.broadcast_to(g, grad.shape[:2] + (k,) + grad.shape[2:])
     return _unwindows(cols, input_size, kernel_size, stride, padding, (1, 1), xp)
-
-
-# Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11).
-PHILOX_M = (0xD2511F53, 0xCD9E8D57)
-PHILOX_W = (0x9E3779B9, 0xBB67AE85)
-_MASK32 = 0xFFFFFFFF
-
-
-def _mulhilo(a: Any, m: int) -> tuple[Any, Any]:
-    """High and low 32-bit words of ``a * m`` for int64 arrays ``a`` < 2**32, in int64 only
-    (every namespace has int64; not all shift or multiply uint64): ``m`` is split in 16-bit
-    halves so that no partial product passes 2**48."""
-    t = a * (m & 0xFFFF)
-    u = a * (m >> 16) + (t >> 16)
-    return u >> 16, ((u & 0xFFFF) << 16) | (t & 0xFFFF)
-
-
-def _philox_rounds(c0: Any, c1: Any, c2: Any, c3: Any, key: tuple[int, int]):
-    """Ten Philox rounds on int64 arrays that hold 32-bit words."""
-    k0, k1 = key[0] & _MASK32, key[1] & _MASK32
-    for r in range(10):
-        if r:
-            k0 = (k0 + PHILOX_W[0]) & _MASK32
-            k1 = (k1 + PHILOX_W[1]) & _MASK32
-        hi0, lo0 = _mulhilo(c0, PHILOX_M[0])
-        hi1, lo1 = _mulhilo(c2, PHILOX_M[1])
-        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
-    return c0, c1, c2, c3
-
-
-@primitive
-def philox4x32(counters: Any, key: tuple[int, int], *, xp: Any) -> Any:
-    """Philox4x32-10 of each row of ``counters`` (``[n, 4]`` uint32) under ``key`` (two
-    32-bit ints): ``[n, 4]`` uint32 random words."""
-    words = [xp.astype(counters[:, i], xp.int64) for i in range(4)]
-    out = _philox_rounds(*words, key)
-    return xp.stack([xp.astype(v, xp.uint32) for v in out], axis=1)
-
-
-def dropout_threshold(p: float) -> int:
-    """An element is kept when its 32-bit Philox word is ``>= dropout_threshold(p)``."""
-    return min(int(p * 4294967296.0), _MASK32)
-
-
-def seed_key(seed: int) -> tuple[int, int]:
-    """The Philox key of a 64-bit seed: (low word, high word)."""
-    seed = int(seed) & 0xFFFFFFFFFFFFFFFF
-    return seed & _MASK32, seed >> 32
-
-
-@primitive
-def dropout(x: Any, *, p: float, seed: int, xp: Any) -> Any:
-    """``x * keep / (1 - p)`` with ``keep`` a pure function of (seed, element index).
-
-    Element ``i`` (C order) takes word ``i % 4`` of Philox4x32-10 with counter
-    ``(i // 4 mod 2**32, i // 4 >> 32, 0, 0)`` and key :func:`seed_key`; it is kept when that
-    word is ``>= dropout_threshold(p)``. Every backend computes the same mask bits.
-    """
-    n = math.prod(x.shape)
-    blocks = -(-n // 4)
-    index = xp.arange(blocks, dtype=xp.int64, device=_device(x))
-    zero = xp.zeros_like(index)
-    words = _philox_rounds(index & _MASK32, index >> 32, zero, zero, seed_key(seed))
-    bits = xp.reshape(xp.stack(words, axis=1), (-1,))[:n]
-    keep = xp.reshape(bits >= dropout_threshold(p), x.shape)
-    scale = 1.0 / (1.0 - p)
-    return xp.where(keep, x * scale, xp.zeros_like(x))

@@ -1,0 +1,133 @@
+"""The primitives of everyday ops: softmax, log-softmax, log-sum-exp, ``linear``, ``erf``, the
+one-hot scatter-add ``index_add``, and the standard calls on the autograd hot path (``sum``,
+``broadcast_to``, ``ones_like``, ``relu``, ``positive_mask``) that a backend may make faster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _device, primitive
+
+__all__ = [
+    "broadcast_to",
+    "erf",
+    "index_add",
+    "linear",
+    "log_softmax",
+    "logsumexp",
+    "ones_like",
+    "positive_mask",
+    "relu",
+    "softmax",
+    "sum",
+]
+
+
+@primitive
+def softmax(x: Any, *, axis: int, xp: Any) -> Any:
+    """``exp(x - max) / sum(exp(x - max))`` along ``axis``."""
+    shifted = x - xp.max(x, axis=axis, keepdims=True)
+    e = xp.exp(shifted)
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+@primitive
+def log_softmax(x: Any, *, axis: int, xp: Any) -> Any:
+    """``x - logsumexp(x)`` along ``axis``, computed stably."""
+    shifted = x - xp.max(x, axis=axis, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+
+
+@primitive
+def logsumexp(x: Any, *, axis: Any, keepdims: bool, xp: Any) -> Any:
+    """``log(sum(exp(x)))`` over ``axis``, shifted by the maximum for stability."""
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        axes = (axis,) if isinstance(axis, int) else tuple(range(x.ndim) if axis is None else axis)
+        out = xp.squeeze(out, axis=tuple(a % x.ndim for a in axes)) if x.ndim else out
+    return out
+
+
+@primitive
+def linear(x: Any, weight: Any, bias: Any, *, relu: bool, xp: Any) -> Any:
+    """``x @ weightᵀ (+ bias) (then ReLU)``; weight is ``(out, in)``."""
+    out = xp.matmul(x, xp.matrix_transpose(weight))
+    if bias is not None:
+        out = out + bias
+    return xp.maximum(out, xp.zeros_like(out)) if relu else out
+
+
+@primitive
+def index_add(grad: Any, index: Any, size: int, *, axis: int, xp: Any) -> Any:
+    """Zeros with ``size`` entries along ``axis``, plus ``grad`` added at ``index`` (1-D,
+    repeats add up): the adjoint of ``take(x, index, axis)``.
+
+    Portable version: a matrix product with the one-hot matrix of ``index``.
+    """
+    onehot = xp.astype(
+        xp.reshape(index, (-1, 1)) == xp.arange(size, dtype=index.dtype, device=_device(index)),
+        grad.dtype,
+    )
+    moved = xp.moveaxis(grad, axis, -1)
+    out = xp.matmul(moved, onehot)
+    return xp.moveaxis(out, -1, axis)
+
+
+@primitive
+def erf(x: Any, *, xp: Any) -> Any:
+    """The error function; portable version after Numerical Recipes' ``erfc`` Chebyshev fit
+    (fractional error below 1.2e-7 everywhere)."""
+    z = xp.abs(x)
+    t = 1.0 / (1.0 + 0.5 * z)
+    coeffs = (
+        -1.26551223,
+        1.00002368,
+        0.37409196,
+        0.09678418,
+        -0.18628806,
+        0.27886807,
+        -1.13520398,
+        1.48851587,
+        -0.82215223,
+        0.17087277,
+    )
+    poly = xp.zeros_like(t) + coeffs[-1]
+    for c in reversed(coeffs[:-1]):
+        poly = poly * t + c
+    erfc = t * xp.exp(-z * z + poly)
+    return xp.where(x >= 0, 1.0 - erfc, erfc - 1.0)
+
+
+# Standard calls that some namespaces make slow on small arrays (array_api_compat's numpy:
+# broadcast_to and sum over an axis tuple run Python code costing microseconds): the autograd
+# hot path (Sum, the backward seed, Relu's backward) calls these, and numpy registers its own.
+@primitive
+def sum(x: Any, *, axis: tuple[int, ...] | None, keepdims: bool, xp: Any) -> Any:  # noqa: A001
+    """``xp.sum``."""
+    return xp.sum(x, axis=axis, keepdims=keepdims)
+
+
+@primitive
+def broadcast_to(x: Any, shape: tuple[int, ...], *, xp: Any) -> Any:
+    """``xp.broadcast_to`` (a backend may return a copy instead of a view)."""
+    return xp.broadcast_to(x, shape)
+
+
+@primitive
+def ones_like(x: Any, *, xp: Any) -> Any:
+    """``xp.ones_like``."""
+    return xp.ones_like(x)
+
+
+@primitive
+def relu(x: Any, *, xp: Any) -> Any:
+    """``max(x, 0)``."""
+    return xp.maximum(x, 0)  # a Python scalar operand (array API 2024.12)
+
+
+@primitive
+def positive_mask(x: Any, *, xp: Any) -> Any:
+    """1 where ``x > 0``, else 0 (NaN included), in ``x``'s dtype."""
+    return xp.astype(x > 0, x.dtype)
