@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from . import grad_mode
-from .backends import _NAMESPACE_CACHE, namespace_of
+from .backends import device_kwargs, namespace_of, namespace_of_type
 
 __all__ = ["Function", "LeafEdge", "Node", "registry"]
 
@@ -207,7 +207,7 @@ class Function:
                         scalars = True
         # namespace_of's own cache, read inline for the common all-one-type case.
         kind = type(raw[0]) if raw else None
-        xp = _NAMESPACE_CACHE.get(kind)
+        xp = namespace_of_type(kind)
         if xp is None or (nargs == 2 and type(raw[1]) is not kind) or nargs > 2:
             xp = namespace_of(*raw)
         if scalars:
@@ -361,17 +361,14 @@ def _lift_scalars(raw: list[Any], xp: Any) -> list[Any]:
     # A boolean condition (where) must not decide the dtype of the scalars beside it.
     like = next((r for r in arrays if not xp.isdtype(r.dtype, "bool")), arrays[0])
     dtype = like.dtype
-    device = getattr(like, "device", None)
+    on_device = device_kwargs(getattr(like, "device", None))
     out = []
     for r in raw:
         if isinstance(r, _SCALARS):
             target = dtype
             if isinstance(r, float) and not xp.isdtype(dtype, "real floating"):
                 target = None  # int array with a float scalar: default float dtype
-            if device is not None and not callable(device):
-                r = xp.asarray(r, dtype=target, device=device)
-            else:
-                r = xp.asarray(r, dtype=target)
+            r = xp.asarray(r, dtype=target, **on_device)
         out.append(r)
     return out
 

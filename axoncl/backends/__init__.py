@@ -8,6 +8,7 @@ when an OpenCL array is met or ``"opencl"`` is asked for by name.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -18,8 +19,10 @@ __all__ = [
     "asarray",
     "available_backends",
     "backend_name",
+    "device_kwargs",
     "get_backend",
     "namespace_of",
+    "namespace_of_type",
     "to_backend",
     "to_numpy",
 ]
@@ -34,6 +37,9 @@ _BACKENDS = {
 
 # type(array) -> namespace; array_namespace() is the slow part of every op on small arrays.
 _NAMESPACE_CACHE: dict[type, ModuleType] = {}
+# ``namespace_of_type(type(array))``: the namespace of arrays of that type, or None before
+# namespace_of has met one. A bound dict.get, so the op hot path (Function.apply) pays no call.
+namespace_of_type: Callable[[type], ModuleType | None] = _NAMESPACE_CACHE.get
 _SCALARS = (int, float, bool)
 
 
@@ -72,11 +78,28 @@ def backend_name(xp: ModuleType) -> str:
     return module.rsplit(".", 1)[-1]
 
 
+def device_kwargs(device: Any) -> dict[str, Any]:
+    """``{"device": device}`` to pass to a creation function, or ``{}`` when there is none.
+
+    ``device`` is an array's ``.device``. Older JAX releases have ``.device()`` as a method
+    rather than the standard's attribute, so a callable counts as no device.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.zeros(2, **device_kwargs(getattr(np.ones(2), "device", None))).tolist()
+    [0.0, 0.0]
+    """
+    if device is None or callable(device):
+        return {}
+    return {"device": device}
+
+
 def _describe(array: Any) -> str:
     kind = type(array)
-    device = getattr(array, "device", None)
     text = f"{kind.__module__}.{kind.__qualname__}"
-    return f"{text} on {device}" if device is not None and not callable(device) else text
+    where = device_kwargs(getattr(array, "device", None))
+    return f"{text} on {where['device']}" if where else text
 
 
 def namespace_of(*arrays: Any) -> ModuleType:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..backends import primitives
+from ..backends import device_kwargs, primitives
 from ..graph import Function
 from ..variable import Variable
 from ._util import as_variable
@@ -476,10 +476,7 @@ def adaptive_avg_pool2d(x: Any, output_size: IntPair) -> Variable:
     if h % oh == 0 and w % ow == 0:
         return avg_pool2d(x, (h // oh, w // ow))
     xp = x.xp
-    device = getattr(x.data, "device", None)
-    kwargs = {"dtype": x.dtype}
-    if device is not None and not callable(device):
-        kwargs["device"] = device
+    kwargs = {"dtype": x.dtype, **device_kwargs(getattr(x.data, "device", None))}
     a_h = Variable(xp.asarray(_adaptive_matrix(h, oh), **kwargs))
     a_w = Variable(xp.asarray(_adaptive_matrix(w, ow), **kwargs))
     return matmul(matmul(a_h, x), a_w.T)

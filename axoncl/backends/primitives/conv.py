@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .. import device_kwargs
 from . import _device, primitive
 
 __all__ = [
@@ -36,10 +37,7 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation
 
 
 def _full_like_device(shape: tuple[int, ...], value: float, like: Any, xp: Any) -> Any:
-    device = getattr(like, "device", None)
-    if device is not None and not callable(device):
-        return xp.full(shape, value, dtype=like.dtype, device=device)
-    return xp.full(shape, value, dtype=like.dtype)
+    return xp.full(shape, value, dtype=like.dtype, **device_kwargs(_device(like)))
 
 
 def _pad_hw(x: Any, padding: tuple[int, int], value: float, xp: Any) -> Any:
