@@ -91,7 +91,7 @@ from .grad_mode import (
 )
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_gradient
 from .graph import Function
-from .nn.init import Generator, manual_seed
+from .random import Generator, manual_seed
 from .variable import Variable
 
 __version__ = "0.1.0"

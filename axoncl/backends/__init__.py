@@ -21,6 +21,8 @@ __all__ = [
     "backend_name",
     "device_kwargs",
     "get_backend",
+    "host_dtype",
+    "host_to_like",
     "namespace_of",
     "namespace_of_type",
     "to_backend",
@@ -216,3 +218,21 @@ def to_backend(array: Any, backend: str | ModuleType, device: Any = None) -> Any
 
         return torch.from_numpy(np.ascontiguousarray(host))
     return xp.asarray(host)
+
+
+def host_dtype(dtype: Any) -> np.dtype:
+    """The numpy dtype with the same name as any namespace's ``dtype`` (``torch.float32`` …)."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        return np.dtype(str(dtype).rsplit(".", 1)[-1])
+
+
+def host_to_like(host: Any, like: Any) -> Any:
+    """``host`` (a numpy array) on the backend, device and dtype of the array ``like``."""
+    xp = namespace_of(like)
+    host = np.asarray(host).astype(host_dtype(like.dtype), copy=False)
+    device = getattr(like, "device", None)
+    if isinstance(device, str) or type(like).__module__.startswith("torch"):
+        return to_backend(host, xp)  # numpy's "cpu", torch: the backend's default placement
+    return to_backend(host, xp, **device_kwargs(device))

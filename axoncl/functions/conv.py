@@ -13,6 +13,7 @@ from typing import Any
 
 from ..backends import device_kwargs, primitives
 from ..graph import Function
+from ..random import default_generator
 from ..variable import Variable
 from ._util import as_variable
 from .linalg import matmul
@@ -514,7 +515,7 @@ def dropout(x: Any, p: float = 0.5, *, training: bool = True, seed: int | None =
         ``False`` returns ``x`` unchanged.
     seed
         A 64-bit key for Philox4x32-10. The same seed gives the same mask on every backend
-        (numpy, OpenCL, …). ``None`` draws one from ``axoncl.nn.init.default_generator``, so
+        (numpy, OpenCL, …). ``None`` draws one from ``axoncl.random.default_generator``, so
         ``axoncl.manual_seed(...)`` makes runs reproducible.
 
     Examples
@@ -530,8 +531,6 @@ def dropout(x: Any, p: float = 0.5, *, training: bool = True, seed: int | None =
     if not training or p == 0.0:
         return as_variable(x)
     if seed is None:
-        from ..nn.init import default_generator  # the package's one seed stream
-
         seed = default_generator.next_seed()
     elif not isinstance(seed, int):
         raise TypeError(f"dropout: expected seed as an int or None, got {type(seed).__name__}")

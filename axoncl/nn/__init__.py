@@ -9,9 +9,9 @@ Examples
 (2, 3)
 """
 
+from ..random import Generator, manual_seed
 from . import init
 from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d
-from .init import Generator, manual_seed
 from .layers import GELU, Dropout, Flatten, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .module import Module, Parameter, RemovableHandle
 from .normalization import BatchNorm1d, BatchNorm2d

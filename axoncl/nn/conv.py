@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..random import Generator
 from ..variable import Variable
 from . import init
 from .layers import as_input, empty_parameter
@@ -89,7 +90,7 @@ class Conv2d(Module):
         bias: bool = True,
         *,
         dtype: str = "float32",
-        generator: init.Generator | None = None,
+        generator: Generator | None = None,
     ) -> None:
         super().__init__()
         if in_channels % groups or out_channels % groups:
@@ -112,7 +113,7 @@ class Conv2d(Module):
             self.register_parameter("bias", None)
         self.reset_parameters(generator)
 
-    def reset_parameters(self, generator: init.Generator | None = None) -> None:
+    def reset_parameters(self, generator: Generator | None = None) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
         if self.bias is not None:
             fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]

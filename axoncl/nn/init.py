@@ -1,4 +1,4 @@
-"""Parameter initialisation, seeded from a host :class:`Generator`.
+"""Parameter initialisation, seeded from a host :class:`~axoncl.random.Generator`.
 
 Values are drawn on the host with numpy's PCG64 and then moved to the parameter's backend (and
 device). Initialisation happens once per model, so the one host-to-device copy is cheap and the
@@ -17,11 +17,11 @@ True
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
-from ..backends import namespace_of, to_backend
+from ..backends import host_dtype, host_to_like  # noqa: F401 - host_dtype: re-exported
+from ..random import Generator, default_generator, manual_seed
 from ..variable import Variable
 
 __all__ = [
@@ -38,72 +38,6 @@ __all__ = [
     "xavier_uniform_",
     "zeros_",
 ]
-
-
-class Generator:
-    """A seedable host random generator (numpy PCG64) for initialisation and dropout seeds.
-
-    Parameters
-    ----------
-    seed
-        Any value ``numpy.random.PCG64`` accepts; ``None`` seeds from the OS.
-
-    Examples
-    --------
-    >>> Generator(0).integers(0, 10, 3).tolist() == Generator(0).integers(0, 10, 3).tolist()
-    True
-    """
-
-    def __init__(self, seed: int | None = None) -> None:
-        self.manual_seed(seed)
-
-    def manual_seed(self, seed: int | None) -> Generator:
-        """Restart the stream from ``seed``; returns ``self``."""
-        self.seed = seed
-        self._rng = np.random.Generator(np.random.PCG64(seed))
-        return self
-
-    @property
-    def rng(self) -> np.random.Generator:
-        """The underlying ``numpy.random.Generator``."""
-        return self._rng
-
-    def integers(self, low: int, high: int, size: Any = None) -> Any:
-        return self._rng.integers(low, high, size=size)
-
-    def uniform(self, low: float, high: float, size: Any) -> np.ndarray:
-        return self._rng.uniform(low, high, size=size)
-
-    def normal(self, mean: float, std: float, size: Any) -> np.ndarray:
-        return self._rng.normal(mean, std, size=size)
-
-    def next_seed(self) -> int:
-        """A fresh 31-bit seed (for a dropout mask, a data shuffle, …)."""
-        return int(self._rng.integers(0, 2**31 - 1))
-
-    def get_state(self) -> dict[str, Any]:
-        return self._rng.bit_generator.state
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self._rng.bit_generator.state = state
-
-
-default_generator = Generator(0)
-
-
-def manual_seed(seed: int) -> Generator:
-    """Seed the default generator (used by layer initialisation and ``Dropout``); returns it.
-
-    Examples
-    --------
-    >>> import axoncl
-    >>> g = axoncl.manual_seed(0)
-    >>> a = axoncl.nn.Linear(3, 2).weight.numpy()
-    >>> _ = axoncl.manual_seed(0)
-    >>> bool((a == axoncl.nn.Linear(3, 2).weight.numpy()).all())
-    True
-    """
-    return default_generator.manual_seed(seed)
 
 
 def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -136,28 +70,6 @@ def _fill(tensor: Variable, host: np.ndarray) -> Variable:
     """Replace ``tensor.data`` with ``host`` on the tensor's backend, device and dtype."""
     tensor.data = host_to_like(host, tensor.data)
     return tensor
-
-
-def host_dtype(dtype: Any) -> np.dtype:
-    """The numpy dtype with the same name as any namespace's ``dtype`` (``torch.float32`` …)."""
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        return np.dtype(str(dtype).rsplit(".", 1)[-1])
-
-
-def host_to_like(host: Any, like: Any) -> Any:
-    """``host`` (a numpy array) on the backend, device and dtype of the array ``like``."""
-    xp = namespace_of(like)
-    host = np.asarray(host).astype(host_dtype(like.dtype), copy=False)
-    device = getattr(like, "device", None)
-    if device is None or callable(device) or isinstance(device, str) or _is_torch(like):
-        return to_backend(host, xp)
-    return to_backend(host, xp, device=device)
-
-
-def _is_torch(data: Any) -> bool:
-    return type(data).__module__.startswith("torch")
 
 
 def _gen(generator: Generator | None) -> Generator:

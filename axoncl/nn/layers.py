@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import functions as F
+from ..random import Generator, default_generator
 from ..variable import Variable
 from . import init
 from .module import Module, Parameter
@@ -52,7 +53,7 @@ class Linear(Module):
     dtype
         Parameter dtype name (parameters start on numpy; move them with ``.to("opencl")``).
     generator
-        The :class:`~axoncl.nn.init.Generator` for initialisation (default: the global one).
+        The :class:`~axoncl.nn.Generator` for initialisation (default: the global one).
 
     Examples
     --------
@@ -69,7 +70,7 @@ class Linear(Module):
         bias: bool = True,
         *,
         dtype: str = "float32",
-        generator: init.Generator | None = None,
+        generator: Generator | None = None,
     ) -> None:
         super().__init__()
         self.in_features = int(in_features)
@@ -80,7 +81,7 @@ class Linear(Module):
             self.register_parameter("bias", None)
         self.reset_parameters(generator)
 
-    def reset_parameters(self, generator: init.Generator | None = None) -> None:
+    def reset_parameters(self, generator: Generator | None = None) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
         if self.bias is not None:
             bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
@@ -171,9 +172,7 @@ class Dropout(Module):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: expected p in [0, 1], got {p}")
         self.p = float(p)
-        self.generator = init.Generator(
-            init.default_generator.next_seed() if seed is None else seed
-        )
+        self.generator = Generator(default_generator.next_seed() if seed is None else seed)
 
     def forward(self, x: Any) -> Variable:
         x = as_input(x)

@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..backends import to_backend, to_numpy
+from ..backends import host_dtype, host_to_like, to_backend, to_numpy
 from ..variable import Variable
-from .init import host_dtype, host_to_like
 
 __all__ = ["Module", "Parameter", "RemovableHandle"]
 

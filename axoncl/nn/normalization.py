@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends import host_to_like
 from ..grad_mode import no_grad
 from ..variable import Variable
 from . import init
@@ -49,8 +50,8 @@ class _BatchNorm(Module):
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
             xp_mean = self.running_mean
-            self.running_mean = init.host_to_like(np.zeros(self.num_features), xp_mean)
-            self.running_var = init.host_to_like(np.ones(self.num_features), xp_mean)
+            self.running_mean = host_to_like(np.zeros(self.num_features), xp_mean)
+            self.running_var = host_to_like(np.ones(self.num_features), xp_mean)
             self.num_batches_tracked = 0
 
     def _check(self, x: Variable) -> None:

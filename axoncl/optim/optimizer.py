@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backends import namespace_of, to_numpy
+from ..backends import host_dtype, host_to_like, namespace_of, to_numpy
 from ..grad_mode import enable_grad, no_grad
 from ..variable import Variable
 
@@ -165,8 +165,6 @@ def _is_array(value: Any) -> bool:
 
 
 def _array_like(value: Any, like: Any) -> Any:
-    from ..nn.init import host_dtype, host_to_like
-
     host = np.array(to_numpy(value), copy=True)
     if np.issubdtype(host.dtype, np.floating):
         host = host.astype(host_dtype(like.dtype))
