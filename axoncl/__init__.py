@@ -11,7 +11,7 @@ array([4., 6.])
 
 from . import nn, optim
 from .backends import asarray, available_backends, backend_name, get_backend, namespace_of
-from .backward import backward, grad
+from .engine import backward, grad
 from .functions import (
     abs,
     adaptive_avg_pool2d,

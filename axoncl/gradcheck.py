@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .backends import backend_name, get_backend, namespace_of, to_backend, to_numpy
-from .backward import grad as autograd_grad
+from .engine import grad as autograd_grad
 from .variable import Variable
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "numerical_gradient"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -440,10 +439,8 @@ def _raw(value: Any) -> Any:
     return value.data if isinstance(value, Variable) else value
 
 
-from . import functions as F  # noqa: E402 - the op rules need Variable defined first
+from . import engine as _engine  # noqa: E402 - the engine and the op rules need Variable
+from . import functions as F  # noqa: E402
 from .functions.activation import Relu  # noqa: E402
 from .functions.arithmetic import Add, Divide, Multiply, Subtract  # noqa: E402
 from .functions.reduction import Sum  # noqa: E402
-
-# The engine module (not axoncl.backward, which the package rebinds to the function).
-_engine = importlib.import_module(f"{__package__}.backward")

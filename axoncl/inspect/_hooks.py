@@ -19,7 +19,7 @@ Hook = Callable[[str, Any, Callable[[], Any]], Any]
 @contextmanager
 def installed(hook: Hook) -> Iterator[None]:
     """Observe every forward and backward call with ``hook`` while the block runs."""
-    graph._INSPECT_HOOKS.append(hook)  # mutate in place: backward.py holds the same list
+    graph._INSPECT_HOOKS.append(hook)  # mutate in place: engine.py holds the same list
     try:
         yield
     finally:

@@ -7,7 +7,13 @@ import pytest
 from xp_backends import assert_close, require_float64, var
 
 import axoncl
-from axoncl import Variable
+from axoncl import Variable, engine
+
+
+def test_axoncl_backward_is_the_engine_function_not_a_module():
+    assert axoncl.backward is engine.backward
+    assert axoncl.grad is engine.grad
+    assert callable(axoncl.backward)
 
 
 def test_chain_of_100000_ops_backpropagates_without_recursion():
