@@ -1,133 +1,25 @@
-"""The op rules, one module per family; ``registry`` maps op names to their Function classes."""
+"""The op rules, one module per family; ``registry`` maps op names to their Function classes.
+
+Each family module lists its public ops in its own ``__all__``, the one place an op's name is
+written out; this package and ``axoncl`` re-export exactly those lists
+(``tests/test_op_lists.py`` checks that the layers agree).
+"""
 
 from ..graph import Function, registry
-from .activation import (
-    elu,
-    erf,
-    gelu,
-    leaky_relu,
-    log_softmax,
-    relu,
-    sigmoid,
-    silu,
-    softmax,
-    softplus,
-    tanh,
-)
-from .arithmetic import (
-    abs,
-    add,
-    clip,
-    divide,
-    exp,
-    expm1,
-    log,
-    log1p,
-    maximum,
-    minimum,
-    multiply,
-    negative,
-    pow,
-    sign,
-    sqrt,
-    square,
-    subtract,
-    where,
-)
-from .conv import adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, dropout, max_pool2d
-from .linalg import linear, matmul
-from .loss import (
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    cross_entropy,
-    l1_loss,
-    mse_loss,
-    nll_loss,
-)
-from .reduction import logsumexp, max, mean, min, prod, std, sum, var
-from .shape import (
-    astype,
-    broadcast_to,
-    concat,
-    flatten,
-    getitem,
-    matrix_transpose,
-    pad,
-    permute_dims,
-    reshape,
-    split,
-    squeeze,
-    stack,
-    transpose,
-    unsqueeze,
-)
+from . import activation, arithmetic, conv, linalg, loss, reduction, shape
+from .activation import *  # noqa: F403
+from .arithmetic import *  # noqa: F403
+from .conv import *  # noqa: F403
+from .linalg import *  # noqa: F403
+from .loss import *  # noqa: F403
+from .reduction import *  # noqa: F403
+from .shape import *  # noqa: F403
 
-__all__ = [
-    "Function",
-    "abs",
-    "adaptive_avg_pool2d",
-    "add",
-    "astype",
-    "avg_pool2d",
-    "conv1d",
-    "conv2d",
-    "dropout",
-    "max_pool2d",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "broadcast_to",
-    "clip",
-    "concat",
-    "cross_entropy",
-    "divide",
-    "elu",
-    "erf",
-    "exp",
-    "expm1",
-    "flatten",
-    "gelu",
-    "getitem",
-    "l1_loss",
-    "leaky_relu",
-    "linear",
-    "log",
-    "log1p",
-    "log_softmax",
-    "logsumexp",
-    "matmul",
-    "matrix_transpose",
-    "max",
-    "maximum",
-    "mean",
-    "min",
-    "minimum",
-    "mse_loss",
-    "multiply",
-    "negative",
-    "nll_loss",
-    "pad",
-    "permute_dims",
-    "pow",
-    "prod",
-    "registry",
-    "relu",
-    "reshape",
-    "sigmoid",
-    "sign",
-    "silu",
-    "softmax",
-    "softplus",
-    "split",
-    "sqrt",
-    "square",
-    "squeeze",
-    "stack",
-    "std",
-    "subtract",
-    "sum",
-    "tanh",
-    "transpose",
-    "unsqueeze",
-    "var",
-    "where",
-]
+__all__ = ["Function", "registry"]
+__all__ += activation.__all__
+__all__ += arithmetic.__all__
+__all__ += conv.__all__
+__all__ += linalg.__all__
+__all__ += loss.__all__
+__all__ += reduction.__all__
+__all__ += shape.__all__

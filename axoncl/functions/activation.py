@@ -12,6 +12,7 @@ from .arithmetic import abs, exp, expm1, log1p, maximum, minimum, where
 
 __all__ = [
     "elu",
+    "erf",
     "gelu",
     "leaky_relu",
     "log_softmax",
