@@ -51,7 +51,7 @@ import pyopencl as cl  # noqa: E402
 import pyopencl.array as cla  # noqa: E402
 
 from axoncl.backends.opencl.device import get_device  # noqa: E402
-from axoncl.backends.opencl.gemm import choose_path, gemm  # noqa: E402
+from axoncl.backends.opencl.gemm import MatrixOperand, choose_path, gemm  # noqa: E402
 from axoncl.backends.opencl.gemm_params import load_params  # noqa: E402
 
 SHAPES = [
@@ -170,7 +170,15 @@ def run(
         calls = {}
         c_ax = cla.empty(queue, (m, n), np.float32)
         calls["axoncl"] = (
-            lambda c=c_ax: gemm(device, a_dev.data, b_dev.data, c.data, m=m, n=n, k=k),
+            lambda c=c_ax: gemm(
+                device,
+                MatrixOperand(a_dev.data),
+                MatrixOperand(b_dev.data),
+                MatrixOperand(c.data),
+                m=m,
+                n=n,
+                k=k,
+            ),
             queue.finish,
         )
         outs["axoncl"] = c_ax

@@ -1,6 +1,6 @@
 // im2col.cl: NCHW convolution and pooling windows (KERNELS.md section 4.1). Host side:
-// axoncl/backends/opencl/conv.py. All arrays are C-contiguous per image; element offsets and
-// strides are `long`, so column buffers past 2^31 elements index correctly.
+// backends/opencl/conv.py and pooling.py. All arrays are C-contiguous per image; element
+// offsets and strides are `long`, so column buffers past 2^31 elements index correctly.
 //
 // Window geometry (runtime arguments): input H x W, kernel KH x KW, stride SH SW, padding PH PW,
 // dilation DH DW, output OH x OW with OH = (H + 2*PH - DH*(KH-1) - 1) / SH + 1.

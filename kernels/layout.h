@@ -1,7 +1,8 @@
 // layout.h: the strided layout handed by value to the "_strided" kernels (elementwise, copy).
 // Up to LAYOUT_OPS operands share one shape (the output's, after broadcasting and merging of
 // contiguous axes); each has its own element offset and element strides (0 for a broadcast
-// axis, negative for a flipped one). Operand 0 is the output. Host side: elementwise.py.
+// axis, negative for a flipped one). Operand 0 is the output. Host side:
+// backends/opencl/layout.py.
 #ifndef AXONCL_LAYOUT_H
 #define AXONCL_LAYOUT_H
 

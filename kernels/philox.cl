@@ -1,6 +1,7 @@
 // philox.cl: stateless Philox4x32-10 (Salmon et al., SC'11; constants and round as in
-// Random123) and the dropout that uses it. Host side: axoncl/backends/opencl/conv.py; the
-// portable twin (same bits) is axoncl/backends/primitives.py. Known answers (Random123 KAT):
+// Random123) and the dropout that uses it. Host side: axoncl/backends/opencl/dropout.py; the
+// portable twin (same bits) is axoncl/backends/primitives/random.py. Known answers
+// (Random123 KAT):
 // ctr 0, key 0 -> 6627e8d5 e169c58d bc57ac4c 9b00dbd8.
 //
 // Kernels:

@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import importlib
 
-# CLArray first: the host modules import it, and it imports them back for its operators.
-from .array import CLArray, ascontiguous, from_numpy
-
-# isort: split
+from . import array as _array
 from . import dtypes as _dtypes
+from .array import CLArray, ascontiguous, from_numpy
 from .device import Device, NoOpenCLError, default_device, get_device
 
 # The namespace's functions are those each family module lists in its __all__: one list per
 # function, kept beside its definition (elementwise.py builds its own from its op table).
-FAMILIES = tuple(
-    importlib.import_module(f"{__name__}.{family}")
+_FAMILY_MODULES = {
+    family: importlib.import_module(f"{__name__}.{family}")
     for family in (
         "creation",
         "dtypes",
@@ -41,15 +39,24 @@ FAMILIES = tuple(
         "softmax",
         "sorting",
     )
-)
-# Fast versions of the autograd primitives (convolution, pooling, dropout, linear, softmax):
-# these modules register them on import.
-for _family in ("conv", "dropout", "pooling"):
-    importlib.import_module(f"{__name__}.{_family}")
+}
+FAMILIES = tuple(_FAMILY_MODULES.values())
 for _module in FAMILIES:
     for _name in _module.__all__:
         globals()[_name] = getattr(_module, _name)
-del _family, _module, _name
+
+# CLArray's operators call these host modules (which import CLArray themselves).
+_array.bind_operators(
+    copy=_FAMILY_MODULES["copy"],
+    elementwise=_FAMILY_MODULES["elementwise"],
+    indexing=_FAMILY_MODULES["indexing"],
+    linalg=_FAMILY_MODULES["linalg"],
+)
+# Fast versions of the autograd primitives (convolution, pooling, dropout; linalg and softmax
+# register theirs as they load): these modules register them on import.
+for _module in ("conv", "dropout", "pooling"):
+    importlib.import_module(f"{__name__}.{_module}")
+del _module, _name
 
 __array_api_version__ = "2023.12"
 

@@ -10,6 +10,8 @@ wait for the device.
 from __future__ import annotations
 
 import math
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +22,8 @@ from .launch import read_buffer, write_buffer
 __all__ = ["CLArray", "ascontiguous", "empty", "from_numpy"]
 
 
-def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Element strides of a C-contiguous array of ``shape``."""
     strides = []
     step = 1
     for n in reversed(shape):
@@ -81,7 +84,7 @@ class CLArray:
         self.dtype = dtype
         self.size = math.prod(shape)
         if strides is None:
-            self.strides = _contiguous_strides(shape)
+            self.strides = contiguous_strides(shape)
             self._contig = True
         else:
             self.strides = strides
@@ -433,8 +436,18 @@ def ascontiguous(x: CLArray) -> CLArray:
     return out
 
 
-# Late imports for the operators and copies: these modules import CLArray from here.
-from . import copy as _copy  # noqa: E402
-from . import elementwise as _ew  # noqa: E402
-from . import indexing as _indexing  # noqa: E402
-from . import linalg as _linalg  # noqa: E402
+# The operators, copies and indexing of CLArray run in the host modules, which import CLArray
+# from here. The package's __init__ hands them over with bind_operators once every module is
+# loaded, so this module imports none of them and they form no import cycle.
+_copy: Any = None
+_ew: Any = None
+_indexing: Any = None
+_linalg: Any = None
+
+
+def bind_operators(
+    *, copy: ModuleType, elementwise: ModuleType, indexing: ModuleType, linalg: ModuleType
+) -> None:
+    """Give CLArray the modules its operators call (done once, by the package's __init__)."""
+    global _copy, _ew, _indexing, _linalg
+    _copy, _ew, _indexing, _linalg = copy, elementwise, indexing, linalg

@@ -12,6 +12,7 @@ from .array import empty as _empty
 from .copy import astype, fill, iota
 from .device import Device, get_device
 from .elementwise import where
+from .manipulation import broadcast_to, reshape
 
 __all__ = [
     "arange",
@@ -245,8 +246,6 @@ def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None) -> CLArray:
 
 def meshgrid(*arrays, indexing="xy") -> list[CLArray]:
     """Coordinate matrices from 1-D coordinate vectors (broadcast views)."""
-    from .manipulation import broadcast_to, reshape
-
     if indexing not in ("xy", "ij"):
         raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
     for a in arrays:
@@ -273,8 +272,6 @@ def _tri(x: CLArray, k: int, lower: bool, op: str) -> CLArray:
     rows, cols = x.shape[-2:]
     r = arange(rows, dtype=_dt.int64, device=x.device)
     c = arange(cols, dtype=_dt.int64, device=x.device)
-    from .manipulation import reshape
-
     diff = reshape(c, (1, cols)) - reshape(r, (rows, 1))  # column - row
     mask = (diff <= k) if lower else (diff >= k)
     return where(mask, x, 0 if x.dtype != _dt.bool else False)

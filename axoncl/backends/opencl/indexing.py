@@ -18,10 +18,18 @@ from .array import CLArray, ascontiguous, empty, from_numpy
 from .copy import astype, copy_into, fill
 from .launch import Kernel, get_kernel
 from .layout import broadcast_shapes, check_device, type_name
-from .manipulation import broadcast_to, normalize_axis, permute_dims, reshape, view
+from .manipulation import (
+    broadcast_to,
+    expand_dims,
+    moveaxis,
+    normalize_axis,
+    permute_dims,
+    reshape,
+    view,
+)
 
 # What this module adds to the namespace; getitem and setitem serve CLArray.
-__all__ = ["take", "take_along_axis"]
+__all__ = ["repeat", "take", "take_along_axis"]
 
 _UINT_OF_SIZE = {1: "uchar", 2: "ushort", 4: "uint", 8: "ulong"}
 
@@ -362,3 +370,34 @@ def take_along_axis(x, indices, /, *, axis=-1) -> CLArray:
         shapes=(x.shape, indices.shape),
     )
     return out
+
+
+def repeat(x, repeats, /, *, axis=None) -> CLArray:
+    """Each element repeated ``repeats`` times (an int, or one count per element along axis).
+
+    With an array of counts the output length depends on the data, so this reads the counts
+    back to the host (like ``nonzero``).
+    """
+    if not isinstance(x, CLArray):
+        raise TypeError(f"repeat: expected an OpenCL array, got {type_name(x)}")
+    if axis is None:
+        x = reshape(x, (-1,))
+        axis = 0
+    axis = normalize_axis(axis, x.ndim, "repeat")
+    n = x.shape[axis]
+    if isinstance(repeats, CLArray):
+        counts = repeats.to_numpy().astype(np.int64)
+    else:
+        counts = np.asarray(repeats, dtype=np.int64)
+    if counts.ndim == 0:
+        r = int(counts)
+        if r < 0:
+            raise ValueError(f"repeat: repeats must be >= 0, got {r}")
+        moved = moveaxis(x, axis, -1)
+        expanded = broadcast_to(expand_dims(moved, axis=-1), (*moved.shape, r))
+        flat = reshape(expanded, (*moved.shape[:-1], n * r), copy=True)
+        return moveaxis(flat, -1, axis)
+    if counts.shape != (n,) or (counts < 0).any():
+        raise ValueError(f"repeat: expected {n} non-negative counts, got shape {counts.shape}")
+    index = from_numpy(np.repeat(np.arange(n, dtype=np.int64), counts), x.device)
+    return take(x, index, axis=axis)

@@ -11,6 +11,7 @@ from .elementwise import binary
 from .gemm import MatrixOperand, VectorOperand, gemm
 from .layout import broadcast_shapes, check_device, type_name
 from .manipulation import broadcast_to, normalize_axis, permute_dims, reshape
+from .reduction import sum as _sum
 
 __all__ = ["matmul", "matrix_transpose", "tensordot", "vecdot"]
 
@@ -116,8 +117,6 @@ def tensordot(x1, x2, /, *, axes=2) -> CLArray:
 
 def vecdot(x1, x2, /, *, axis=-1) -> CLArray:
     """Dot product along ``axis`` with broadcasting of the other axes."""
-    from .reduction import sum as _sum
-
     _check("vecdot", x1, x2)
     ndim = max(x1.ndim, x2.ndim)
     axis = normalize_axis(axis, ndim, "vecdot")

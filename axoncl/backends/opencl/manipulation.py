@@ -9,7 +9,7 @@ import operator
 import numpy as np
 
 from . import dtypes as _dt
-from .array import CLArray, empty, from_numpy
+from .array import CLArray, contiguous_strides, empty
 from .copy import copy_into
 from .layout import broadcast_shapes, check_device, type_name
 
@@ -21,7 +21,6 @@ __all__ = [
     "flip",
     "moveaxis",
     "permute_dims",
-    "repeat",
     "reshape",
     "roll",
     "squeeze",
@@ -83,12 +82,7 @@ def _resolve_shape(shape, size: int, op: str) -> tuple[int, ...]:
 def _nocopy_strides(x: CLArray, shape: tuple[int, ...]) -> tuple[int, ...] | None:
     """Strides that view ``x`` with ``shape``, or None (numpy's _attempt_nocopy_reshape)."""
     if x.size == 0 or x.is_contiguous():
-        strides = []
-        step = 1
-        for n in reversed(shape):
-            strides.append(step)
-            step *= max(n, 1)
-        return tuple(reversed(strides))
+        return contiguous_strides(shape)
     old = [(n, s) for n, s in zip(x.shape, x.strides, strict=True) if n != 1]
     olddims = [n for n, _ in old]
     oldstrides = [s for _, s in old]
@@ -333,35 +327,3 @@ def tile(x, repetitions, /) -> CLArray:
         big += [r, n]
     expanded = broadcast_to(reshape(base, inter), big)
     return reshape(expanded, [r * n for r, n in zip(reps, base.shape, strict=True)], copy=True)
-
-
-def repeat(x, repeats, /, *, axis=None) -> CLArray:
-    """Each element repeated ``repeats`` times (an int, or one count per element along axis).
-
-    With an array of counts the output length depends on the data, so this reads the counts
-    back to the host (like ``nonzero``).
-    """
-    from .indexing import take
-
-    x = _check(x, "repeat")
-    if axis is None:
-        x = reshape(x, (-1,))
-        axis = 0
-    axis = normalize_axis(axis, x.ndim, "repeat")
-    n = x.shape[axis]
-    if isinstance(repeats, CLArray):
-        counts = repeats.to_numpy().astype(np.int64)
-    else:
-        counts = np.asarray(repeats, dtype=np.int64)
-    if counts.ndim == 0:
-        r = int(counts)
-        if r < 0:
-            raise ValueError(f"repeat: repeats must be >= 0, got {r}")
-        moved = moveaxis(x, axis, -1)
-        expanded = broadcast_to(expand_dims(moved, axis=-1), (*moved.shape, r))
-        flat = reshape(expanded, (*moved.shape[:-1], n * r), copy=True)
-        return moveaxis(flat, -1, axis)
-    if counts.shape != (n,) or (counts < 0).any():
-        raise ValueError(f"repeat: expected {n} non-negative counts, got shape {counts.shape}")
-    index = from_numpy(np.repeat(np.arange(n, dtype=np.int64), counts), x.device)
-    return take(x, index, axis=axis)
