@@ -1,5 +1,7 @@
 // fused.cl: fused elementwise chains as single kernels (one read of each operand, one write).
 //   fused_multiply_add(n, out, a, b, c): out = a * b + c over n contiguous elements.
+//   fused_relu_backward(n, out, g, y): out = g * (y > 0), ReLU's backward from its output y,
+//     in place of a comparison, a cast and a product (g * 0 keeps NaN and signed zeros).
 // Options: -DT=float|double, -DVEC=16|1 (elements per work-item: vload16 on CPUs, one on GPUs).
 // The product is rounded before the add (FP_CONTRACT OFF) so results match numpy's a * b + c.
 #ifdef cl_khr_fp64
@@ -36,5 +38,18 @@ __kernel void fused_multiply_add(long n, __global T *out, long out_off, __global
     long end = start + VEC < n ? start + VEC : n;
     for (long k = start; k < end; ++k) {
         out[out_off + k] = a[a_off + k] * b[b_off + k] + c[c_off + k];
+    }
+}
+
+__kernel void fused_relu_backward(long n, __global T *out, long out_off, __global const T *g,
+                                  long g_off, __global const T *y, long y_off) {
+    long start = (long)get_global_id(0) * VEC;
+    if (start >= n) {
+        return;
+    }
+    long end = start + VEC < n ? start + VEC : n;
+    for (long k = start; k < end; ++k) {
+        const T grad = g[g_off + k];
+        out[out_off + k] = y[y_off + k] > (T)0 ? grad : grad * (T)0;
     }
 }

@@ -505,6 +505,40 @@ COMPOSED_CONV = _family(
     ],
 )
 
+# -- loss ----------------------------------------------------------------------------------
+LOSS = _family(
+    "loss",
+    [
+        OpSample(
+            "cross_entropy",
+            lambda x, t: ax.cross_entropy(x, t),
+            ((4, 3),),
+            constants=_ints(3, (4,)),
+        ),
+        OpSample(
+            "cross_entropy",
+            lambda x, t: ax.cross_entropy(x, t, ignore_index=1),
+            ((4, 3),),
+            constants=_fixed([0, 1, 2, 1]),
+            note="ignore",
+        ),
+        OpSample(
+            "cross_entropy",
+            lambda x, t: ax.cross_entropy(x, t, reduction="none"),
+            ((5, 4),),
+            constants=_ints(4, (5,)),
+            note="none",
+        ),
+        OpSample(
+            "cross_entropy",
+            lambda x, t: ax.cross_entropy(x, t, reduction="sum"),
+            ((1, 6),),
+            constants=_ints(6, (1,)),
+            note="one-row-sum",
+        ),
+    ],
+)
+
 # -- loss (composed) -------------------------------------------------------------------------
 COMPOSED_LOSS = _family(
     "loss",
@@ -540,12 +574,6 @@ COMPOSED_LOSS = _family(
         ),
         OpSample(
             "cross_entropy",
-            lambda x, t: ax.cross_entropy(x, t),
-            ((4, 3),),
-            constants=_ints(3, (4,)),
-        ),
-        OpSample(
-            "cross_entropy",
             lambda x, t: ax.cross_entropy(x, t, reduction="sum"),
             ((2, 3, 4),),
             constants=_ints(3, (2, 4)),
@@ -557,13 +585,6 @@ COMPOSED_LOSS = _family(
             ((5,),),
             constants=_fixed(3),
             note="unbatched",
-        ),
-        OpSample(
-            "cross_entropy",
-            lambda x, t: ax.cross_entropy(x, t, ignore_index=1),
-            ((4, 3),),
-            constants=_fixed([0, 1, 2, 1]),
-            note="ignore",
         ),
         OpSample(
             "cross_entropy",
@@ -581,7 +602,15 @@ COMPOSED_LOSS = _family(
     ],
 )
 
-OP_SAMPLES: list[OpSample] = [*ARITHMETIC, *ACTIVATION, *REDUCTION, *SHAPE, *LINALG, *CONV]
+OP_SAMPLES: list[OpSample] = [
+    *ARITHMETIC,
+    *ACTIVATION,
+    *REDUCTION,
+    *SHAPE,
+    *LINALG,
+    *CONV,
+    *LOSS,
+]
 """One or more samples for every op in ``axoncl.graph.registry``."""
 
 COMPOSED_SAMPLES: list[OpSample] = [

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from ..backends import primitives
+from ..grad_mode import is_grad_enabled
 from ..graph import Function
 from ..variable import Variable, _new_variable
 from .arithmetic import abs, exp, expm1, log1p, maximum, minimum, where
@@ -39,7 +40,10 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_arrays  # d relu/dx = 1 where x > 0, i.e. where the output is > 0
-        mask = primitives.positive_mask.implementation(ctx.xp)  # not __call__: a hot path
+        if not is_grad_enabled():  # no graph through the gradient: one fused primitive
+            fused = primitives.relu_backward.implementation(ctx.xp)  # not __call__: hot path
+            return (_new_variable(fused(grad.data, out, xp=ctx.xp)),)
+        mask = primitives.positive_mask.implementation(ctx.xp)
         return (grad * _new_variable(mask(out, xp=ctx.xp)),)
 
 

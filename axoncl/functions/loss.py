@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backends import namespace_of
-from ..variable import Variable
-from .activation import log_softmax
+from ..backends import namespace_of, primitives
+from ..grad_mode import is_grad_enabled
+from ..graph import Function
+from ..variable import Variable, _new_variable
+from .activation import log_softmax, softmax
 from .arithmetic import abs, clip, exp, log, log1p, maximum, where
 
 __all__ = [
@@ -121,6 +123,66 @@ def nll_loss(x: Any, target: Any, reduction: str = "mean", ignore_index: int = -
     return _class_loss(x, target, reduction, ignore_index, 0.0, "nll_loss")
 
 
+class CrossEntropy(Function):
+    """Cross-entropy of logits ``x`` (N, C) against class indices ``target`` (N,).
+
+    A dedicated rule for speed: the forward is one pass per row (``cross_entropy_rows``: the
+    row's log-sum-exp and the picked logit) and the backward one fused primitive,
+    ``(softmax(x) - onehot) * valid * grad / count``, where the composed form takes a
+    log-softmax, a one-hot and a dozen elementwise ops each way. The per-row log-sum-exp and
+    valid mask are kept for that backward. Under ``create_graph`` the backward is written with
+    Variable ops, so higher derivatives still work.
+    """
+
+    name = "cross_entropy"
+
+    @staticmethod
+    def forward(ctx, x, target):
+        xp = ctx.xp
+        ctx.save_for_backward(x)
+        ctx.target, ctx.count = target, None
+        if ctx.reduction == "none":
+            loss, ctx.valid, ctx.lse = primitives.cross_entropy_rows(
+                x, target, ignore_index=ctx.ignore_index, xp=xp
+            )
+            return loss
+        total, ctx.count, ctx.valid, ctx.lse = primitives.cross_entropy_total(
+            x, target, ignore_index=ctx.ignore_index, mean=ctx.reduction == "mean", xp=xp
+        )
+        return total
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_values  # d/dx = (softmax(x) - onehot(target)) * valid * grad / count
+        xp = ctx.xp
+        count = ctx.count
+        if count is None:
+            count = xp.ones((), dtype=ctx.lse.dtype, device=getattr(ctx.lse, "device", None))
+        if not is_grad_enabled():  # no graph through the gradient: one fused primitive
+            dx = primitives.cross_entropy_backward(
+                x.data, ctx.target, ctx.valid, ctx.lse, grad.data, count, xp=xp
+            )
+            return _new_variable(dx), None
+        onehot, _ = _class_targets(x, ctx.target, "cross_entropy")
+        scale = Variable(ctx.valid) * grad / Variable(count)
+        probs = softmax(x, axis=1)
+        gx = (probs - Variable(xp.astype(onehot, x.dtype))) * scale.reshape((x.shape[0], 1))
+        return gx, None
+
+
+def _fused_cross_entropy(x: Variable, target: Any, reduction: str, label_smoothing: float) -> bool:
+    """Whether :class:`CrossEntropy` serves this call (2-D logits, one int label per row)."""
+    t = target.data if isinstance(target, Variable) else target
+    return (
+        x.ndim == 2
+        and not label_smoothing
+        and reduction in _REDUCTIONS
+        and hasattr(t, "dtype")
+        and tuple(t.shape) == (x.shape[0],)
+        and namespace_of(x.data).isdtype(t.dtype, "integral")
+    )
+
+
 def cross_entropy(
     x: Any,
     target: Any,
@@ -131,6 +193,9 @@ def cross_entropy(
     """Cross-entropy of logits ``x`` (N, C, ...) against class indices, through a stable
     log-softmax; ``ignore_index`` entries add nothing and do not count in the mean."""
     x = _var(x)
+    if _fused_cross_entropy(x, target, reduction, label_smoothing):
+        t = target.data if isinstance(target, Variable) else target
+        return CrossEntropy.apply(x, t, reduction=reduction, ignore_index=int(ignore_index))
     class_axis = 1 if x.ndim > 1 else 0
     return _class_loss(
         log_softmax(x, axis=class_axis),

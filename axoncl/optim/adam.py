@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
+from ..backends import primitives
 from .optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
@@ -65,35 +65,46 @@ class Adam(Optimizer):
             },
         )
 
-    def _update(self, group: dict[str, Any], p: Any, g: Any, state: dict[str, Any], xp: Any) -> Any:
+    def _update_many(
+        self,
+        group: dict[str, Any],
+        params: list[Any],
+        grads: list[Any],
+        states: list[dict[str, Any]],
+        xp: Any,
+    ) -> list[Any]:
         beta1, beta2 = group["betas"]
-        lr = group["lr"]
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"]:
-            if self._decoupled:
-                p = p * (1.0 - lr * group["weight_decay"])
-            else:
-                g = g + p * group["weight_decay"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(p)
-            state["exp_avg_sq"] = xp.zeros_like(p)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = xp.zeros_like(p)
-        state["step"] += 1
-        t = state["step"]
-        m = state["exp_avg"] * beta1 + g * (1.0 - beta1)
-        v = state["exp_avg_sq"] * beta2 + (g * g) * (1.0 - beta2)
-        state["exp_avg"] = m
-        state["exp_avg_sq"] = v
-        if group["amsgrad"]:
-            v = xp.maximum(state["max_exp_avg_sq"], v)
-            state["max_exp_avg_sq"] = v
-        bias1 = 1.0 - beta1**t
-        bias2_sqrt = math.sqrt(1.0 - beta2**t)
-        denom = xp.sqrt(v) * (1.0 / bias2_sqrt) + group["eps"]
-        return p - (m / denom) * (lr / bias1)
+        amsgrad = group["amsgrad"]
+        for p, state in zip(params, states, strict=True):
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = xp.zeros_like(p)
+                state["exp_avg_sq"] = xp.zeros_like(p)
+                if amsgrad:
+                    state["max_exp_avg_sq"] = xp.zeros_like(p)
+            state["step"] += 1
+        new_params, exp_avgs, exp_avg_sqs, maxima = primitives.adam_step(
+            params,
+            grads,
+            [state["exp_avg"] for state in states],
+            [state["exp_avg_sq"] for state in states],
+            [state["max_exp_avg_sq"] for state in states] if amsgrad else None,
+            [state["step"] for state in states],
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            decoupled=self._decoupled,
+            maximize=group["maximize"],
+            xp=xp,
+        )
+        for k, state in enumerate(states):
+            state["exp_avg"] = exp_avgs[k]
+            state["exp_avg_sq"] = exp_avg_sqs[k]
+            if amsgrad:
+                state["max_exp_avg_sq"] = maxima[k]
+        return new_params
 
 
 class AdamW(Adam):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..backends import primitives
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -56,18 +57,27 @@ class SGD(Optimizer):
             },
         )
 
-    def _update(self, group: dict[str, Any], p: Any, g: Any, state: dict[str, Any], xp: Any) -> Any:
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"]:
-            g = g + p * group["weight_decay"]
-        momentum = group["momentum"]
-        if momentum:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = g * 1.0  # a copy: the gradient array may be reused
-            else:
-                buf = buf * momentum + g * (1.0 - group["dampening"])
-            state["momentum_buffer"] = buf
-            g = g + buf * momentum if group["nesterov"] else buf
-        return p - g * group["lr"]
+    def _update_many(
+        self,
+        group: dict[str, Any],
+        params: list[Any],
+        grads: list[Any],
+        states: list[dict[str, Any]],
+        xp: Any,
+    ) -> list[Any]:
+        new_params, bufs = primitives.sgd_step(
+            params,
+            grads,
+            [state.get("momentum_buffer") for state in states],
+            lr=group["lr"],
+            momentum=group["momentum"],
+            dampening=group["dampening"],
+            weight_decay=group["weight_decay"],
+            nesterov=group["nesterov"],
+            maximize=group["maximize"],
+            xp=xp,
+        )
+        if group["momentum"]:
+            for state, buf in zip(states, bufs, strict=True):
+                state["momentum_buffer"] = buf
+        return new_params

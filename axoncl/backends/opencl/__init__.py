@@ -52,9 +52,9 @@ _array.bind_operators(
     indexing=_FAMILY_MODULES["indexing"],
     linalg=_FAMILY_MODULES["linalg"],
 )
-# Fast versions of the autograd primitives (convolution, pooling, dropout; linalg and softmax
-# register theirs as they load): these modules register them on import.
-for _module in ("conv", "dropout", "pooling"):
+# Fast versions of the primitives (convolution, pooling, dropout, optimizer steps; linalg and
+# softmax register theirs as they load): these modules register them on import.
+for _module in ("conv", "dropout", "fused", "loss", "optim", "pooling"):
     importlib.import_module(f"{__name__}.{_module}")
 del _module, _name
 

@@ -2,15 +2,18 @@
 
 Fusing is the biggest lever for elementwise code on PoCL (KERNELS.md section 7): ``a * b + c``
 through the namespace is two launches and a temporary; here it is one pass over memory.
-Non-standard, like ``softmax``; the benchmarks use it.
+Non-standard, like ``softmax``; the benchmarks use it. ``fused_relu_backward`` is the OpenCL
+version of the ``relu_backward`` primitive: one launch for ReLU's backward instead of three.
 """
 
 from __future__ import annotations
 
+from .. import primitives
 from . import dtypes as _dt
 from .array import CLArray, empty
 from .launch import get_kernel
 from .layout import buffer_args
+from .windows import NAMESPACE
 
 __all__ = ["fused_multiply_add"]
 
@@ -55,3 +58,27 @@ def fused_multiply_add(a: CLArray, b: CLArray, c: CLArray, /) -> CLArray:
         -(-n // vec), n, *buffer_args(out, a, b, c), op="fused_multiply_add", shapes=(a.shape,)
     )
     return out
+
+
+@primitives.relu_backward.register(NAMESPACE)
+def _relu_backward_cl(grad, out, *, xp):
+    if not (
+        isinstance(grad, CLArray)
+        and isinstance(out, CLArray)
+        and grad.dtype == out.dtype
+        and grad.dtype.kind == "f"
+        and grad.shape == out.shape
+        and grad.is_contiguous()
+        and out.is_contiguous()
+        and grad.device is out.device
+    ):
+        return primitives.relu_backward.portable(grad, out, xp=xp)
+    device = grad.device
+    result = empty(grad.shape, grad.dtype, device)
+    n = grad.size
+    vec = device.vector_width
+    kernel = get_kernel(device, "fused", "fused_relu_backward", T=_dt.C_TYPE[grad.dtype], VEC=vec)
+    kernel.launch_items(
+        -(-n // vec), n, *buffer_args(result, grad, out), op="relu_backward", shapes=(grad.shape,)
+    )
+    return result

@@ -86,7 +86,7 @@ class LineView:
         return self.n_inner == 1
 
 
-def _try_view(x: CLArray, axes: tuple[int, ...], ordered: bool) -> LineView | None:
+def try_view(x: CLArray, axes: tuple[int, ...], ordered: bool) -> LineView | None:
     kept = [(x.shape[a], x.strides[a]) for a in range(x.ndim) if a not in axes and x.shape[a] != 1]
     red = [(x.shape[a], x.strides[a]) for a in axes if x.shape[a] != 1]
     if not ordered:
@@ -120,7 +120,7 @@ def make_view(x: CLArray, axes: tuple[int, ...], ordered: bool = False) -> LineV
         n_red = math.prod(x.shape[a] for a in axes)
         n_out = math.prod(n for a, n in enumerate(x.shape) if a not in axes)
         return LineView(x, x.offset, n_out, 0, n_red, 0, 1, 0)
-    view = _try_view(x, axes, ordered)
+    view = try_view(x, axes, ordered)
     if view is not None:
         return view
     kept = [a for a in range(x.ndim) if a not in axes]

@@ -35,6 +35,7 @@ from .lines import (
     normalize_axes,
     out_shape,
     scratch,
+    try_view,
     view_args,
 )
 
@@ -213,6 +214,16 @@ def _reduce(
     out = empty(shape, np.dtype(acc_dtype), x.device)
     if out.size == 0:
         return out
+    split = _split_axes(x, axes, op, mapk)
+    if split is not None:
+        # Reduce the trailing group of axes first (keeping them as size 1), then the rest, so
+        # e.g. a (N, C, H, W) sum over (0, 2, 3) is two passes and no transposing copy.
+        total = math.prod(x.shape[a] for a in axes)
+        partial = _reduce(op_name, x, split, True, op, acc_dtype)
+        s = scale(total) if scale is not None else 1.0
+        return _reduce(
+            op_name, partial, axes, keepdims, op, acc_dtype, finalk=finalk, scale=lambda _: s
+        )
     view = make_view(x, axes)
     if op in ("max", "min") and view.n_red == 0:
         raise ValueError(
@@ -222,6 +233,23 @@ def _reduce(
     s = scale(view.n_red) if scale is not None else 1.0
     _reduce_view(op_name, view, op, acc_dtype, mapk=mapk, finalk=finalk, scale=s, out=out)
     return out
+
+
+_ASSOCIATIVE = frozenset({"sum", "prod", "max", "min", "all", "any"})
+
+
+def _split_axes(x: CLArray, axes: tuple[int, ...], op: str, mapk: str) -> tuple[int, ...] | None:
+    """The trailing reduced axes to reduce first when ``axes`` admit no single line view of
+    ``x`` (which would cost a transposing copy); None when one view serves, or for ops whose
+    partial results cannot be reduced again the same way."""
+    if op not in _ASSOCIATIVE or mapk != "MAP_ID" or x.size == 0 or len(axes) < 2:
+        return None
+    if try_view(x, axes, False) is not None:
+        return None
+    for k in range(1, len(axes)):
+        if try_view(x, axes[k:], False) is not None:
+            return axes[k:]
+    return None
 
 
 def sum(  # noqa: A001 - the standard's name

@@ -1,6 +1,7 @@
 """The primitives of everyday ops: softmax, log-softmax, log-sum-exp, ``linear``, ``erf``, the
 one-hot scatter-add ``index_add``, and the standard calls on the autograd hot path (``sum``,
-``broadcast_to``, ``ones_like``, ``relu``, ``positive_mask``) that a backend may make faster."""
+``broadcast_to``, ``ones_like``, ``relu``, ``relu_backward``, ``positive_mask``) that a backend
+may make faster."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ __all__ = [
     "ones_like",
     "positive_mask",
     "relu",
+    "relu_backward",
     "softmax",
     "sum",
 ]
@@ -125,6 +127,13 @@ def ones_like(x: Any, *, xp: Any) -> Any:
 def relu(x: Any, *, xp: Any) -> Any:
     """``max(x, 0)``."""
     return xp.maximum(x, 0)  # a Python scalar operand (array API 2024.12)
+
+
+@primitive
+def relu_backward(grad: Any, out: Any, *, xp: Any) -> Any:
+    """``grad * (out > 0)``: ReLU's backward from its output, with the mask in ``grad``'s
+    dtype (so NaN and infinite gradients stay NaN where the mask is 0, as a product does)."""
+    return grad * xp.astype(out > 0, grad.dtype)
 
 
 @primitive

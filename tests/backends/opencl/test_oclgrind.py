@@ -66,6 +66,18 @@ FAMILIES_SCRIPT = textwrap.dedent("""
     loss = ax.cross_entropy(y.reshape((2, -1)), xp.asarray(np.array([0, 3])))
     loss.backward()
     w.grad.numpy()
+    # The optimizer, loss and fused-backward kernels: a few steps of a small MLP.
+    from axoncl import nn, optim
+    model = nn.Sequential(nn.Linear(7, 9), nn.ReLU(), nn.Linear(9, 3)).to("opencl")
+    labels = xp.asarray(np.array([0, 2, 1, 1, -100]))
+    for opt in (optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True),
+                optim.AdamW(model.parameters(), amsgrad=True)):
+        for reduction in ("mean", "sum", "none"):
+            opt.zero_grad()
+            out = ax.cross_entropy(model(ax.Variable(m)), labels, reduction=reduction)
+            (out if reduction != "none" else out.sum()).backward()
+            opt.step()
+    model[0].weight.numpy()
     print("ok")
 """)
 
