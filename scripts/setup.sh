@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh Debian/Ubuntu machine: the PoCL OpenCL runtime (CPU device),
 # oclgrind (kernel checker), Graphviz (optional layout engine of the inspector), and axoncl with
-# its test extras. Safe to run again.
+# its test and distributed (mpi4py, MPICH's mpiexec) extras. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,4 +18,4 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need_apt[@]}"
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e ".[test]"
+python3 -m pip install -q --disable-pip-version-check -e ".[test,distributed]"
