@@ -171,9 +171,18 @@ class CLArray:
         )
 
     # ---- host transfers (host-bound by nature) --------------------------------------------
-    def to_numpy(self) -> np.ndarray:
-        """A numpy copy of the data; waits for the queued work that produces it."""
-        out = np.empty(self.shape, dtype=self.dtype)
+    def to_numpy(self, out: np.ndarray | None = None) -> np.ndarray:
+        """A numpy copy of the data; waits for the queued work that produces it. ``out``, a
+        C-contiguous host array of this shape and dtype, receives the copy when given (a
+        staging buffer that is reused, as in ``axoncl.distributed``)."""
+        if out is None:
+            out = np.empty(self.shape, dtype=self.dtype)
+        elif out.shape != self.shape or out.dtype != self.dtype or not out.flags.c_contiguous:
+            raise ValueError(
+                f"to_numpy: expected out of shape {self.shape} and dtype {self.dtype}, "
+                f"C-contiguous, got shape {out.shape} and dtype {out.dtype}"
+                + ("" if out.flags.c_contiguous else ", not contiguous")
+            )
         if self.size == 0:
             return out
         src = ascontiguous(self)
