@@ -13,15 +13,23 @@ device, and writes into ``--out``: the graph of one training step as DOT and SVG
 During an epoch the host never waits for the device: losses and correct counts accumulate on
 the device and are read back once per epoch.
 
+Started by ``mpiexec -n N``, the demo trains data-parallel (``axoncl.distributed``): every rank
+draws the same global batches and takes every N-th sample of each; ``DistributedDataParallel``
+averages the gradients. Each rank sums its samples' losses and weights the sum by N / (global
+batch size), so the averaged gradient is the global batch's mean gradient, uneven last batch
+included, and the per-step losses match the 1-process run. Only rank 0 prints and writes files.
+
 Examples
 --------
 $ axoncl demo                       # the default OpenCL device (AXONCL_DEVICE honoured)
 $ axoncl demo --device numpy --epochs 2
+$ mpiexec -n 2 python -m axoncl demo   # two ranks, half of each global batch each
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -31,7 +39,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from . import nn, optim
+from . import distributed, nn, optim
 from .backends import get_backend, to_backend, to_numpy
 from .functions import cross_entropy
 from .grad_mode import no_grad
@@ -49,11 +57,13 @@ class DemoResult:
     device: str
     test_accuracy: float
     train_losses: list[float] = field(default_factory=list)
+    step_losses: list[float] = field(default_factory=list)
     train_accuracies: list[float] = field(default_factory=list)
     test_accuracies: list[float] = field(default_factory=list)
     epoch_times: list[float] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    world_size: int = 1
 
     @property
     def time_per_epoch(self) -> float:
@@ -129,19 +139,63 @@ def _to(host: np.ndarray, xp: Any, device: Any) -> Any:
     return to_backend(host, xp, device=device)
 
 
+@dataclass(frozen=True)
+class _Ranks:
+    """This process's place among the demo's ranks: 0 of 1 unless mpiexec started several."""
+
+    size: int = 1
+    rank: int = 0
+
+    @classmethod
+    def join(cls) -> _Ranks:
+        if distributed.launcher_world_size() <= 1:
+            return cls()  # the 1-process demo never touches MPI
+        distributed.init()
+        return cls(distributed.get_world_size(), distributed.get_rank())
+
+    def share(self, indices: np.ndarray) -> np.ndarray:
+        """This rank's part of a global batch (all of it with one rank)."""
+        return indices if self.size == 1 else distributed.shard(indices, self.rank, self.size)
+
+    def total(self, value: Any) -> Any:
+        """``value`` summed over the ranks."""
+        return value if self.size == 1 else distributed.all_reduce(value)
+
+    def mean(self, value: Any) -> Any:
+        """``value`` averaged over the ranks."""
+        return value if self.size == 1 else distributed.all_reduce(value, op="mean")
+
+
 def _evaluate(
-    model: nn.Module, x: np.ndarray, y: np.ndarray, xp: Any, device: Any, batch_size: int = 512
+    model: nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    xp: Any,
+    device: Any,
+    ranks: _Ranks | None = None,
+    batch_size: int = 512,
 ) -> float:
+    """Accuracy on ``(x, y)``; with several ranks each scores its share."""
+    ranks = _Ranks() if ranks is None else ranks
     model.eval()
-    correct = None
+    mine = ranks.share(np.arange(len(x)))
+    correct = _to(np.zeros((), dtype=np.int64), xp, device) if mine.size == 0 else None
     with no_grad():
-        for start in range(0, len(x), batch_size):
-            xb = _to(x[start : start + batch_size], xp, device)
-            yb = _to(y[start : start + batch_size], xp, device)
-            hits = _correct(model(xb).data, yb, xp)
+        for start in range(0, len(mine), batch_size):
+            part = mine[start : start + batch_size]
+            hits = _correct(model(_to(x[part], xp, device)).data, _to(y[part], xp, device), xp)
             correct = hits if correct is None else correct + hits
     model.train()
-    return float(to_numpy(correct)) / len(x)
+    return float(to_numpy(ranks.total(correct))) / len(x)
+
+
+def _batch_loss(logits: Any, labels: Any, global_count: int, ranks: _Ranks) -> Any:
+    """The mean cross-entropy of the batch, or, with W ranks, this rank's summed losses times
+    W / (global batch size): DDP's average of those is the global batch's mean gradient, also
+    when the last batch splits unevenly."""
+    if ranks.size == 1:
+        return cross_entropy(logits, labels)
+    return cross_entropy(logits, labels, reduction="sum") * (ranks.size / global_count)
 
 
 def _correct(logits: Any, labels: Any, xp: Any) -> Any:
@@ -178,22 +232,35 @@ def run(
             f"demo: expected epochs >= 1, batch_size >= 1 and lr > 0, got "
             f"{epochs}, {batch_size}, {lr}"
         )
+    ranks = _Ranks.join()
+    if ranks.size > 1:
+        device = distributed.select_device(device)
+        if ranks.rank != 0:  # only rank 0 prints and writes
+            stream, progress, out = io.StringIO(), False, None
     xp, dev, description = resolve_device(device)
     x_tr, y_tr, x_te, y_te = load_digits_split()
     nn.manual_seed(seed)
     net = build_model(model)
     if dev is not None:
         net.to(xp, device=dev)
+    # With several ranks, DDP copies rank 0's weights to all and averages the gradients.
+    trained = distributed.DistributedDataParallel(net) if ranks.size > 1 else net
     opt = optim.Adam(net.parameters(), lr=lr)
     # Cosine annealing to zero lets the last epochs settle instead of bouncing around.
     schedule = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     shuffle = np.random.Generator(np.random.PCG64(seed + 1))
-    result = DemoResult(device=description, test_accuracy=float("nan"))
+    result = DemoResult(device=description, test_accuracy=float("nan"), world_size=ranks.size)
     print(
         f"axoncl demo: {model} on digits ({len(x_tr)} train / {len(x_te)} test), "
         f"device {description}",
         file=stream,
     )
+    if ranks.size > 1:
+        print(
+            f"data-parallel over {ranks.size} ranks: global batch {batch_size}, about "
+            f"{-(-batch_size // ranks.size)} samples per rank",
+            file=stream,
+        )
 
     n_batches = (len(x_tr) + batch_size - 1) // batch_size
     bar = _progress(epochs * n_batches, progress, stream)
@@ -201,29 +268,33 @@ def run(
         start = time.perf_counter()
         order = shuffle.permutation(len(x_tr))
         loss_sum = correct = None
+        step_losses = []
         for b in range(n_batches):
-            idx = order[b * batch_size : (b + 1) * batch_size]
+            batch = order[b * batch_size : (b + 1) * batch_size]
+            idx = ranks.share(batch)
             xb = _to(x_tr[idx], xp, dev)
             yb = _to(y_tr[idx], xp, dev)
-            logits = net(xb)
-            loss = cross_entropy(logits, yb)
+            logits = trained(xb)
+            loss = _batch_loss(logits, yb, len(batch), ranks)
             opt.zero_grad()
             loss.backward()
             opt.step()
             with no_grad():
-                weighted = loss.data * float(len(idx))
+                weighted = loss.data * (len(batch) / ranks.size)  # this rank's summed losses
                 hits = _correct(logits.data, yb, xp)
             loss_sum = weighted if loss_sum is None else loss_sum + weighted
             correct = hits if correct is None else correct + hits
+            step_losses.append(loss.data)
             if bar is not None:
                 bar.update(1)
         # The one host read of the epoch: it also waits for the queued work, so the time is
         # the device's, not just the enqueueing.
         schedule.step()
-        train_loss = float(to_numpy(loss_sum)) / len(x_tr)
-        train_acc = float(to_numpy(correct)) / len(x_tr)
+        train_loss = float(to_numpy(ranks.total(loss_sum))) / len(x_tr)
+        train_acc = float(to_numpy(ranks.total(correct))) / len(x_tr)
+        result.step_losses += to_numpy(ranks.mean(xp.stack(step_losses))).tolist()
         elapsed = time.perf_counter() - start
-        test_acc = _evaluate(net, x_te, y_te, xp, dev)
+        test_acc = _evaluate(net, x_te, y_te, xp, dev, ranks)
         result.train_losses.append(train_loss)
         result.train_accuracies.append(train_acc)
         result.test_accuracies.append(test_acc)
