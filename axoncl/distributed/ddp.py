@@ -168,6 +168,16 @@ class _Reducer:
             self._start_ready_buckets()
         if self.arrived == len(self.params):
             self.finish()
+        else:
+            self._progress()
+
+    def _progress(self) -> None:
+        """Let MPI advance the buckets in flight: without an asynchronous progress thread, a
+        non-blocking collective moves only while some MPI call runs, so each arriving gradient
+        gives it a turn."""
+        for bucket in self.buckets[: self.next_bucket]:
+            if bucket.request is not None and bucket.request.Test():
+                bucket.request = None
 
     def _start_ready_buckets(self) -> None:
         while self.next_bucket < len(self.buckets) and self.buckets[self.next_bucket].pending == 0:
