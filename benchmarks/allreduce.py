@@ -8,8 +8,9 @@ Parts, each printed as a table of absolute times (medians over ``--rounds`` roun
   one staged through a reused host buffer (device → host, reduce, host → device). Columns:
   time per call, algorithm bandwidth (bytes / time) and bus bandwidth (2(N−1)/N · bytes /
   time, what a ring moves per rank).
-* **cost model**: a least-squares fit of the ``mpi`` times to ``t = α + 2(N−1)/N · bytes / β``
-  (α: latency, β: bus bandwidth), the two numbers that ``docs/distributed.md`` uses.
+* **cost model**: a least-squares fit of the ``mpi`` times to the ring model
+  ``t = 2(N−1)·α + 2(N−1)/N · bytes / β`` (α: latency of one step, β: bandwidth), the two
+  numbers that ``docs/distributed.md`` uses.
 * **overlap**: a DDP step of the 784-512-256-10 MLP (batch 128 per rank, 2.1 MB of float32
   gradients in 0.5 MiB buckets). ``local`` is forward + backward under ``no_sync()``,
   ``comm`` the all-reduce of the same buckets alone, ``ddp`` forward + backward with the
@@ -244,11 +245,14 @@ def _launch(ranks: int, part: str, args: argparse.Namespace) -> dict:
 
 
 def _fit(rows: list[dict], ranks: int) -> dict:
-    """Least squares of ``t = α + 2(N−1)/N · bytes / β`` over the ``mpi`` column."""
+    """Fit the ring all-reduce model ``t = 2(N−1)·α + 2(N−1)/N · bytes / β`` (2(N−1) steps of
+    latency α; each rank sends and receives 2(N−1)/N of the message at bandwidth β) to the
+    ``mpi`` column, minimising relative errors (so 4 B weighs as much as 64 MiB)."""
     moved = np.array([2 * (ranks - 1) / ranks * r["bytes"] for r in rows], dtype=float)
+    steps = np.full_like(moved, 2 * (ranks - 1))
     t = np.array([r["mpi"] for r in rows])
-    a = np.stack([np.ones_like(moved), moved], axis=1)
-    (alpha, inv_beta), *_ = np.linalg.lstsq(a, t, rcond=None)
+    a = np.stack([steps, moved], axis=1) / t[:, None]
+    (alpha, inv_beta), *_ = np.linalg.lstsq(a, np.ones_like(t), rcond=None)
     return {"alpha_s": float(alpha), "beta_bytes_per_s": float(1 / inv_beta)}
 
 
@@ -272,8 +276,8 @@ def _report(comm: dict, steps: dict[int, dict], ranks: int) -> None:
         print(f"{_size(row['bytes']):>9}  " + "  ".join(cells))
     fit = comm["fit"]
     print(
-        f"\ncost model (mpi column): alpha = {fit['alpha_s'] * 1e6:.1f} µs, "
-        f"beta = {fit['beta_bytes_per_s'] / 1e9:.2f} GB/s (bus bandwidth)"
+        f"\ncost model t = 2(N-1) alpha + 2(N-1)/N bytes / beta (mpi column): "
+        f"alpha = {fit['alpha_s'] * 1e6:.2f} µs, beta = {fit['beta_bytes_per_s'] / 1e9:.2f} GB/s"
     )
     print("\noverlap of gradient all-reduce with backward (MLP 784-512-256-10, batch 128/rank)")
     for name, o in comm["overlap"].items():
