@@ -15,7 +15,8 @@ Parts, each printed as a table of absolute times (medians over ``--rounds`` roun
   gradients in 0.5 MiB buckets). ``local`` is forward + backward under ``no_sync()``,
   ``comm`` the all-reduce of the same buckets alone, ``ddp`` forward + backward with the
   averaging; the share of communication hidden behind backward is
-  ``(local + comm − ddp) / comm`` (1: all hidden, 0: none).
+  ``(local + comm − ddp) / comm`` (1: all hidden, 0: none), the median of the rounds' shares
+  (the three are interleaved in each round).
 * **steps**: one training step (forward, loss, backward with averaging, SGD update, a read of
   the loss) of the demo's CNN and MLP on 8×8 digits, global batch 32, at 1 and 2 ranks.
 
@@ -58,24 +59,33 @@ _THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "POCL_MAX_PTHREAD_COUN
 
 
 # -- worker side (under mpiexec) ---------------------------------------------------------------
-def _timed(call, rounds: int) -> float:
-    """Median seconds per ``call()`` over ``rounds`` samples, all ranks starting together.
+def _samples(calls: dict, rounds: int) -> dict[str, list[float]]:
+    """Seconds per call of each of ``calls``, one sample per round, the calls interleaved
+    within a round (so a burst of other load hits them alike), all ranks starting together.
 
-    Every rank makes the same number of calls (a collective inside ``call`` must match)."""
-    start = time.perf_counter()
-    for _ in range(3):
-        call()
-    once = (time.perf_counter() - start) / 3
-    repeat = max(1, min(2000, int(MIN_SAMPLE / once)))
-    repeat = int(dist.broadcast_object(repeat))  # rank 0's estimate for all
-    samples = []
-    for _ in range(rounds + 1):  # the first sample warms up
-        dist.barrier()
+    Every rank makes the same number of calls (a collective inside a call must match)."""
+    repeat = {}
+    for name, call in calls.items():
         start = time.perf_counter()
-        for _ in range(repeat):
+        for _ in range(3):
             call()
-        samples.append((time.perf_counter() - start) / repeat)
-    return statistics.median(samples[1:])
+        once = (time.perf_counter() - start) / 3
+        repeat[name] = max(1, min(2000, int(MIN_SAMPLE / once)))
+    repeat = dist.broadcast_object(repeat)  # rank 0's estimates for all
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds + 1):  # the first round warms up
+        for name, call in calls.items():
+            dist.barrier()
+            start = time.perf_counter()
+            for _ in range(repeat[name]):
+                call()
+            samples[name].append((time.perf_counter() - start) / repeat[name])
+    return {name: values[1:] for name, values in samples.items()}
+
+
+def _timed(call, rounds: int) -> float:
+    """Median seconds per ``call()`` over ``rounds`` samples."""
+    return statistics.median(_samples({"call": call}, rounds)["call"])
 
 
 def _raw_allreduce(buffer: np.ndarray):
@@ -150,12 +160,13 @@ def _overlap(backend: str, args: argparse.Namespace) -> dict:
         for bucket in buckets:
             _raw_allreduce(bucket.buffer)()
 
-    times = {
-        "local": _timed(local, args.rounds),
-        "comm": _timed(comm, args.rounds),
-        "ddp": _timed(synced, args.rounds),
-    }
-    hidden = (times["local"] + times["comm"] - times["ddp"]) / times["comm"]
+    samples = _samples({"local": local, "comm": comm, "ddp": synced}, args.rounds)
+    times = {name: statistics.median(values) for name, values in samples.items()}
+    shares = [
+        (local_t + comm_t - ddp_t) / comm_t
+        for local_t, comm_t, ddp_t in zip(*samples.values(), strict=True)
+    ]
+    hidden = statistics.median(shares)  # of the rounds' shares, each from one round's times
     grad_bytes = sum(b.buffer.nbytes for b in buckets)
     return {
         **times,
@@ -301,7 +312,7 @@ def main() -> None:
     parser.add_argument("--json", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rounds is None:
-        args.rounds = 3 if args.quick else 7
+        args.rounds = 3 if args.quick else 11
     if args.part:
         worker(args)
         return

@@ -56,7 +56,6 @@ def _env(extra: dict[str, str] | None) -> dict[str, str]:
     env = dict(os.environ)
     # The ranks import the same axoncl as this test process (a checkout or an install).
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_REPO, env.get("PYTHONPATH")) if p)
-    env.setdefault("POCL_CACHE_DIR", str(Path.home() / ".cache" / "pocl"))
     env.update(extra or {})
     return env
 
