@@ -101,7 +101,6 @@ class _Reducer:
         if group:
             self._add_bucket(group, host_dtypes[group[0]])
         self.ready = [False] * len(params)
-        self.expected = len(params)
         self.arrived = 0
         self.next_bucket = 0
         self.used_map: np.ndarray | None = None
