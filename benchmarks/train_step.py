@@ -1,25 +1,39 @@
-"""One training step (forward, cross-entropy, backward, SGD update): axoncl vs PyTorch CPU.
+"""One training step (forward, cross-entropy, backward, SGD update): axoncl vs PyTorch.
 
-Models (float32, the same initial weights everywhere):
+Models (float32, SGD lr 0.01, the same initial weights and data in every framework):
 
 * ``mlp``: 784-512-256-10 with ReLU, batch 128;
 * ``cnn``: conv3×3(1→16, pad 1) ReLU maxpool2 → conv3×3(16→32, pad 1) ReLU maxpool2 → flatten →
-  linear(32·7·7 → 10), on 1×28×28 inputs, batch 64.
+  linear(32·7·7 → 10), on 1×28×28 inputs, batch 64;
+* ``resnet``: a ResNet-8 on 3×32×32 inputs, batch 128: stem conv3×3(3→16) BN ReLU, three basic
+  residual blocks (conv3×3 BN ReLU conv3×3 BN, plus the input or a strided conv1×1+BN, then
+  ReLU) at 16, 32 and 64 channels with stride 2 between them, global average pool, linear 64→10.
+  Convolutions have no bias; BatchNorm is in training mode (batch statistics).
 
-Each is timed on axoncl-OpenCL (the default device, e.g. PoCL), axoncl-numpy and PyTorch CPU
-(``torch.set_num_threads(2)``) when installed. A step ends with ``queue.finish()`` on OpenCL, so
-its time is the device's, not just the enqueueing; the host never reads a value back inside the
-step. Runs are interleaved (opencl, numpy, torch, opencl, ...) after warm-up steps, each sample
-is the mean of ``--steps`` steps, and the report gives medians and the median of the paired
-ratios (each round's OpenCL time over the same round's torch time). Targets on PoCL: OpenCL at
-most 1.5× torch on the MLP and 2× on the CNN.
+Frameworks (columns): axoncl on OpenCL (``--device``, default the default device, e.g. PoCL),
+axoncl on numpy, PyTorch (``--torch-device cpu`` with ``torch.set_num_threads(2)``, or ``cuda``)
+and, when installed, tinygrad on its OpenCL backend (``DEV=CL``) with ``TinyJit``. A missing
+framework is skipped with its reason. A step ends with the device finished (``queue.finish()``
+on OpenCL, ``torch.cuda.synchronize()`` on CUDA, tinygrad's device ``synchronize()``); the host
+never reads a value inside the step.
+
+Method (``_isolation.py``): each framework runs in its own worker process; paired rounds
+(default 9) ask every worker for one sample in a rotating order, each after a pause until all
+workers' threads are idle; a sample runs one untimed step (and more for ``--settle`` seconds),
+then ``--steps`` timed steps, and is their mean. Reports give each framework's median over the
+rounds and the median of the paired per-round ratios to PyTorch. Before timing, every framework
+runs two steps from the initial weights and the script prints their losses' difference to
+PyTorch's (a check that the models, weights and data really are the same).
 
 Usage::
 
-    python benchmarks/train_step.py [--quick] [--device opencl:cpu] [--repeats 9] [--steps 5]
-    python benchmarks/train_step.py --profile     # per-op forward/backward times on OpenCL
+    python benchmarks/train_step.py [--quick] [--device opencl:cpu] [--rounds 9] [--steps 5]
+    python benchmarks/train_step.py --models resnet           # or --model resnet
+    python benchmarks/train_step.py --sweep     # MLP, CNN at batch 32/128/512, ResNet-8 at 128
+    python benchmarks/train_step.py --profile   # per-op forward/backward times on OpenCL
 
-Writes ``benchmarks/results/train_step.json``.
+Writes ``benchmarks/results/train_step.json`` (``--sweep``: ``train_step_sweep.json`` and
+``.png``; ``--profile``: ``train_step_profile.json``), or into ``--out``.
 """
 
 from __future__ import annotations
@@ -35,218 +49,536 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # run from a checkout
 
-import axoncl  # noqa: E402
-from axoncl import nn, optim  # noqa: E402
+from _isolation import (  # noqa: E402
+    Worker,
+    WorkerError,
+    paired_ratio,
+    paired_rounds,
+    serve,
+    settle,
+)
 
-RESULTS = Path(__file__).resolve().parent / "results" / "train_step.json"
-TARGETS = {"mlp": 1.5, "cnn": 2.0}
 LR = 0.01
+BATCH = {"mlp": 128, "cnn": 64, "resnet": 128}
+TARGETS = {"mlp": 1.5, "cnn": 2.0}  # OpenCL / PyTorch on PoCL, at the default batch
+SWEEP = [("mlp", 32), ("mlp", 128), ("mlp", 512), ("cnn", 32), ("cnn", 128), ("cnn", 512)]
+SWEEP += [("resnet", 128)]
+FRAMEWORKS = ("opencl", "numpy", "torch", "tinygrad")
+REFERENCE = "torch"
+LOSS_RTOL = 1e-3  # float32, summation orders differ between frameworks
 
 
-def build(kind: str) -> nn.Module:
-    axoncl.manual_seed(0)
+# ---------------------------------------------------------------- models, once for all frameworks
+
+
+def build(kind: str, nn):
+    """Model ``kind`` from the layer classes of ``nn`` (``axoncl.nn``, ``torch.nn`` or
+    ``_TinyNN()``), so every framework runs the same architecture with the same names."""
     if kind == "mlp":
         return nn.Sequential(
             nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
         )
+    if kind == "cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(32 * 7 * 7, 10),
+        )
+    if kind == "resnet":
+        return _resnet8(nn)
+    raise ValueError(f"train_step: expected a model in {sorted(BATCH)}, got {kind!r}")
+
+
+def _resnet8(nn):
+    def conv_bn(cin: int, cout: int, kernel: int, stride: int) -> list:
+        conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=False)
+        return [conv, nn.BatchNorm2d(cout)]
+
+    class BasicBlock(nn.Module):
+        def __init__(self, cin: int, cout: int, stride: int) -> None:
+            super().__init__()
+            self.body = nn.Sequential(
+                *conv_bn(cin, cout, 3, stride), nn.ReLU(), *conv_bn(cout, cout, 3, 1)
+            )
+            same = cin == cout and stride == 1
+            self.shortcut = nn.Identity() if same else nn.Sequential(*conv_bn(cin, cout, 1, stride))
+
+        def forward(self, x):
+            return (self.body(x) + self.shortcut(x)).relu()
+
     return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1),
+        *conv_bn(3, 16, 3, 1),
         nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
+        BasicBlock(16, 16, 1),
+        BasicBlock(16, 32, 2),
+        BasicBlock(32, 64, 2),
+        nn.AdaptiveAvgPool2d(1),
         nn.Flatten(),
-        nn.Linear(32 * 7 * 7, 10),
+        nn.Linear(64, 10),
     )
 
 
-def data(kind: str) -> tuple[np.ndarray, np.ndarray]:
+def initial_state(kind: str) -> dict[str, np.ndarray]:
+    """axoncl's seeded initial weights (host arrays), loaded into every framework."""
+    import axoncl
+    from axoncl import nn
+
+    axoncl.manual_seed(0)
+    return {k: np.asarray(v) for k, v in build(kind, nn).state_dict().items()}
+
+
+def data(kind: str, batch: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
-    shape = (128, 784) if kind == "mlp" else (64, 1, 28, 28)
-    x = rng.standard_normal(shape).astype(np.float32)
-    y = rng.integers(0, 10, shape[0]).astype(np.int64)
+    sample = {"mlp": (784,), "cnn": (1, 28, 28), "resnet": (3, 32, 32)}[kind]
+    x = rng.standard_normal((batch, *sample)).astype(np.float32)
+    y = rng.integers(0, 10, batch).astype(np.int64)
     return x, y
 
 
-def axoncl_runner(kind: str, backend: str, device=None):
-    model = build(kind)
-    x, y = data(kind)
-    sync = lambda: None  # noqa: E731
-    if backend == "opencl":
-        xp = axoncl.get_backend("opencl")
-        dev = device or xp.default_device()
-        model.to("opencl", device=dev)
-        x = xp.asarray(x, device=dev)
-        y = xp.asarray(y, device=dev)
-        sync = dev.queue.finish
-    opt = optim.SGD(model.parameters(), lr=LR)
+# ---------------------------------------------------------------- one runner per framework
 
-    def step() -> None:
-        loss = axoncl.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
 
-    def run(steps: int) -> float:
-        sync()
+class Runner:
+    """A model, its data and SGD on one framework. ``step`` queues one training step and
+    returns its loss (unread); ``sync`` waits for the device."""
+
+    label = ""
+
+    def step(self):
+        raise NotImplementedError
+
+    def sync(self) -> None:
+        pass
+
+    def loss_value(self, loss) -> float:
+        return float(loss.item())
+
+    def run(self, steps: int) -> float:
+        """Mean seconds per step over ``steps`` steps, each ending with the device finished."""
+        self.sync()
         start = time.perf_counter()
         for _ in range(steps):
-            step()
-            sync()  # once per step: the step's time includes the device's work
+            self.step()
+            self.sync()
         return (time.perf_counter() - start) / steps
 
-    return run, model, x, y
+
+class AxonclRunner(Runner):
+    def __init__(self, kind: str, batch: int, backend: str, device: str | None = None) -> None:
+        import axoncl
+        from axoncl import nn, optim
+
+        self.axoncl = axoncl
+        self.model = build(kind, nn)
+        self.model.load_state_dict(initial_state(kind))
+        x, y = data(kind, batch)
+        self.label = f"axoncl {backend}"
+        if backend == "opencl":
+            xp = axoncl.get_backend("opencl")
+            dev = xp.get_device(device) if device else xp.default_device()
+            self.model.to("opencl", device=dev)
+            x = xp.asarray(x, device=dev)
+            y = xp.asarray(y, device=dev)
+            self.sync = dev.queue.finish
+            self.device = dev
+            self.label += f" ({dev.id} {dev.caps.name})"
+        self.x, self.y = x, y
+        self.opt = optim.SGD(self.model.parameters(), lr=LR)
+
+    def step(self):
+        loss = self.axoncl.cross_entropy(self.model(self.x), self.y)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return loss
 
 
-def torch_runner(kind: str):
-    import torch
+class TorchRunner(Runner):
+    def __init__(self, kind: str, batch: int, device: str = "cpu", threads: int = 2) -> None:
+        import torch
 
-    torch.set_num_threads(2)
-    ours = build(kind)
-    if kind == "mlp":
-        model = torch.nn.Sequential(
-            torch.nn.Linear(784, 512),
-            torch.nn.ReLU(),
-            torch.nn.Linear(512, 256),
-            torch.nn.ReLU(),
-            torch.nn.Linear(256, 10),
-        )
-    else:
-        model = torch.nn.Sequential(
-            torch.nn.Conv2d(1, 16, 3, padding=1),
-            torch.nn.ReLU(),
-            torch.nn.MaxPool2d(2),
-            torch.nn.Conv2d(16, 32, 3, padding=1),
-            torch.nn.ReLU(),
-            torch.nn.MaxPool2d(2),
-            torch.nn.Flatten(),
-            torch.nn.Linear(32 * 7 * 7, 10),
-        )
-    model.load_state_dict(
-        {k: torch.from_numpy(np.asarray(v).copy()) for k, v in ours.state_dict().items()}
-    )
-    x, y = (torch.from_numpy(a) for a in data(kind))
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
-    loss_fn = torch.nn.functional.cross_entropy
+        torch.set_num_threads(threads)
+        self.torch = torch
+        self.model = build(kind, torch.nn)
+        state = {k: torch.from_numpy(v.copy()) for k, v in initial_state(kind).items()}
+        self.model.load_state_dict(state, strict=False)  # axoncl keeps no num_batches_tracked
+        self.model.to(device)
+        self.x, self.y = (torch.from_numpy(a).to(device) for a in data(kind, batch))
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=LR)
+        self.label = f"torch {torch.__version__} {device}"
+        if device.startswith("cuda"):
+            self.sync = torch.cuda.synchronize
+            self.label += f" ({torch.cuda.get_device_name()})"
+        else:
+            self.label += f" ({threads} threads)"
 
-    def run(steps: int) -> float:
-        start = time.perf_counter()
-        for _ in range(steps):
-            loss = loss_fn(model(x), y)
+    def step(self):
+        loss = self.torch.nn.functional.cross_entropy(self.model(self.x), self.y)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return loss
+
+
+class _TinyNN:
+    """tinygrad's layers under torch.nn's names, as much as ``build`` uses."""
+
+    def __init__(self) -> None:
+        from tinygrad import Tensor
+        from tinygrad import nn as tnn
+
+        self.Linear, self.Conv2d, self.BatchNorm2d = tnn.Linear, tnn.Conv2d, tnn.BatchNorm2d
+        self.ReLU = lambda: Tensor.relu
+        self.MaxPool2d = lambda k: lambda x: x.max_pool2d(k)
+        self.Flatten = lambda: lambda x: x.flatten(1)
+        self.AdaptiveAvgPool2d = lambda size: lambda x: x.mean(axis=(2, 3), keepdim=True)
+        self.Identity = lambda: lambda x: x
+
+    class Module:
+        def __call__(self, x):
+            return self.forward(x)
+
+    class Sequential(Module):
+        def __init__(self, *layers) -> None:
+            for i, layer in enumerate(layers):  # attribute names "0", "1", ... as in torch
+                setattr(self, str(i), layer)
+            self.count = len(layers)
+
+        def forward(self, x):
+            for i in range(self.count):
+                x = getattr(self, str(i))(x)
+            return x
+
+
+class TinygradRunner(Runner):
+    def __init__(self, kind: str, batch: int) -> None:
+        from tinygrad import Device, Tensor, TinyJit
+        from tinygrad.nn.optim import SGD
+        from tinygrad.nn.state import get_parameters, load_state_dict
+
+        model = build(kind, _TinyNN())
+        state = {k: Tensor(v) for k, v in initial_state(kind).items()}
+        load_state_dict(model, state, strict=False, verbose=False)
+        x, y = data(kind, batch)
+        x, y = Tensor(x).realize(), Tensor(y.astype(np.int32)).realize()
+        _tinygrad_training()
+        opt = SGD(get_parameters(model), lr=LR)  # it keeps BN's running stats as buffers
+
+        @TinyJit
+        def step():
+            loss = model(x).sparse_categorical_crossentropy(y)
             opt.zero_grad()
             loss.backward()
-            opt.step()
-        return (time.perf_counter() - start) / steps
+            Tensor.realize(loss, *opt.schedule_step())  # the loss of the weights before the update
+            return loss
 
-    return run
+        self.step = step
+        self.sync = Device[Device.DEFAULT].synchronize
+        self.label = f"tinygrad {Device.DEFAULT} TinyJit"
 
 
-def bench(kind: str, repeats: int, steps: int, device, with_torch: bool) -> dict:
-    runners = {
-        "opencl": axoncl_runner(kind, "opencl", device)[0],
-        "numpy": axoncl_runner(kind, "numpy")[0],
-    }
-    if with_torch:
-        runners["torch"] = torch_runner(kind)
-    for run in runners.values():
-        run(2)  # warm-up: kernel builds, memory pools, caches
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(repeats):
-        for name, run in runners.items():
-            times[name].append(run(steps))
-    out = {
-        "kind": kind,
-        "steps_per_sample": steps,
-        "repeats": repeats,
-        "median_ms": {n: 1e3 * statistics.median(t) for n, t in times.items()},
-        "samples_ms": {n: [1e3 * v for v in t] for n, t in times.items()},
-    }
-    if with_torch:
-        ratios = {
-            n: statistics.median(a / b for a, b in zip(times[n], times["torch"], strict=True))
-            for n in ("opencl", "numpy")
-        }
-        out["ratio_vs_torch"] = ratios
-        out["target_opencl_vs_torch"] = TARGETS[kind]
-        out["meets_target"] = ratios["opencl"] <= TARGETS[kind]
+def _tinygrad_training() -> None:
+    """Training mode (BatchNorm on batch statistics): a context variable since tinygrad 0.12,
+    a class attribute before."""
+    try:
+        from tinygrad.helpers import TRAINING
+
+        TRAINING.value = 1
+    except ImportError:
+        from tinygrad import Tensor
+
+        Tensor.training = True
+
+
+def make_runner(framework: str, kind: str, batch: int, options: dict) -> Runner:
+    if framework in ("opencl", "numpy"):
+        return AxonclRunner(kind, batch, framework, options.get("device"))
+    if framework == "torch":
+        return TorchRunner(kind, batch, options["torch_device"], options["torch_threads"])
+    if framework == "tinygrad":
+        return TinygradRunner(kind, batch)
+    raise ValueError(f"train_step: expected a framework in {FRAMEWORKS}, got {framework!r}")
+
+
+def worker_main(framework: str) -> int:
+    """The worker process of one framework: a runner per ``setup``, then samples."""
+    state: dict[str, Runner] = {}
+
+    def setup(kind: str, batch: int, options: dict) -> dict:
+        state["runner"] = make_runner(framework, kind, batch, options)
+        return {"label": state["runner"].label}
+
+    def losses(count: int) -> dict:
+        runner = state["runner"]
+        return {"losses": [runner.loss_value(runner.step()) for _ in range(count)]}
+
+    def sample(steps: int, settle_s: float) -> dict:
+        runner = state["runner"]
+        settle(lambda: runner.run(1), settle_s)
+        return {"step_s": runner.run(steps)}
+
+    return serve({"setup": setup, "losses": losses, "sample": sample})
+
+
+# ---------------------------------------------------------------- the parent: rounds and reports
+
+
+def check_losses(losses: dict[str, list[float]]) -> dict:
+    """Each framework's first losses against the reference's; prints and returns the diffs."""
+    ref_name = REFERENCE if REFERENCE in losses else "numpy"
+    ref = losses.get(ref_name)
+    out = {}
+    for name, values in losses.items():
+        if ref is None or name == ref_name:
+            continue
+        diff = max(abs(a - b) for a, b in zip(values, ref, strict=True))
+        ok = diff <= LOSS_RTOL * max(abs(v) for v in ref)
+        out[name] = {"max_abs_diff": diff, "vs": ref_name, "ok": ok}
+        shown = ", ".join(f"{v:.6f}" for v in values)
+        print(
+            f"  loss check {name}: steps 1-{len(values)} {shown}; max |diff| to {ref_name} "
+            f"{diff:.2e} {'ok' if ok else 'MISMATCH'}",
+            flush=True,
+        )
     return out
 
 
-def profile(kind: str, device, steps: int) -> list[dict]:
-    """Per-op times on OpenCL through ``axoncl.inspect.profile`` (when the inspector has it)."""
+def bench(
+    kind: str, batch: int, workers: dict[str, Worker], args: argparse.Namespace, options: dict
+) -> dict:
+    """One model and batch on every worker: set up, check losses, warm up, paired rounds."""
+    active, labels, skipped, losses = {}, {}, {}, {}
+    for name, worker in workers.items():
+        try:
+            labels[name] = worker.call("setup", kind=kind, batch=batch, options=options)["label"]
+            losses[name] = worker.call("losses", count=2)["losses"]
+            worker.call("sample", steps=2, settle_s=0.0)  # warm-up: kernel builds, pools, JIT
+            active[name] = worker
+        except WorkerError as exc:
+            skipped[name] = str(exc).splitlines()[-1]
+            print(f"  [skip] {skipped[name]}", flush=True)
+    checks = check_losses(losses)
+    samples, loads = paired_rounds(
+        active,
+        args.rounds,
+        lambda name, worker: worker.call("sample", steps=args.steps, settle_s=args.settle),
+    )
+    times = {name: [s["step_s"] for s in got] for name, got in samples.items()}
+    row = {
+        "kind": kind,
+        "batch": batch,
+        "rounds": args.rounds,
+        "steps_per_sample": args.steps,
+        "frameworks": labels,
+        "skipped": skipped,
+        "first_losses": losses,
+        "loss_check": checks,
+        "median_ms": {name: 1e3 * statistics.median(t) for name, t in times.items()},
+        "min_ms": {name: 1e3 * min(t) for name, t in times.items()},
+        "samples_ms": {name: [1e3 * v for v in t] for name, t in times.items()},
+        "other_load_per_round": loads,
+        "other_load": statistics.median(loads) if loads else None,
+    }
+    if REFERENCE in times:
+        row["ratio_vs_torch"] = {
+            name: paired_ratio(t, times[REFERENCE])
+            for name, t in times.items()
+            if name != REFERENCE
+        }
+        if kind in TARGETS and batch == BATCH[kind] and "opencl" in times:
+            row["target_opencl_vs_torch"] = TARGETS[kind]
+            row["meets_target"] = row["ratio_vs_torch"]["opencl"] <= TARGETS[kind]
+    print(format_row(row), flush=True)
+    return row
+
+
+def format_row(row: dict) -> str:
+    lines = [f"{row['kind']} batch {row['batch']} (other load {row['other_load'] or 0:.0%}):"]
+    ratios = row.get("ratio_vs_torch", {})
+    for name, ms in row["median_ms"].items():
+        line = f"  {name:<9}{ms:9.2f} ms  (best {row['min_ms'][name]:.2f})"
+        if name in ratios:
+            line += f"  {ratios[name]:.2f}x torch"
+        lines.append(line)
+    if "meets_target" in row:
+        met = "met" if row["meets_target"] else "NOT met"
+        lines.append(f"  target opencl <= {row['target_opencl_vs_torch']}x torch: {met}")
+    return "\n".join(lines)
+
+
+def markdown(rows: list[dict]) -> str:
+    names = [n for n in FRAMEWORKS if any(n in r["median_ms"] for r in rows)]
+    ratio_names = [n for n in names if n != REFERENCE]
+    head = "| model | batch | " + " | ".join(f"{n} ms" for n in names)
+    head += "".join(f" | {n} / torch" for n in ratio_names) + " | other load |"
+    lines = [head, "|" + " --- |" * (3 + len(names) + len(ratio_names))]
+    for r in rows:
+        cells = [f"{r['median_ms'][n]:.2f}" if n in r["median_ms"] else "n/a" for n in names]
+        ratios = r.get("ratio_vs_torch", {})
+        cells += [f"{ratios[n]:.2f}x" if n in ratios else "n/a" for n in ratio_names]
+        load = f"{r['other_load']:.0%}" if r["other_load"] is not None else "n/a"
+        lines.append(f"| {r['kind']} | {r['batch']} | " + " | ".join(cells) + f" | {load} |")
+    return "\n".join(lines)
+
+
+def plot_sweep(rows: list[dict], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.6), width_ratios=[3, 2])
+    colours = dict(zip(FRAMEWORKS, ["C0", "C1", "C3", "C2"], strict=True))
+    for kind, style in (("mlp", "-o"), ("cnn", "--s")):
+        mine = sorted((r for r in rows if r["kind"] == kind), key=lambda r: r["batch"])
+        for name in FRAMEWORKS:
+            pts = [(r["batch"], r["median_ms"][name]) for r in mine if name in r["median_ms"]]
+            if pts:
+                xs, ys = zip(*pts, strict=True)
+                left.plot(xs, ys, style, color=colours[name], label=f"{kind} {name}")
+    left.set_xscale("log", base=2)
+    left.set_yscale("log")
+    left.set_xlabel("batch size")
+    left.set_ylabel("ms per training step (median)")
+    left.set_title("MLP 784-512-256-10 and CNN, by batch size")
+    left.grid(which="both", alpha=0.3)
+    left.legend(fontsize=7, ncol=2)
+    for r in (r for r in rows if r["kind"] == "resnet"):
+        names = [n for n in FRAMEWORKS if n in r["median_ms"]]
+        values = [r["median_ms"][n] for n in names]
+        bars = right.bar(names, values, color=[colours[n] for n in names])
+        right.bar_label(bars, fmt="%.0f")
+        right.set_title(f"ResNet-8 (BN), 3x32x32, batch {r['batch']}")
+    right.set_ylabel("ms per training step (median)")
+    right.grid(axis="y", alpha=0.3)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- profile (OpenCL, in-process)
+
+
+def _profile_ops(runner: AxonclRunner, steps: int) -> dict:
+    """Per-op forward/backward times (``axoncl.inspect.profile``, synchronised per op)."""
     from axoncl.inspect import profile as op_profile
 
-    run, model, x, y = axoncl_runner(kind, "opencl", device)
-    run(2)
-    opt = optim.SGD(model.parameters(), lr=LR)
     with op_profile(sync=True) as prof:
         for _ in range(steps):
-            loss = axoncl.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            runner.step()
     print(prof)
-    return prof.to_dict() if hasattr(prof, "to_dict") else []
+    return prof.to_dict()
+
+
+# Each section takes the warmed-up OpenCL runner and a step count, prints its table and returns
+# a JSON-able dict; add a section (launch counts, host enqueue time, ...) by adding an entry.
+PROFILE_SECTIONS = {"ops": _profile_ops}
+
+
+def profile(kind: str, batch: int, device: str | None, steps: int) -> dict:
+    runner = AxonclRunner(kind, batch, "opencl", device)
+    runner.run(2)  # kernel builds, memory pools
+    out = {"kind": kind, "batch": batch, "steps": steps, "device": runner.label}
+    for name, section in PROFILE_SECTIONS.items():
+        print(f"== {kind} batch {batch}: {name}", flush=True)
+        out[name] = section(runner, steps)
+    return out
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: 7 rounds of 1 step")
+    parser.add_argument("--device", default=None, help="OpenCL device spec (default: default)")
+    parser.add_argument("--rounds", "--repeats", type=int, default=9, help="paired rounds")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per sample")
+    parser.add_argument("--settle", type=float, default=0.05, help="untimed seconds per sample")
+    parser.add_argument("--models", "--model", default="mlp,cnn", help="mlp, cnn, resnet")
+    parser.add_argument("--batch", type=int, default=None, help="batch size for all models")
+    parser.add_argument("--sweep", action="store_true", help="batch 32/128/512 and ResNet-8")
+    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="columns to run")
+    parser.add_argument("--torch-device", default="cpu", help="cpu or cuda[:N]")
+    parser.add_argument("--torch-threads", type=int, default=2)
+    parser.add_argument("--profile", action="store_true", help="per-op OpenCL profile")
+    parser.add_argument("--out", default=str(HERE / "results"), help="results folder")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 repeats of 2 steps")
-    parser.add_argument("--device", default=None, help="OpenCL device spec (default: default)")
-    parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--models", default="mlp,cnn")
-    parser.add_argument("--profile", action="store_true", help="per-op OpenCL profile")
-    args = parser.parse_args(argv)
-    repeats, steps = (3, 2) if args.quick else (args.repeats, args.steps)
-    xp = axoncl.get_backend("opencl")
-    device = xp.get_device(args.device) if args.device else xp.default_device()
-    kinds = [k.strip() for k in args.models.split(",") if k.strip()]
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--worker"]:
+        return worker_main(argv[1])
+    args = _parser().parse_args(argv)
+    if args.quick:
+        args.rounds, args.steps, args.settle = 7, 1, 0.0
+    if args.sweep:
+        configs = SWEEP
+    else:
+        kinds = [k.strip() for k in args.models.split(",") if k.strip()]
+        configs = [(k, args.batch or BATCH[k]) for k in kinds]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     if args.profile:
-        for kind in kinds:
-            profile(kind, device, steps)
+        steps = 2 if args.quick else args.steps
+        reports = [profile(kind, batch, args.device, steps) for kind, batch in configs]
+        (out / "train_step_profile.json").write_text(json.dumps(reports, indent=2))
+        print(f"wrote {out / 'train_step_profile.json'}")
         return 0
+    options = {
+        "device": args.device,
+        "torch_device": args.torch_device,
+        "torch_threads": args.torch_threads,
+    }
+    names = [n.strip() for n in args.frameworks.split(",") if n.strip()]
+    env = {"tinygrad": {"DEV": os.environ.get("DEV", "CL")}}
+    workers = {n: Worker(n, __file__, env=env.get(n)) for n in names}
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     try:
-        import torch  # noqa: F401
-
-        with_torch = True
-    except ImportError:
-        with_torch = False
-    results = []
-    for kind in kinds:
-        row = bench(kind, repeats, steps, device, with_torch)
-        results.append(row)
-        med = row["median_ms"]
-        text = "  ".join(f"{n} {ms:.2f} ms" for n, ms in med.items())
-        if with_torch:
-            r = row["ratio_vs_torch"]
-            text += (
-                f"  | opencl/torch {r['opencl']:.2f}x (target <= {TARGETS[kind]}x, "
-                f"{'met' if row['meets_target'] else 'NOT met'})  numpy/torch "
-                f"{r['numpy']:.2f}x"
-            )
-        print(f"{kind}: {text}", flush=True)
+        rows = []
+        for kind, batch in configs:
+            print(f"{kind} batch {batch}: setting up {', '.join(workers)}", flush=True)
+            rows.append(bench(kind, batch, workers, args, options))
+    finally:
+        for worker in workers.values():
+            worker.close()
     load = os.getloadavg()[0]
-    if load > 1.0:
-        print(
-            f"warning: 1-minute load average {load:.1f} on {os.cpu_count()} cores: other "
-            "processes share the CPUs and the times are noisy"
-        )
     payload = {
         "benchmark": "train_step",
-        "load_average_1min": load,
-        "device": f"{device.id} {device.caps.name}",
+        "date": started,
+        "method": "one worker process per framework, paired rounds in rotating order, each "
+        "sample after an idle pause (see benchmarks/_isolation.py); medians over rounds",
+        "load_average_1min_at_end": load,
+        "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "machine": platform.machine(),
-        "torch_threads": 2 if with_torch else None,
-        "results": results,
+        "options": options,
+        "results": rows,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(payload, indent=2))
-    print(f"wrote {RESULTS}")
+    print()
+    print(markdown(rows))
+    if any((r["other_load"] or 0) > 0.05 for r in rows):
+        print(
+            "\nwarning: other processes used more than 5% of the CPUs during some rounds "
+            "(column 'other load'); the times are not trustworthy"
+        )
+    name = "train_step_sweep" if args.sweep else "train_step"
+    (out / f"{name}.json").write_text(json.dumps(payload, indent=2))
+    print(f"wrote {out / f'{name}.json'}")
+    if args.sweep:
+        title = f"one training step, float32, {started}; {rows[0]['frameworks'].get('opencl', '')}"
+        plot_sweep(rows, out / f"{name}.png", title)
+        print(f"wrote {out / f'{name}.png'}")
     return 0
 
 
