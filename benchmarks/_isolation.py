@@ -109,7 +109,8 @@ def serve(handlers: dict[str, Callable[..., dict]]) -> int:
         try:
             reply = handlers[command](**request)
         except Exception as exc:  # reported to the parent, which decides what to skip
-            traceback.print_exc()
+            if not isinstance(exc, ImportError):  # a missing library is a skip, not a bug
+                traceback.print_exc()
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         protocol.write(json.dumps(reply) + "\n")
     return 0

@@ -1,4 +1,4 @@
-"""float32 GEMM: axoncl against numpy (OpenBLAS), reikna's MatrixMul and CLBlast (pyclblast).
+"""float32 GEMM: axoncl against numpy (OpenBLAS), reikna, CLBlast (pyclblast) and PyTorch.
 
 Run from a checkout: ``python benchmarks/gemm.py [--quick] [--device opencl:cpu]``.
 
@@ -8,20 +8,24 @@ im2col forward GEMMs with one row per output pixel: 4096 x 256 x 256 (a 64x64 ma
 values per patch, 256 output channels) and 12544 x 288 x 64 (a 112x112 map, 3x3x32 patches,
 64 output channels).
 
-Method: every library computes the same product on the same data; the GPU-style libraries use
-the same OpenCL device (PoCL here) and queue, and each call ends with ``queue.finish()`` (numpy
-is synchronous), so every time is a whole call. Runs are interleaved (axoncl, numpy, reikna,
-CLBlast, axoncl, ...) after a warm-up call each, and the median is reported; slow libraries get
-fewer repeats within a time budget. Before each timed call a library runs untimed for 80 ms
-(at least one call) unless it is slow (see ``run``). Ratios are against numpy in the same run.
-``other load`` is the share of the machine's CPU time used by other processes during the timed
-rounds: results taken while it is more than a few percent are not trustworthy on 2 cores.
+Method (``_isolation.py``): every library computes the same product on the same data, each in
+its own worker process (reikna and CLBlast on their own context of the same OpenCL device as
+axoncl). Each call ends with the device finished (``queue.finish()``, or
+``torch.cuda.synchronize()``; numpy is synchronous), so every time is a whole call. Paired
+rounds (``--rounds``, default 7) ask every library for one sample in a rotating order, each
+after a pause until all workers' threads are idle. A sample runs untimed for 80 ms (at least one
+call), then times calls for its share of ``--budget`` (at least one) and reports their median;
+calls slower than 0.5 s skip the untimed part. Tables give the median over rounds; ratios are
+medians of the per-round ratios. ``other load`` is the share of the machine's CPU time used by
+processes outside the benchmark during the rounds: above a few percent the results are not
+trustworthy on 2 cores. PyTorch runs with ``torch.set_num_threads(2)`` on the CPU, or on
+``--torch-device cuda``.
 
 OpenBLAS reads ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` when numpy is imported, and a
 forced core type can slow it down; the script re-executes itself without both before importing
-numpy, and reports the OpenBLAS kernel in use (threadpoolctl).
+numpy (its workers inherit that environment), and reports the OpenBLAS kernel in use.
 
-Writes ``benchmarks/results/gemm.json`` and ``benchmarks/results/gemm.png``.
+Writes ``benchmarks/results/gemm.json`` and ``benchmarks/results/gemm.png`` (or into ``--out``).
 """
 
 from __future__ import annotations
@@ -47,12 +51,15 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import pyopencl as cl  # noqa: E402
-import pyopencl.array as cla  # noqa: E402
-
-from axoncl.backends.opencl.device import get_device  # noqa: E402
-from axoncl.backends.opencl.gemm import MatrixOperand, choose_path, gemm  # noqa: E402
-from axoncl.backends.opencl.gemm_params import load_params  # noqa: E402
+from _isolation import (  # noqa: E402
+    Worker,
+    WorkerError,
+    paired_ratio,
+    paired_rounds,
+    serve,
+    settle,
+    wait_quiet,
+)
 
 SHAPES = [
     (256, 256, 256),
@@ -62,8 +69,12 @@ SHAPES = [
     (4096, 256, 256),
     (12544, 288, 64),
 ]  # (M, K, N)
-LIBS = ["axoncl", "numpy", "reikna", "clblast"]
-SETTLE_S = 0.08  # untimed running before each timed call (see run)
+LIBS = ["axoncl", "numpy", "reikna", "clblast", "torch"]
+SETTLE_S = 0.08  # untimed running before each sample
+SLOW_S = 0.5  # calls slower than this skip the untimed part and time one call per sample
+
+
+# ---------------------------------------------------------------- one library per worker
 
 
 def _blas_info() -> list[dict]:
@@ -79,62 +90,84 @@ def _blas_info() -> list[dict]:
     ]
 
 
-def _make_reikna(device):
-    try:
-        from reikna.cluda import ocl_api
-        from reikna.linalg import MatrixMul
-    except ImportError as exc:
-        return None, f"reikna not importable: {exc}"
-    thread = ocl_api().Thread(device.queue)
+def _opencl(options: dict):
+    """(device, a, b on the device, an empty c, host reader of c) for the OpenCL libraries."""
+    import pyopencl.array as cla
 
-    def setup(a_dev, b_dev, c_dev):
-        comp = MatrixMul(a_dev, b_dev, out_arr=c_dev).compile(thread)
-        return lambda: comp(c_dev, a_dev, b_dev)
+    from axoncl.backends.opencl.device import get_device
 
-    return setup, None
+    device = get_device(options["device"])
+
+    def arrays(a: np.ndarray, b: np.ndarray):
+        a_dev, b_dev = cla.to_device(device.queue, a), cla.to_device(device.queue, b)
+        c_dev = cla.empty(device.queue, (a.shape[0], b.shape[1]), np.float32)
+        return a_dev, b_dev, c_dev, c_dev.get
+
+    return device, arrays
 
 
-def _make_clblast(device):
+def _make_axoncl(a, b, options):
+    from axoncl.backends.opencl.gemm import MatrixOperand, choose_path, gemm
+
+    device, arrays = _opencl(options)
+    a_dev, b_dev, c_dev, read = arrays(a, b)
+    (m, k), n = a.shape, b.shape[1]
+    a_op, b_op, c_op = (MatrixOperand(x.data) for x in (a_dev, b_dev, c_dev))
+    call = lambda: gemm(device, a_op, b_op, c_op, m=m, n=n, k=k)
+    info = {"device": device.caps.name, "path": choose_path(device, m, n, k)}
+    return call, device.queue.finish, read, info
+
+
+def _make_numpy(a, b, options):
+    out = np.empty((a.shape[0], b.shape[1]), np.float32)
+    call = lambda: np.matmul(a, b, out=out)
+    return call, lambda: None, lambda: out, {"blas": _blas_info()}
+
+
+def _make_reikna(a, b, options):
+    from reikna.cluda import ocl_api
+    from reikna.linalg import MatrixMul
+
+    device, arrays = _opencl(options)
+    a_dev, b_dev, c_dev, read = arrays(a, b)
+    comp = MatrixMul(a_dev, b_dev, out_arr=c_dev).compile(ocl_api().Thread(device.queue))
+    return lambda: comp(c_dev, a_dev, b_dev), device.queue.finish, read, {}
+
+
+def _make_clblast(a, b, options):
     try:
         import pyclblast
     except ImportError as exc:
-        return None, (
-            f"pyclblast not importable ({exc}); install libclblast-dev and `pip install pyclblast`"
-        )
-
-    def setup(a_dev, b_dev, c_dev):
-        m, k = a_dev.shape
-        n = b_dev.shape[1]
-        return lambda: pyclblast.gemm(
-            device.queue, m, n, k, a_dev, b_dev, c_dev, a_ld=k, b_ld=n, c_ld=n
-        )
-
-    return setup, None
+        raise ImportError(f"{exc}; install libclblast-dev and `pip install pyclblast`") from exc
+    device, arrays = _opencl(options)
+    a_dev, b_dev, c_dev, read = arrays(a, b)
+    (m, k), n = a.shape, b.shape[1]
+    call = lambda: pyclblast.gemm(
+        device.queue, m, n, k, a_dev, b_dev, c_dev, a_ld=k, b_ld=n, c_ld=n
+    )
+    return call, device.queue.finish, read, {}
 
 
-def _busy_seconds() -> tuple[float, float]:
-    """(CPU seconds used by the whole machine, by this process) so far."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-        ticks = os.sysconf("SC_CLK_TCK")
-        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
-        machine = (user + nice + system + irq + softirq + steal) / ticks
-    except (OSError, ValueError):
-        machine = float("nan")
-    t = os.times()
-    return machine, t.user + t.system
+def _make_torch(a, b, options):
+    import torch
+
+    torch.set_num_threads(options["torch_threads"])
+    where = options["torch_device"]
+    a_t, b_t = torch.from_numpy(a).to(where), torch.from_numpy(b).to(where)
+    c_t = torch.empty((a.shape[0], b.shape[1]), dtype=torch.float32, device=where)
+    sync = torch.cuda.synchronize if where.startswith("cuda") else lambda: None
+    call = lambda: torch.matmul(a_t, b_t, out=c_t)
+    info = {"torch": torch.__version__, "torch_device": where}
+    return call, sync, lambda: c_t.cpu().numpy(), info
 
 
-def _wait_quiet(max_wait_s: float, threshold: float = 0.1) -> float:
-    """Wait (up to ``max_wait_s``) until other processes use < ``threshold`` of the CPUs."""
-    deadline = time.perf_counter() + max_wait_s
-    while True:
-        m0, o0 = _busy_seconds()
-        time.sleep(1.0)
-        m1, o1 = _busy_seconds()
-        other = max(0.0, (m1 - m0) - (o1 - o0)) / (os.cpu_count() or 1)
-        if other < threshold or time.perf_counter() > deadline:
-            return other
+_MAKERS = {
+    "axoncl": _make_axoncl,
+    "numpy": _make_numpy,
+    "reikna": _make_reikna,
+    "clblast": _make_clblast,
+    "torch": _make_torch,
+}
 
 
 def _time(fn, sync) -> float:
@@ -144,122 +177,106 @@ def _time(fn, sync) -> float:
     return time.perf_counter() - t0
 
 
-def run(
-    device,
-    shapes,
-    *,
-    budget_s: float,
-    max_reps: int,
-    min_reps: int,
-    wait_quiet_s: float = 0.0,
-    retries: int = 2,
-) -> dict:
-    queue = device.queue
-    makers = {"reikna": _make_reikna(device), "clblast": _make_clblast(device)}
-    skipped = {name: why for name, (setup, why) in makers.items() if setup is None}
-    for name, why in skipped.items():
-        print(f"[skip] {name}: {why}", flush=True)
+def worker_main(lib: str) -> int:
+    """The worker process of one library: a product per ``setup``, then samples."""
+    state = {}
 
-    def measure(m: int, k: int, n: int) -> dict:
+    def setup(m: int, k: int, n: int, options: dict) -> dict:
         rng = np.random.default_rng(0)
         a = rng.standard_normal((m, k), dtype=np.float32)
         b = rng.standard_normal((k, n), dtype=np.float32)
+        call, sync, read, info = _MAKERS[lib](a, b, options)
+        first = _time(call, sync)  # compiles, allocates
+        second = _time(call, sync)
         ref = a.astype(np.float64) @ b.astype(np.float64)
-        a_dev, b_dev = cla.to_device(queue, a), cla.to_device(queue, b)
-        outs = {}
-        calls = {}
-        c_ax = cla.empty(queue, (m, n), np.float32)
-        calls["axoncl"] = (
-            lambda c=c_ax: gemm(
-                device,
-                MatrixOperand(a_dev.data),
-                MatrixOperand(b_dev.data),
-                MatrixOperand(c.data),
-                m=m,
-                n=n,
-                k=k,
-            ),
-            queue.finish,
-        )
-        outs["axoncl"] = c_ax
-        calls["numpy"] = (lambda: np.matmul(a, b), lambda: None)
-        for name, (setup, _) in makers.items():
-            if setup is not None:
-                c_dev = cla.empty(queue, (m, n), np.float32)
-                calls[name] = (setup(a_dev, b_dev, c_dev), queue.finish)
-                outs[name] = c_dev
-        # Warm up (compiles), check each result, and size each library's repeats.
-        reps, errors, warm = {}, {}, {}
-        for name, (fn, sync) in calls.items():
-            first = _time(fn, sync)
-            second = warm[name] = _time(fn, sync)
-            got = outs[name].get() if name in outs else np.matmul(a, b)
-            errors[name] = float(np.abs(got - ref).max() / np.abs(ref).max())
-            reps[name] = int(min(max_reps, max(min_reps, budget_s / max(second, 1e-6))))
-            print(
-                f"  {m}x{k}x{n} {name}: warm-up {first:.3f}s, {second * 1e3:.2f} ms, "
-                f"{reps[name]} repeats, rel. err {errors[name]:.1e}",
-                flush=True,
-            )
-        # Interleaved rounds. Before each timed call a library runs untimed for SETTLE_S (at
-        # least one call) unless it is slow (> 0.5 s): after numpy returns, OpenBLAS's worker
-        # keeps spinning for ~50 ms and takes one of the two cores from whatever runs next, and
-        # threads that slept wake late. That cost belongs to neither library's GEMM.
-        times = {name: [] for name in calls}
-        wall0, (machine0, own0) = time.perf_counter(), _busy_seconds()
-        for r in range(max(reps.values())):
-            for name, (fn, sync) in calls.items():
-                if r < reps[name]:
-                    if statistics.median(times[name] or [warm[name]]) < 0.5:
-                        settle_end = time.perf_counter() + SETTLE_S
-                        while True:
-                            _time(fn, sync)
-                            if time.perf_counter() >= settle_end:
-                                break
-                    times[name].append(_time(fn, sync))
-        wall = time.perf_counter() - wall0
-        machine1, own1 = _busy_seconds()
-        other = max(0.0, (machine1 - machine0) - (own1 - own0)) / (wall * (os.cpu_count() or 1))
-        flops = 2.0 * m * n * k
-        row = {
-            "shape": [m, k, n],
-            "flops": flops,
-            "other_load": other,
-            "axoncl_path": choose_path(device, m, n, k),
-            "libs": {},
-        }
-        for name, ts in times.items():
-            med = statistics.median(ts)
-            row["libs"][name] = {
-                "median_s": med,
-                "gflops": flops / med / 1e9,
-                "repeats": len(ts),
-                "min_s": min(ts),
-                "rel_err": errors[name],
-            }
-        np_med = row["libs"]["numpy"]["median_s"]
-        for name, entry in row["libs"].items():
-            entry["speed_vs_numpy"] = np_med / entry["median_s"]
-        ax = row["libs"]["axoncl"]["median_s"]
-        row["axoncl_vs"] = {
-            name: e["median_s"] / ax for name, e in row["libs"].items() if name != "axoncl"
-        }
-        return row
+        err = float(np.abs(read() - ref).max() / np.abs(ref).max())
+        state.update(call=call, sync=sync, slow=second > SLOW_S)
+        return {"first_s": first, "warm_s": second, "rel_err": err, **info}
 
-    rows = []
-    for m, k, n in shapes:
+    def sample(budget_s: float) -> dict:
+        call, sync = state["call"], state["sync"]
+        if not state["slow"]:
+            settle(lambda: _time(call, sync), SETTLE_S)
+        times = [_time(call, sync)]
+        end = time.perf_counter() + budget_s
+        while time.perf_counter() < end:
+            times.append(_time(call, sync))
+        return {"median_s": statistics.median(times), "min_s": min(times), "calls": len(times)}
+
+    return serve({"setup": setup, "sample": sample})
+
+
+# ---------------------------------------------------------------- the parent: rounds and reports
+
+
+def measure(workers: dict[str, Worker], shape, rounds: int, budget_s: float, options) -> dict:
+    m, k, n = shape
+    active, setups = {}, {}
+    for name, worker in workers.items():
+        try:
+            setups[name] = worker.call("setup", m=m, k=k, n=n, options=options)
+            active[name] = worker
+        except WorkerError as exc:
+            print(f"  [skip] {str(exc).splitlines()[-1]}", flush=True)
+            continue
+        s = setups[name]
+        print(
+            f"  {m}x{k}x{n} {name}: warm-up {s['first_s']:.3f}s, {s['warm_s'] * 1e3:.2f} ms, "
+            f"rel. err {s['rel_err']:.1e}",
+            flush=True,
+        )
+    share = budget_s / rounds
+    samples, loads = paired_rounds(
+        active, rounds, lambda name, worker: worker.call("sample", budget_s=share)
+    )
+    flops = 2.0 * m * n * k
+    row = {
+        "shape": [m, k, n],
+        "flops": flops,
+        "rounds": rounds,
+        "other_load": statistics.median(loads),
+        "other_load_per_round": loads,
+        "axoncl_path": setups.get("axoncl", {}).get("path"),
+        "libs": {},
+    }
+    medians = {name: [s["median_s"] for s in got] for name, got in samples.items()}
+    for name, got in samples.items():
+        med = statistics.median(medians[name])
+        row["libs"][name] = {
+            "median_s": med,
+            "gflops": flops / med / 1e9,
+            "min_s": min(s["min_s"] for s in got),
+            "samples_s": medians[name],
+            "calls": sum(s["calls"] for s in got),
+            "rel_err": setups[name]["rel_err"],
+        }
+        if "numpy" in medians:
+            row["libs"][name]["speed_vs_numpy"] = paired_ratio(medians["numpy"], medians[name])
+    if "axoncl" in medians:
+        row["axoncl_vs"] = {
+            name: paired_ratio(t, medians["axoncl"])
+            for name, t in medians.items()
+            if name != "axoncl"
+        }
+    return row, setups
+
+
+def run(workers, shapes, *, rounds: int, budget_s: float, options, wait_quiet_s=0.0, retries=2):
+    rows, setups = [], {}
+    for shape in shapes:
         # On a shared machine, repeat a shape whose timed rounds overlapped other work.
         attempts = []
         for _ in range(1 + (retries if wait_quiet_s > 0 else 0)):
             if wait_quiet_s > 0:
-                other = _wait_quiet(wait_quiet_s)
+                other = wait_quiet(wait_quiet_s)
                 print(f"  other processes use {other:.0%} of the CPUs at the start", flush=True)
-            attempts.append(measure(m, k, n))
+            row, setups = measure(workers, shape, rounds, budget_s, options)
+            attempts.append(row)
             print(_format_row(attempts[-1]), flush=True)
             if attempts[-1]["other_load"] < 0.05:
                 break
         rows.append(min(attempts, key=lambda row: row["other_load"]))
-    return {"rows": rows, "skipped": skipped}
+    return {"rows": rows, "libraries": setups}
 
 
 def _format_row(row) -> str:
@@ -267,35 +284,38 @@ def _format_row(row) -> str:
     parts = [f"{m}x{k}x{n}".ljust(15)]
     for name in LIBS:
         e = row["libs"].get(name)
-        parts.append(f"{name} {e['gflops']:7.1f}" if e else f"{name}     n/a")
-    parts.append(f"axoncl/numpy {row['libs']['axoncl']['speed_vs_numpy']:.2f}")
+        if e:
+            parts.append(f"{name} {e['gflops']:7.1f} ({e['median_s'] * 1e3:.2f} ms)")
+        else:
+            parts.append(f"{name}     n/a")
+    if "speed_vs_numpy" in row["libs"].get("axoncl", {}):
+        parts.append(f"axoncl/numpy {row['libs']['axoncl']['speed_vs_numpy']:.2f}")
     parts.append(f"(other load {row['other_load']:.0%})")
     for name in ("clblast", "reikna"):
-        if name in row["axoncl_vs"]:
+        if name in row.get("axoncl_vs", {}):
             parts.append(f"vs {name} {row['axoncl_vs'][name]:.1f}x")
     return "  ".join(parts)
 
 
 def _markdown(result) -> str:
-    head = (
-        "| M x K x N | axoncl GFLOP/s | numpy GFLOP/s | reikna GFLOP/s | CLBlast GFLOP/s "
-        "| axoncl / numpy | axoncl / CLBlast | axoncl / reikna |\n|" + " --- |" * 8
-    )
-    lines = [head]
+    head = "| M x K x N | " + " | ".join(f"{name} GFLOP/s (ms)" for name in LIBS)
+    head += " | axoncl / numpy | axoncl / CLBlast | axoncl / reikna | axoncl / torch | other load |"
+    lines = [head, "|" + " --- |" * (len(LIBS) + 6)]
     for row in result["rows"]:
         libs = row["libs"]
-        cell = lambda name: f"{libs[name]['gflops']:.1f}" if name in libs else "n/a"  # noqa: E731
-        ratio = lambda name: (
-            f"{row['axoncl_vs'][name]:.1f}x"
-            if name in row["axoncl_vs"]  # noqa: E731
+        vs = row.get("axoncl_vs", {})
+        cells = [
+            f"{libs[name]['gflops']:.1f} ({libs[name]['median_s'] * 1e3:.2f})"
+            if name in libs
             else "n/a"
-        )
-        lines.append(
-            f"| {'x'.join(map(str, row['shape']))} | {cell('axoncl')} | {cell('numpy')} "
-            f"| {cell('reikna')} | {cell('clblast')} "
-            f"| {libs['axoncl']['speed_vs_numpy']:.2f} | {ratio('clblast')} "
-            f"| {ratio('reikna')} |"
-        )
+            for name in LIBS
+        ]
+        speed = libs.get("axoncl", {}).get("speed_vs_numpy")
+        cells.append(f"{speed:.2f}" if speed else "n/a")
+        cells += [f"{vs[name]:.1f}x" if name in vs else "n/a" for name in ("clblast", "reikna")]
+        cells.append(f"{vs['torch']:.2f}x" if "torch" in vs else "n/a")
+        cells.append(f"{row['other_load']:.0%}")
+        lines.append(f"| {'x'.join(map(str, row['shape']))} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -308,10 +328,11 @@ def _plot(result, path: Path) -> None:
     rows = result["rows"]
     labels = ["x".join(map(str, r["shape"])) for r in rows]
     fig, ax = plt.subplots(figsize=(10, 4.8))
-    width = 0.2
+    width = 0.8 / len(LIBS)
     for i, name in enumerate(LIBS):
         vals = [r["libs"][name]["gflops"] if name in r["libs"] else 0.0 for r in rows]
-        ax.bar([x + (i - 1.5) * width for x in range(len(rows))], vals, width, label=name)
+        offset = (i - (len(LIBS) - 1) / 2) * width
+        ax.bar([x + offset for x in range(len(rows))], vals, width, label=name)
     ax.set_xticks(range(len(rows)), labels)
     ax.set_yscale("log")
     ax.set_ylabel("GFLOP/s (float32, median)")
@@ -325,15 +346,62 @@ def _plot(result, path: Path) -> None:
     plt.close(fig)
 
 
+def _parse_shapes(text: str | None) -> list[tuple[int, int, int]]:
+    if not text:
+        return SHAPES
+    shapes = []
+    for item in text.split(","):
+        dims = [int(x) for x in item.lower().split("x")]
+        shapes.append(tuple(dims * 3 if len(dims) == 1 else dims))
+    return shapes
+
+
+def _machine(result: dict) -> dict:
+    libs = result["libraries"]
+    machine = {
+        "device": libs.get("axoncl", {}).get("device", "n/a"),
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": libs.get("numpy", {}).get("blas"),
+        "unset_for_numpy": os.environ.get("AXONCL_BENCH_UNSET", "") or "(none were set)",
+        "torch": libs.get("torch", {}).get("torch"),
+    }
+    try:
+        machine["cpu_model"] = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        pass
+    return machine
+
+
+def _merge(old: dict, result: dict) -> list[dict]:
+    """Rows of ``old`` with ``result``'s shapes replaced where the new one was measured quieter."""
+    new_rows = {tuple(r["shape"]): r for r in result["rows"]}
+    rows = []
+    for r in old.get("rows", []):
+        fresh = new_rows.pop(tuple(r["shape"]), None)
+        rows.append(r if fresh is None or r["other_load"] < fresh["other_load"] else fresh)
+    return rows + list(new_rows.values())
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--worker"]:
+        return worker_main(argv[1])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None, help="e.g. opencl:cpu (default: AXONCL_DEVICE)")
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (smoke run)")
+    parser.add_argument("--quick", action="store_true", help="3 rounds, 0.3 s (smoke run)")
+    parser.add_argument("--rounds", type=int, default=7, help="paired rounds (default 7)")
     parser.add_argument(
         "--budget",
         type=float,
         default=2.0,
-        help="seconds of timed calls per library and shape (default 2)",
+        help="seconds of timed calls per library and shape, over all rounds (default 2)",
     )
     parser.add_argument(
         "--wait-quiet",
@@ -349,64 +417,44 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated subset, e.g. 1024,4096x256x256 (MxKxN); with an existing "
         "gemm.json a new row replaces the old one of its shape if it was measured quieter",
     )
+    parser.add_argument("--libs", default=",".join(LIBS), help="libraries to run")
+    parser.add_argument("--torch-device", default="cpu", help="cpu or cuda[:N]")
+    parser.add_argument("--torch-threads", type=int, default=2)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args(argv)
 
-    device = get_device(args.device)
-    budget, max_reps, min_reps = (0.3, 5, 2) if args.quick else (args.budget, 40, 5)
-    unset = os.environ.get("AXONCL_BENCH_UNSET", "")
-    machine = {
-        "device": device.caps.name,
-        "platform": device.caps.platform,
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pyopencl": cl.VERSION_TEXT,
-        "blas": _blas_info(),
-        "unset_for_numpy": unset or "(none were set)",
-        "axoncl_params": load_params(device).as_dict(),
+    rounds, budget = (3, 0.3) if args.quick else (args.rounds, args.budget)
+    options = {
+        "device": args.device,
+        "torch_device": args.torch_device,
+        "torch_threads": args.torch_threads,
     }
+    names = [name.strip() for name in args.libs.split(",") if name.strip()]
+    workers = {name: Worker(name, __file__) for name in names}
     try:
-        machine["cpu_model"] = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
+        result = run(
+            workers,
+            _parse_shapes(args.shapes),
+            rounds=rounds,
+            budget_s=budget,
+            options=options,
+            wait_quiet_s=args.wait_quiet,
         )
-    except (OSError, StopIteration):
-        pass
-    print(
-        f"device: {device.caps.name}; numpy BLAS: {machine['blas']}; "
-        f"unset before numpy: {machine['unset_for_numpy']}",
-        flush=True,
+    finally:
+        for worker in workers.values():
+            worker.close()
+    result["machine"] = _machine(result)
+    result["options"] = options
+    result["method"] = (
+        "one worker process per library, paired rounds in rotating order, each sample after "
+        "an idle pause (see benchmarks/_isolation.py); medians over rounds"
     )
-    shapes = SHAPES
-    if args.shapes:
-        shapes = []
-        for text in args.shapes.split(","):
-            dims = [int(x) for x in text.lower().split("x")]
-            shapes.append(tuple(dims * 3 if len(dims) == 1 else dims))
-    result = run(
-        device,
-        shapes,
-        budget_s=budget,
-        max_reps=max_reps,
-        min_reps=min_reps,
-        wait_quiet_s=args.wait_quiet,
-    )
-    result["machine"] = machine
     result["convention"] = "M x K x N: C (M x N) = A (M x K) @ B (K x N), row-major, float32"
-    result["date"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    result["date"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.shapes and (out / "gemm.json").is_file():
-        old = json.loads((out / "gemm.json").read_text())
-        new_rows = {tuple(r["shape"]): r for r in result["rows"]}
-        rows = []
-        for r in old.get("rows", []):  # keep the quieter measurement of a shape
-            fresh = new_rows.pop(tuple(r["shape"]), None)
-            rows.append(r if fresh is None or r["other_load"] < fresh["other_load"] else fresh)
-        result["rows"] = rows + list(new_rows.values())
+        result["rows"] = _merge(json.loads((out / "gemm.json").read_text()), result)
     (out / "gemm.json").write_text(json.dumps(result, indent=2))
     _plot(result, out / "gemm.png")
     print()
