@@ -544,27 +544,29 @@ def main(argv: list[str] | None = None) -> int:
     env = {"tinygrad": {"DEV": os.environ.get("DEV", "CL")}}
     workers = {n: Worker(n, __file__, env=env.get(n)) for n in names}
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    try:
-        rows = []
-        for kind, batch in configs:
-            print(f"{kind} batch {batch}: setting up {', '.join(workers)}", flush=True)
-            rows.append(bench(kind, batch, workers, args, options))
-    finally:
-        for worker in workers.values():
-            worker.close()
-    load = os.getloadavg()[0]
     payload = {
         "benchmark": "train_step",
         "date": started,
         "method": "one worker process per framework, paired rounds in rotating order, each "
         "sample after an idle pause (see benchmarks/_isolation.py); medians over rounds",
-        "load_average_1min_at_end": load,
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "options": options,
-        "results": rows,
+        "results": [],
     }
+    name = "train_step_sweep" if args.sweep else "train_step"
+    try:
+        for kind, batch in configs:
+            print(f"{kind} batch {batch}: setting up {', '.join(workers)}", flush=True)
+            payload["results"].append(bench(kind, batch, workers, args, options))
+            payload["load_average_1min"] = os.getloadavg()[0]
+            # after every model, so a run cut short by a time limit keeps what it measured
+            (out / f"{name}.json").write_text(json.dumps(payload, indent=2))
+    finally:
+        for worker in workers.values():
+            worker.close()
+    rows = payload["results"]
     print()
     print(markdown(rows))
     if any((r["other_load"] or 0) > 0.05 for r in rows):
@@ -572,8 +574,6 @@ def main(argv: list[str] | None = None) -> int:
             "\nwarning: other processes used more than 5% of the CPUs during some rounds "
             "(column 'other load'); the times are not trustworthy"
         )
-    name = "train_step_sweep" if args.sweep else "train_step"
-    (out / f"{name}.json").write_text(json.dumps(payload, indent=2))
     print(f"wrote {out / f'{name}.json'}")
     if args.sweep:
         title = f"one training step, float32, {started}; {rows[0]['frameworks'].get('opencl', '')}"
