@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 import traceback
+from argparse import ArgumentParser
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -203,3 +204,12 @@ def settle(fn: Callable[[], object], seconds: float) -> None:
     fn()
     while time.perf_counter() < end:
         fn()
+
+
+def pick(parser: ArgumentParser, option: str, text: str, known: Iterable[str]) -> list[str]:
+    """The comma-separated names in ``text``; a parser error names any not in ``known``."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    known = list(known)
+    if unknown := [name for name in names if name not in known]:
+        parser.error(f"{option}: expected names among {', '.join(known)}, got {', '.join(unknown)}")
+    return names

@@ -56,6 +56,7 @@ from _isolation import (  # noqa: E402
     WorkerError,
     paired_ratio,
     paired_rounds,
+    pick,
     serve,
     settle,
     wait_quiet,
@@ -107,14 +108,23 @@ def _opencl(options: dict):
 
 
 def _make_axoncl(a, b, options):
+    import pyopencl as cl
+
     from axoncl.backends.opencl.gemm import MatrixOperand, choose_path, gemm
+    from axoncl.backends.opencl.gemm_params import load_params
 
     device, arrays = _opencl(options)
     a_dev, b_dev, c_dev, read = arrays(a, b)
     (m, k), n = a.shape, b.shape[1]
     a_op, b_op, c_op = (MatrixOperand(x.data) for x in (a_dev, b_dev, c_dev))
     call = lambda: gemm(device, a_op, b_op, c_op, m=m, n=n, k=k)
-    info = {"device": device.caps.name, "path": choose_path(device, m, n, k)}
+    info = {
+        "device": device.caps.name,
+        "platform": device.caps.platform,
+        "pyopencl": cl.VERSION_TEXT,
+        "axoncl_params": load_params(device).as_dict(),
+        "path": choose_path(device, m, n, k),
+    }
     return call, device.queue.finish, read, info
 
 
@@ -360,6 +370,9 @@ def _machine(result: dict) -> dict:
     libs = result["libraries"]
     machine = {
         "device": libs.get("axoncl", {}).get("device", "n/a"),
+        "platform": libs.get("axoncl", {}).get("platform"),
+        "pyopencl": libs.get("axoncl", {}).get("pyopencl"),
+        "axoncl_params": libs.get("axoncl", {}).get("axoncl_params"),
         "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
@@ -429,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         "torch_device": args.torch_device,
         "torch_threads": args.torch_threads,
     }
-    names = [name.strip() for name in args.libs.split(",") if name.strip()]
+    names = pick(parser, "--libs", args.libs, LIBS)
     workers = {name: Worker(name, __file__) for name in names}
     try:
         result = run(

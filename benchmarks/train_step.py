@@ -57,6 +57,7 @@ from _isolation import (  # noqa: E402
     WorkerError,
     paired_ratio,
     paired_rounds,
+    pick,
     serve,
     settle,
 )
@@ -519,13 +520,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["--worker"]:
         return worker_main(argv[1])
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.steps, args.settle = 7, 1, 0.0
     if args.sweep:
         configs = SWEEP
     else:
-        kinds = [k.strip() for k in args.models.split(",") if k.strip()]
+        kinds = pick(parser, "--models", args.models, BATCH)
         configs = [(k, args.batch or BATCH[k]) for k in kinds]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -540,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
         "torch_device": args.torch_device,
         "torch_threads": args.torch_threads,
     }
-    names = [n.strip() for n in args.frameworks.split(",") if n.strip()]
+    names = pick(parser, "--frameworks", args.frameworks, FRAMEWORKS)
     env = {"tinygrad": {"DEV": os.environ.get("DEV", "CL")}}
     workers = {n: Worker(n, __file__, env=env.get(n)) for n in names}
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
