@@ -173,8 +173,9 @@ res, device, torch_device, seconds = sys.argv[1], sys.argv[2], sys.argv[3], int(
 steps = []
 for line in Path(res, "steps.tsv").read_text().splitlines():
     name, status, took, detail = line.split("\t")
-    steps.append({"step": name, "exit": int(status) if status.lstrip("-").isdigit() else status,
-                  "seconds": int(took), "detail": detail, "log": f"{name}.log"})
+    ran = status.lstrip("-").isdigit()
+    steps.append({"step": name, "exit": int(status) if ran else status, "seconds": int(took),
+                  "detail": detail, "log": f"{name}.log" if ran else None})
 summary = {"opencl_device": device, "torch_device": torch_device, "seconds": seconds,
            "steps": steps}
 Path(res, "summary.json").write_text(json.dumps(summary, indent=2))
