@@ -180,6 +180,8 @@ def paired_rounds(
     Returns the samples per name (in round order) and each round's other load.
     """
     names = list(workers)
+    if not names:
+        raise RuntimeError("paired_rounds: no framework could run; see the [skip] lines above")
     samples: dict[str, list[dict]] = {name: [] for name in names}
     loads = []
     for r in range(rounds):
