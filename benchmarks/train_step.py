@@ -446,6 +446,9 @@ def plot_sweep(rows: list[dict], path: Path, title: str) -> None:
                 xs, ys = zip(*pts, strict=True)
                 left.plot(xs, ys, style, color=colours[name], label=f"{kind} {name}")
     left.set_xscale("log", base=2)
+    batches = sorted({r["batch"] for r in rows if r["kind"] in ("mlp", "cnn")})
+    left.set_xticks(batches, [str(b) for b in batches])
+    left.minorticks_off()
     left.set_yscale("log")
     left.set_xlabel("batch size")
     left.set_ylabel("ms per training step (median)")
@@ -460,6 +463,9 @@ def plot_sweep(rows: list[dict], path: Path, title: str) -> None:
         right.set_title(f"ResNet-8 (BN), 3x32x32, batch {r['batch']}")
     right.set_ylabel("ms per training step (median)")
     right.grid(axis="y", alpha=0.3)
+    worst = max((r["other_load"] or 0.0) for r in rows)
+    if worst > 0.05:
+        title += f"\nother processes took up to {worst:.0%} of the CPUs: not trustworthy"
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
