@@ -155,15 +155,15 @@ step tests 200 "$PY" -m pytest -q -p no:cacheprovider tests/backends/opencl
 # ResNet-8 takes ~1.5 s a step, gets fewer still).
 if [ "$DEVICE" = opencl:gpu ]; then
   SHAPES=1024,2048,4096,4096x256x256,12544x288x64
-  STEPS=(--rounds 7 --steps 3)
+  STEPS=(--frameworks opencl,numpy,torch --rounds 7 --steps 3)
 else
   SHAPES=512,1024,4096x256x256
-  STEPS=(--rounds 7 --steps 1 --settle 0)
+  STEPS=(--frameworks opencl,torch --rounds 7 --steps 1 --settle 0)
 fi
 step gemm 90 "$PY" benchmarks/gemm.py --device "$DEVICE" --torch-device "$TORCH_DEVICE" \
   --libs axoncl,numpy,clblast,torch --shapes "$SHAPES" --rounds 5 --budget 1 --out "$RES/gemm"
-step train 150 "$PY" benchmarks/train_step.py --device "$DEVICE" --torch-device "$TORCH_DEVICE" \
-  --frameworks opencl,numpy,torch --models mlp,cnn,resnet "${STEPS[@]}" --out "$RES/train"
+step train 240 "$PY" benchmarks/train_step.py --device "$DEVICE" --torch-device "$TORCH_DEVICE" \
+  --models mlp,cnn,resnet "${STEPS[@]}" --out "$RES/train"
 
 "$PY" - "$RES" "$DEVICE" "$TORCH_DEVICE" "$(($(date +%s) - START))" <<'EOF'
 import json, sys
