@@ -51,16 +51,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _isolation import (  # noqa: E402
-    Worker,
-    WorkerError,
-    paired_ratio,
-    paired_rounds,
-    pick,
-    serve,
-    settle,
-    wait_quiet,
-)
+import _isolation as iso  # noqa: E402
 
 SHAPES = [
     (256, 256, 256),
@@ -206,27 +197,27 @@ def worker_main(lib: str) -> int:
     def sample(budget_s: float) -> dict:
         call, sync = state["call"], state["sync"]
         if not state["slow"]:
-            settle(lambda: _time(call, sync), SETTLE_S)
+            iso.settle(lambda: _time(call, sync), SETTLE_S)
         times = [_time(call, sync)]
         end = time.perf_counter() + budget_s
         while time.perf_counter() < end:
             times.append(_time(call, sync))
         return {"median_s": statistics.median(times), "min_s": min(times), "calls": len(times)}
 
-    return serve({"setup": setup, "sample": sample})
+    return iso.serve({"setup": setup, "sample": sample})
 
 
 # ---------------------------------------------------------------- the parent: rounds and reports
 
 
-def measure(workers: dict[str, Worker], shape, rounds: int, budget_s: float, options) -> dict:
+def measure(workers: dict[str, iso.Worker], shape, rounds: int, budget_s: float, options) -> dict:
     m, k, n = shape
     active, setups = {}, {}
     for name, worker in workers.items():
         try:
             setups[name] = worker.call("setup", m=m, k=k, n=n, options=options)
             active[name] = worker
-        except WorkerError as exc:
+        except iso.WorkerError as exc:
             print(f"  [skip] {str(exc).splitlines()[-1]}", flush=True)
             continue
         s = setups[name]
@@ -236,7 +227,7 @@ def measure(workers: dict[str, Worker], shape, rounds: int, budget_s: float, opt
             flush=True,
         )
     share = budget_s / rounds
-    samples, loads = paired_rounds(
+    samples, loads = iso.paired_rounds(
         active, rounds, lambda name, worker: worker.call("sample", budget_s=share)
     )
     flops = 2.0 * m * n * k
@@ -261,10 +252,10 @@ def measure(workers: dict[str, Worker], shape, rounds: int, budget_s: float, opt
             "rel_err": setups[name]["rel_err"],
         }
         if "numpy" in medians:
-            row["libs"][name]["speed_vs_numpy"] = paired_ratio(medians["numpy"], medians[name])
+            row["libs"][name]["speed_vs_numpy"] = iso.paired_ratio(medians["numpy"], medians[name])
     if "axoncl" in medians:
         row["axoncl_vs"] = {
-            name: paired_ratio(t, medians["axoncl"])
+            name: iso.paired_ratio(t, medians["axoncl"])
             for name, t in medians.items()
             if name != "axoncl"
         }
@@ -278,7 +269,7 @@ def run(workers, shapes, *, rounds: int, budget_s: float, options, wait_quiet_s=
         attempts = []
         for _ in range(1 + (retries if wait_quiet_s > 0 else 0)):
             if wait_quiet_s > 0:
-                other = wait_quiet(wait_quiet_s)
+                other = iso.wait_quiet(wait_quiet_s)
                 print(f"  other processes use {other:.0%} of the CPUs at the start", flush=True)
             row, setups = measure(workers, shape, rounds, budget_s, options)
             attempts.append(row)
@@ -442,8 +433,8 @@ def main(argv: list[str] | None = None) -> int:
         "torch_device": args.torch_device,
         "torch_threads": args.torch_threads,
     }
-    names = pick(parser, "--libs", args.libs, LIBS)
-    workers = {name: Worker(name, __file__) for name in names}
+    names = iso.pick(parser, "--libs", args.libs, LIBS)
+    workers = {name: iso.Worker(name, __file__) for name in names}
     try:
         result = run(
             workers,

@@ -52,15 +52,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout
 
-from _isolation import (  # noqa: E402
-    Worker,
-    WorkerError,
-    paired_ratio,
-    paired_rounds,
-    pick,
-    serve,
-    settle,
-)
+import _isolation as iso  # noqa: E402
 
 LR = 0.01
 BATCH = {"mlp": 128, "cnn": 64, "resnet": 128}
@@ -323,10 +315,10 @@ def worker_main(framework: str) -> int:
 
     def sample(steps: int, settle_s: float) -> dict:
         runner = state["runner"]
-        settle(lambda: runner.run(1), settle_s)
+        iso.settle(lambda: runner.run(1), settle_s)
         return {"step_s": runner.run(steps)}
 
-    return serve({"setup": setup, "losses": losses, "sample": sample})
+    return iso.serve({"setup": setup, "losses": losses, "sample": sample})
 
 
 # ---------------------------------------------------------------- the parent: rounds and reports
@@ -353,7 +345,7 @@ def check_losses(losses: dict[str, list[float]]) -> dict:
 
 
 def bench(
-    kind: str, batch: int, workers: dict[str, Worker], args: argparse.Namespace, options: dict
+    kind: str, batch: int, workers: dict[str, iso.Worker], args: argparse.Namespace, options: dict
 ) -> dict:
     """One model and batch on every worker: set up, check losses, warm up, paired rounds."""
     active, labels, skipped, losses = {}, {}, {}, {}
@@ -363,11 +355,11 @@ def bench(
             losses[name] = worker.call("losses", count=2)["losses"]
             worker.call("sample", steps=2, settle_s=0.0)  # warm-up: kernel builds, pools, JIT
             active[name] = worker
-        except WorkerError as exc:
+        except iso.WorkerError as exc:
             skipped[name] = str(exc).splitlines()[-1]
             print(f"  [skip] {skipped[name]}", flush=True)
     checks = check_losses(losses)
-    samples, loads = paired_rounds(
+    samples, loads = iso.paired_rounds(
         active,
         args.rounds,
         lambda name, worker: worker.call("sample", steps=args.steps, settle_s=args.settle),
@@ -390,7 +382,7 @@ def bench(
     }
     if REFERENCE in times:
         row["ratio_vs_torch"] = {
-            name: paired_ratio(t, times[REFERENCE])
+            name: iso.paired_ratio(t, times[REFERENCE])
             for name, t in times.items()
             if name != REFERENCE
         }
@@ -533,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.sweep:
         configs = SWEEP
     else:
-        kinds = pick(parser, "--models", args.models, BATCH)
+        kinds = iso.pick(parser, "--models", args.models, BATCH)
         configs = [(k, args.batch or BATCH[k]) for k in kinds]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -548,9 +540,9 @@ def main(argv: list[str] | None = None) -> int:
         "torch_device": args.torch_device,
         "torch_threads": args.torch_threads,
     }
-    names = pick(parser, "--frameworks", args.frameworks, FRAMEWORKS)
+    names = iso.pick(parser, "--frameworks", args.frameworks, FRAMEWORKS)
     env = {"tinygrad": {"DEV": os.environ.get("DEV", "CL")}}
-    workers = {n: Worker(n, __file__, env=env.get(n)) for n in names}
+    workers = {n: iso.Worker(n, __file__, env=env.get(n)) for n in names}
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     payload = {
         "benchmark": "train_step",
