@@ -145,7 +145,7 @@ def bench(names: list[str], tune: bool, quick: bool, device: str | None) -> int:
     for name in names or ["train_step"]:
         script = folder / f"{name}.py"
         if not script.exists():
-            known = sorted(p.stem for p in folder.glob("*.py"))
+            known = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
             print(f"bench: no benchmark {name!r}; available: {', '.join(known)}", file=sys.stderr)
             return 2
         cmd = [sys.executable, str(script)] + (["--quick"] if quick else [])

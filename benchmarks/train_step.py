@@ -478,9 +478,50 @@ def _profile_ops(runner: AxonclRunner, steps: int) -> dict:
     return prof.to_dict()
 
 
+def _profile_launches(runner: AxonclRunner, steps: int) -> dict:
+    """Kernel launches per step, the host's time per step (building the graph, running the
+    rules, enqueueing; the device finishes after the clock stops) and, of that, the time spent
+    inside the launch calls themselves (setting arguments and enqueueing)."""
+    from axoncl.backends.opencl import launch
+
+    device = runner.device
+    enqueue = [0.0]
+    real_launch = launch.Kernel.launch
+
+    def timed_launch(kernel, *args, **kwargs):
+        start = time.perf_counter()
+        real_launch(kernel, *args, **kwargs)
+        enqueue[0] += time.perf_counter() - start
+
+    launch.Kernel.launch = timed_launch
+    try:
+        runner.sync()
+        first = device.launches
+        host = 0.0
+        for _ in range(steps):
+            start = time.perf_counter()
+            runner.step()
+            host += time.perf_counter() - start
+            runner.sync()
+        launches = (device.launches - first) / steps
+    finally:
+        launch.Kernel.launch = real_launch
+    result = {
+        "launches_per_step": launches,
+        "host_ms_per_step": host / steps * 1e3,
+        "enqueue_ms_per_step": enqueue[0] / steps * 1e3,
+    }
+    print(
+        f"launches per step {launches:.0f}; host time per step "
+        f"{result['host_ms_per_step']:.2f} ms, of which enqueueing "
+        f"{result['enqueue_ms_per_step']:.2f} ms"
+    )
+    return result
+
+
 # Each section takes the warmed-up OpenCL runner and a step count, prints its table and returns
-# a JSON-able dict; add a section (launch counts, host enqueue time, ...) by adding an entry.
-PROFILE_SECTIONS = {"ops": _profile_ops}
+# a JSON-able dict; add a section by adding an entry.
+PROFILE_SECTIONS = {"launches": _profile_launches, "ops": _profile_ops}
 
 
 def profile(kind: str, batch: int, device: str | None, steps: int) -> dict:
