@@ -11,6 +11,7 @@ array([4., 6.])
 
 from . import functions, nn, optim
 from .backends import asarray, available_backends, backend_name, get_backend, namespace_of
+from .capture import CapturedStep, CaptureError, capture
 from .engine import backward, grad
 from .functions.activation import *  # noqa: F403
 from .functions.arithmetic import *  # noqa: F403
@@ -37,6 +38,8 @@ from .variable import Variable
 __version__ = "0.1.0"
 
 __all__ = [
+    "CaptureError",
+    "CapturedStep",
     "Function",
     "Generator",
     "GradcheckError",
@@ -47,6 +50,7 @@ __all__ = [
     "available_backends",
     "backend_name",
     "backward",
+    "capture",
     "enable_grad",
     "get_backend",
     "grad",

@@ -11,6 +11,7 @@ Models (float32, SGD lr 0.01, the same initial weights and data in every framewo
   Convolutions have no bias; BatchNorm is in training mode (batch statistics).
 
 Frameworks (columns): axoncl on OpenCL (``--device``, default the default device, e.g. PoCL),
+the same step through ``axoncl.capture`` (``capture``: recorded after a warm-up, then replayed),
 axoncl on numpy, PyTorch (``--torch-device cpu`` with ``torch.set_num_threads(2)``, or ``cuda``)
 and, when installed, tinygrad on its OpenCL backend (``DEV=CL``) with ``TinyJit``. A missing
 framework is skipped with its reason. A step ends with the device finished (``queue.finish()``
@@ -56,10 +57,12 @@ import _isolation as iso  # noqa: E402
 
 LR = 0.01
 BATCH = {"mlp": 128, "cnn": 64, "resnet": 128}
-TARGETS = {"mlp": 1.5, "cnn": 2.0}  # OpenCL / PyTorch on PoCL, at the default batch
+# OpenCL / PyTorch on PoCL at the default batch: eager, and with the step captured.
+TARGETS = {"mlp": 1.2, "cnn": 1.3, "resnet": 1.5}
+CAPTURE_TARGETS = {"mlp": 1.0, "cnn": 1.0}
 SWEEP = [("mlp", 32), ("mlp", 128), ("mlp", 512), ("cnn", 32), ("cnn", 128), ("cnn", 512)]
 SWEEP += [("resnet", 128)]
-FRAMEWORKS = ("opencl", "numpy", "torch", "tinygrad")
+FRAMEWORKS = ("opencl", "capture", "numpy", "torch", "tinygrad")
 REFERENCE = "torch"
 LOSS_RTOL = 1e-3  # float32, summation orders differ between frameworks
 
@@ -165,7 +168,17 @@ class Runner:
 
 
 class AxonclRunner(Runner):
-    def __init__(self, kind: str, batch: int, backend: str, device: str | None = None) -> None:
+    """axoncl on numpy or OpenCL; ``captured`` replays the step through ``axoncl.capture``
+    after its warm-up and recording calls."""
+
+    def __init__(
+        self,
+        kind: str,
+        batch: int,
+        backend: str,
+        device: str | None = None,
+        captured: bool = False,
+    ) -> None:
         import axoncl
         from axoncl import nn, optim
 
@@ -185,13 +198,19 @@ class AxonclRunner(Runner):
             self.label += f" ({dev.id} {dev.caps.name})"
         self.x, self.y = x, y
         self.opt = optim.SGD(self.model.parameters(), lr=LR)
+        self._step = axoncl.capture(self._eager_step) if captured else self._eager_step
+        if captured:
+            self.label += " captured"
 
-    def step(self):
-        loss = self.axoncl.cross_entropy(self.model(self.x), self.y)
+    def _eager_step(self, x, y):
+        loss = self.axoncl.cross_entropy(self.model(x), y)
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()
         return loss
+
+    def step(self):
+        return self._step(self.x, self.y)
 
 
 class TorchRunner(Runner):
@@ -294,6 +313,8 @@ def _tinygrad_training() -> None:
 def make_runner(framework: str, kind: str, batch: int, options: dict) -> Runner:
     if framework in ("opencl", "numpy"):
         return AxonclRunner(kind, batch, framework, options.get("device"))
+    if framework == "capture":
+        return AxonclRunner(kind, batch, "opencl", options.get("device"), captured=True)
     if framework == "torch":
         return TorchRunner(kind, batch, options["torch_device"], options["torch_threads"])
     if framework == "tinygrad":
@@ -389,6 +410,9 @@ def bench(
         if kind in TARGETS and batch == BATCH[kind] and "opencl" in times:
             row["target_opencl_vs_torch"] = TARGETS[kind]
             row["meets_target"] = row["ratio_vs_torch"]["opencl"] <= TARGETS[kind]
+        if kind in CAPTURE_TARGETS and batch == BATCH[kind] and "capture" in times:
+            row["target_capture_vs_torch"] = CAPTURE_TARGETS[kind]
+            row["capture_meets_target"] = row["ratio_vs_torch"]["capture"] <= CAPTURE_TARGETS[kind]
     print(format_row(row), flush=True)
     return row
 
@@ -404,6 +428,9 @@ def format_row(row: dict) -> str:
     if "meets_target" in row:
         met = "met" if row["meets_target"] else "NOT met"
         lines.append(f"  target opencl <= {row['target_opencl_vs_torch']}x torch: {met}")
+    if "capture_meets_target" in row:
+        met = "met" if row["capture_meets_target"] else "NOT met"
+        lines.append(f"  target capture <= {row['target_capture_vs_torch']}x torch: {met}")
     return "\n".join(lines)
 
 
@@ -429,7 +456,7 @@ def plot_sweep(rows: list[dict], path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.6), width_ratios=[3, 2])
-    colours = dict(zip(FRAMEWORKS, ["C0", "C1", "C3", "C2"], strict=True))
+    colours = dict(zip(FRAMEWORKS, ["C0", "C4", "C1", "C3", "C2"], strict=True))
     for kind, style in (("mlp", "-o"), ("cnn", "--s")):
         mine = sorted((r for r in rows if r["kind"] == kind), key=lambda r: r["batch"])
         for name in FRAMEWORKS:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyopencl as cl
 import pyopencl.tools as cl_tools
@@ -151,6 +152,7 @@ class Device:
     # vload16 on CPUs, where PoCL turns them into AVX loads; one on GPUs, which coalesce.
     vector_width: int = field(init=False)
     launches: int = field(init=False, default=0)  # kernels enqueued so far (benchmarks read it)
+    recorder: Any = field(init=False, default=None)  # capture.Recorder while a step is recorded
     profiling: bool = False
 
     def __post_init__(self) -> None:

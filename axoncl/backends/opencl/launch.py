@@ -14,6 +14,9 @@ Every kernel launch and every buffer copy of the OpenCL namespace goes through t
 * :func:`copy_buffer`, :func:`read_buffer`, :func:`write_buffer` and :func:`fill_buffer` wrap the
   queue's copies the same way.
 
+While ``axoncl.capture`` records a step, ``device.recorder`` sees every launch and copy (see
+``capture.py``); otherwise it is None and costs one attribute read.
+
 Examples
 --------
 >>> k = get_kernel(dev, "fused", "fused_multiply_add", T="float", VEC=16)   # doctest: +SKIP
@@ -66,7 +69,10 @@ class LaunchError(RuntimeError):
     """An OpenCL launch or copy failed; the message names the op, shapes, device and status."""
 
 
-def _fail(op: str, what: str, device: Device, shapes: Any, exc: BaseException) -> LaunchError:
+def launch_error(
+    op: str, what: str, device: Device, shapes: Any, exc: BaseException
+) -> LaunchError:
+    """The :class:`LaunchError` for ``exc``, raised while ``what`` was done for ``op``."""
     shown = f" with shapes {', '.join(map(str, shapes))}" if shapes else ""
     return LaunchError(
         f"{op}: {what}{shown} on {device.id} ({device.caps.name}) failed with "
@@ -100,13 +106,25 @@ class Kernel:
     threads.
     """
 
-    __slots__ = ("device", "cl_kernel", "name", "max_local", "_sizes", "_queue", "_lock")
+    __slots__ = (
+        "device",
+        "cl_kernel",
+        "name",
+        "family",
+        "arg_types",
+        "max_local",
+        "_sizes",
+        "_queue",
+        "_lock",
+    )
 
     def __init__(self, device: Device, cl_kernel: cl.Kernel, family: str) -> None:
         self.device = device
         self.cl_kernel = cl_kernel
         self.name = cl_kernel.function_name
-        cl_kernel.set_scalar_arg_dtypes(_arg_types(cl_kernel, family))
+        self.family = family
+        self.arg_types = _arg_types(cl_kernel, family)
+        cl_kernel.set_scalar_arg_dtypes(self.arg_types)
         try:
             self.max_local = int(
                 cl_kernel.get_work_group_info(
@@ -139,9 +157,11 @@ class Kernel:
                 self.cl_kernel.set_args(*args)
                 cl.enqueue_nd_range_kernel(self._queue, self.cl_kernel, global_size, local_size)
                 self.device.launches += 1
+                if self.device.recorder is not None:  # axoncl.capture is recording
+                    self.device.recorder.kernel(self, global_size, local_size, args, op)
         except _LAUNCH_ERRORS as exc:
             what = f"launching {self.name} (global {global_size}, local {local_size})"
-            raise _fail(op, what, self.device, shapes, exc) from None
+            raise launch_error(op, what, self.device, shapes, exc) from None
 
     def launch_items(self, n_items: int, *args: Any, op: str, shapes: tuple = ()) -> None:
         """A 1-D launch of ``n_items`` work-items (rounded up; the kernel guards the tail),
@@ -228,7 +248,9 @@ def copy_buffer(
             dst_offset=dst_offset,
         )
     except cl.Error as exc:
-        raise _fail(op, f"copying {nbytes} bytes", device, shapes, exc) from None
+        raise launch_error(op, f"copying {nbytes} bytes", device, shapes, exc) from None
+    if device.recorder is not None:
+        device.recorder.copy(dst, src, nbytes, dst_offset, src_offset, op)
 
 
 def read_buffer(
@@ -236,11 +258,13 @@ def read_buffer(
 ) -> np.ndarray:
     """Copy ``host.nbytes`` bytes from ``src`` into ``host`` and wait for them."""
     if host.nbytes:
+        if device.recorder is not None:
+            device.recorder.read(op)
         try:
             cl.enqueue_copy(device.queue, host, src, src_offset=src_offset, is_blocking=True)
         except cl.Error as exc:
             what = f"reading {host.nbytes} bytes to the host"
-            raise _fail(op, what, device, shapes, exc) from None
+            raise launch_error(op, what, device, shapes, exc) from None
     return host
 
 
@@ -252,7 +276,9 @@ def write_buffer(device: Device, dst: Any, host: np.ndarray, *, op: str, shapes=
             cl.enqueue_copy(device.queue, dst, host, is_blocking=False)
         except cl.Error as exc:
             what = f"uploading {host.nbytes} bytes"
-            raise _fail(op, what, device, shapes, exc) from None
+            raise launch_error(op, what, device, shapes, exc) from None
+        if device.recorder is not None:
+            device.recorder.write(dst, host, op)
 
 
 def fill_buffer(
@@ -264,4 +290,6 @@ def fill_buffer(
     try:
         cl.enqueue_fill_buffer(device.queue, dst, pattern, offset, nbytes)
     except cl.Error as exc:
-        raise _fail(op, f"filling {nbytes} bytes", device, shapes, exc) from None
+        raise launch_error(op, f"filling {nbytes} bytes", device, shapes, exc) from None
+    if device.recorder is not None:
+        device.recorder.fill(dst, pattern, offset, nbytes, op)
