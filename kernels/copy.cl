@@ -4,7 +4,7 @@
 //                            unsigned type of the same width, so one program serves all dtypes
 //   -DDST_BOOL=0|1           destination is bool: store (x != 0)
 //   -DACC_T=double|float     type of the ramp arithmetic in copy_iota
-//   -DVEC=16|1               elements per work-item on the contiguous path
+//   -DVEC=16|1               elements per work-item (a vload16 or a run of the innermost axis)
 // Kernels:
 //   copy_contig(n, dst, dst_off, src, src_off)       both C-contiguous
 //   copy_strided(layout, n, dst, src)                operands 0 (dst) and 1 (src) of the layout
@@ -50,20 +50,12 @@ __kernel void copy_contig(const long n, __global DST_T *dst, const long dst_off,
 
 __kernel void copy_strided(const layout_t L, const long n, __global DST_T *dst,
                            __global const SRC_T *src) {
-    const long i = get_global_id(0);
-    if (i >= n) return;
-    long off[2];
-    layout_offsets(&L, i, 2, off);
-    dst[off[0]] = CONVERT(src[off[1]]);
+    LAYOUT_RUN(L, n, 2, VEC, dst[off[0]] = CONVERT(src[off[1]]))
 }
 
 __kernel void copy_fill_strided(const layout_t L, const long n, __global DST_T *dst,
                                 const DST_T value) {
-    const long i = get_global_id(0);
-    if (i >= n) return;
-    long off[1];
-    layout_offsets(&L, i, 1, off);
-    dst[off[0]] = value;
+    LAYOUT_RUN(L, n, 1, VEC, dst[off[0]] = value)
 }
 
 __kernel void copy_iota(const long n, __global DST_T *dst, const long dst_off, const ACC_T start,

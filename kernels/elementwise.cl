@@ -6,7 +6,8 @@
 //   -DKIND=0|1|2|3     bool (stored as uchar 0/1) | signed int | unsigned int | floating
 //   -DBITS=8..64       bit width of T (shifts)
 //   -DARITY=1|2        unary kernels, or binary kernels plus `where`
-//   -DVEC=16|1         contiguous path: 16 elements per work-item with vload16 (CPU), or one (GPU)
+//   -DVEC=16|1         elements per work-item: 16 (CPU; vload16 on the contiguous path, one
+//                      run along the innermost axis on the strided one), or one (GPU)
 // Kernel variants for op NAME:
 //   elementwise_NAME_contig(n, out, out_off, a, a_off[, b, b_off])       all C-contiguous
 //   elementwise_NAME_strided(layout, n, out, a[, b])                     any strides (0: bcast)
@@ -265,11 +266,7 @@ __kernel void elementwise_##NAME##_contig(const long n, __global OT *out, const 
 }                                                                                             \
 __kernel void elementwise_##NAME##_strided(const layout_t L, const long n,                   \
                                            __global OT *out, __global const T *a) {          \
-    const long i = get_global_id(0);                                                          \
-    if (i >= n) return;                                                                       \
-    long off[2];                                                                              \
-    layout_offsets(&L, i, 2, off);                                                            \
-    out[off[0]] = op_##NAME(a[off[1]]);                                                       \
+    LAYOUT_RUN(L, n, 2, VEC, out[off[0]] = op_##NAME(a[off[1]]))                              \
 }
 
 #define BINARY_KERNELS(NAME, OT)                                                             \
@@ -295,11 +292,7 @@ __kernel void elementwise_##NAME##_contig(const long n, __global OT *out, const 
 __kernel void elementwise_##NAME##_strided(const layout_t L, const long n,                   \
                                            __global OT *out, __global const T *a,            \
                                            __global const T *b) {                            \
-    const long i = get_global_id(0);                                                          \
-    if (i >= n) return;                                                                       \
-    long off[3];                                                                              \
-    layout_offsets(&L, i, 3, off);                                                            \
-    out[off[0]] = op_##NAME(a[off[1]], b[off[2]]);                                            \
+    LAYOUT_RUN(L, n, 3, VEC, out[off[0]] = op_##NAME(a[off[1]], b[off[2]]))                   \
 }                                                                                             \
 __kernel void elementwise_##NAME##_scalar(const long n, __global OT *out, const long out_off, \
                                           __global const T *a, const long a_off,             \
@@ -325,11 +318,8 @@ __kernel void elementwise_##NAME##_scalar(const long n, __global OT *out, const 
 __kernel void elementwise_##NAME##_scalar_strided(const layout_t L, const long n,            \
                                                   __global OT *out, __global const T *a,     \
                                                   const T s, const int swap) {               \
-    const long i = get_global_id(0);                                                          \
-    if (i >= n) return;                                                                       \
-    long off[2];                                                                              \
-    layout_offsets(&L, i, 2, off);                                                            \
-    out[off[0]] = swap ? op_##NAME(s, a[off[1]]) : op_##NAME(a[off[1]], s);                   \
+    LAYOUT_RUN(L, n, 2, VEC,                                                                  \
+               out[off[0]] = swap ? op_##NAME(s, a[off[1]]) : op_##NAME(a[off[1]], s))        \
 }
 
 // ---- the kernels -------------------------------------------------------------------------------
@@ -435,11 +425,7 @@ __kernel void elementwise_where_contig(const long n, __global T *out, const long
 __kernel void elementwise_where_strided(const layout_t L, const long n, __global T *out,
                                         __global const uchar *c, __global const T *a,
                                         __global const T *b) {
-    const long i = get_global_id(0);
-    if (i >= n) return;
-    long off[4];
-    layout_offsets(&L, i, 4, off);
-    out[off[0]] = c[off[1]] ? a[off[2]] : b[off[3]];
+    LAYOUT_RUN(L, n, 4, VEC, out[off[0]] = c[off[1]] ? a[off[2]] : b[off[3]])
 }
 
 #endif  // ARITY

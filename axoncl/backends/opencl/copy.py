@@ -84,8 +84,9 @@ def copy_into(dst: CLArray, src: CLArray) -> None:
         dst.shape,
         [(dst.offset, dst.strides), (src.offset, broadcast_strides(src, dst.shape))],
     )
+    items = -(-dst.size // device.vector_width)  # a run of VEC elements per work-item
     _copy_kernel(device, src.dtype, dst.dtype, "strided").launch_items(
-        dst.size, layout, dst.size, dst.buffer, src.buffer, op="copy", shapes=shapes
+        items, layout, dst.size, dst.buffer, src.buffer, op="copy", shapes=shapes
     )
 
 
@@ -115,8 +116,9 @@ def fill(dst: CLArray, value) -> None:
         return
     layout = make_layout("fill", dst.shape, [(dst.offset, dst.strides)])
     bits = host.reshape(()).view(np.dtype(f"u{size}")).item()  # the value's bytes
+    items = -(-dst.size // device.vector_width)
     _copy_kernel(device, dst.dtype, dst.dtype, "fill_strided").launch_items(
-        dst.size, layout, dst.size, dst.buffer, bits, op="fill", shapes=(dst.shape,)
+        items, layout, dst.size, dst.buffer, bits, op="fill", shapes=(dst.shape,)
     )
 
 

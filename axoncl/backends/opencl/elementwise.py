@@ -144,6 +144,7 @@ def _kernel(device: Device, arity: int, name: str, variant: str, dtype: np.dtype
 
 
 def _contig_items(device: Device, n: int) -> int:
+    """Work-items for ``n`` elements: every kernel of the family takes ``vector_width`` each."""
     return -(-n // device.vector_width)
 
 
@@ -163,7 +164,7 @@ def _unary_into(name: str, x: CLArray, out: CLArray) -> None:
         name, out.shape, [(out.offset, out.strides), (x.offset, broadcast_strides(x, out.shape))]
     )
     _kernel(device, 1, name, "strided", x.dtype).launch_items(
-        n, layout, n, out.buffer, x.buffer, op=name, shapes=shapes
+        _contig_items(device, n), layout, n, out.buffer, x.buffer, op=name, shapes=shapes
     )
 
 
@@ -252,7 +253,14 @@ def _binary_into(name: str, a, b, out: CLArray, dtype: np.dtype) -> None:
             ],
         )
         _kernel(device, 2, name, "strided", dtype).launch_items(
-            n, layout, n, out.buffer, a.buffer, b.buffer, op=name, shapes=shapes
+            _contig_items(device, n),
+            layout,
+            n,
+            out.buffer,
+            a.buffer,
+            b.buffer,
+            op=name,
+            shapes=shapes,
         )
         return
     swap = 0 if isinstance(a, CLArray) else 1
@@ -275,7 +283,15 @@ def _binary_into(name: str, a, b, out: CLArray, dtype: np.dtype) -> None:
         name, shape, [(out.offset, out.strides), (arr.offset, broadcast_strides(arr, shape))]
     )
     _kernel(device, 2, name, "scalar_strided", dtype).launch_items(
-        n, layout, n, out.buffer, arr.buffer, value, swap, op=name, shapes=shapes
+        _contig_items(device, n),
+        layout,
+        n,
+        out.buffer,
+        arr.buffer,
+        value,
+        swap,
+        op=name,
+        shapes=shapes,
     )
 
 
@@ -477,6 +493,12 @@ def where(condition, x1, x2, /):
         [(0, out.strides)] + [(v.offset, broadcast_strides(v, shape)) for v in operands],
     )
     _kernel(device, 2, "where", "strided", dtype).launch_items(
-        n, layout, n, out.buffer, *[v.buffer for v in operands], op="where", shapes=shapes
+        _contig_items(device, n),
+        layout,
+        n,
+        out.buffer,
+        *[v.buffer for v in operands],
+        op="where",
+        shapes=shapes,
     )
     return out
