@@ -18,6 +18,7 @@ from .functions.arithmetic import *  # noqa: F403
 from .functions.conv import *  # noqa: F403
 from .functions.linalg import *  # noqa: F403
 from .functions.loss import *  # noqa: F403
+from .functions.normalization import *  # noqa: F403
 from .functions.reduction import *  # noqa: F403
 from .functions.shape import *  # noqa: F403
 from .grad_mode import (
@@ -73,5 +74,6 @@ __all__ += functions.arithmetic.__all__
 __all__ += functions.conv.__all__
 __all__ += functions.linalg.__all__
 __all__ += functions.loss.__all__
+__all__ += functions.normalization.__all__
 __all__ += functions.reduction.__all__
 __all__ += functions.shape.__all__

@@ -539,6 +539,26 @@ LOSS = _family(
     ],
 )
 
+# -- normalization ---------------------------------------------------------------------------
+NORMALIZATION = _family(
+    "normalization",
+    [
+        OpSample(
+            "batch_norm",
+            lambda x, w, b: ax.batch_norm(x, w, b),
+            ((4, 3, 2, 2), (3,), (3,)),
+            domain=(normal, positive, normal),
+        ),
+        OpSample(
+            "batch_norm",
+            lambda x, w, b: ax.batch_norm(x, w, b, eps=1e-3),
+            ((5, 2), (2,), (2,)),
+            domain=(normal, positive, normal),
+            note="1d",
+        ),
+    ],
+)
+
 # -- loss (composed) -------------------------------------------------------------------------
 COMPOSED_LOSS = _family(
     "loss",
@@ -610,6 +630,7 @@ OP_SAMPLES: list[OpSample] = [
     *LINALG,
     *CONV,
     *LOSS,
+    *NORMALIZATION,
 ]
 """One or more samples for every op in ``axoncl.graph.registry``."""
 

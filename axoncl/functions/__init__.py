@@ -6,12 +6,13 @@ written out; this package and ``axoncl`` re-export exactly those lists
 """
 
 from ..graph import Function, registry
-from . import activation, arithmetic, conv, linalg, loss, reduction, shape
+from . import activation, arithmetic, conv, linalg, loss, normalization, reduction, shape
 from .activation import *  # noqa: F403
 from .arithmetic import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .loss import *  # noqa: F403
+from .normalization import *  # noqa: F403
 from .reduction import *  # noqa: F403
 from .shape import *  # noqa: F403
 
@@ -21,5 +22,6 @@ __all__ += arithmetic.__all__
 __all__ += conv.__all__
 __all__ += linalg.__all__
 __all__ += loss.__all__
+__all__ += normalization.__all__
 __all__ += reduction.__all__
 __all__ += shape.__all__

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..backends import host_to_like
+from ..functions.normalization import batch_norm
 from ..grad_mode import no_grad
 from ..variable import Variable
 from . import init
@@ -76,6 +77,12 @@ class _BatchNorm(Module):
         axes = (0, *range(2, x.ndim))
         shape = (1, self.num_features) + (1,) * (x.ndim - 2)
         use_batch = self.training or not self.track_running_stats
+        if use_batch and self.affine:  # one rule: statistics, normalisation and affine map
+            stats: dict = {}
+            y = batch_norm(x, self.weight, self.bias, self.eps, stats=stats)
+            if self.training and self.track_running_stats:
+                self._update_running(stats["mean"], stats["var"], x.size // self.num_features)
+            return y
         if use_batch:
             mean = x.mean(axis=axes, keepdims=True)
             centred = x - mean

@@ -54,7 +54,7 @@ _array.bind_operators(
 )
 # Fast versions of the primitives (convolution, pooling, dropout, optimizer steps; linalg and
 # softmax register theirs as they load): these modules register them on import.
-for _module in ("conv", "dropout", "fused", "loss", "optim", "pooling"):
+for _module in ("conv", "dropout", "fused", "loss", "norm", "optim", "pooling"):
     importlib.import_module(f"{__name__}.{_module}")
 del _module, _name
 

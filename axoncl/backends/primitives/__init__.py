@@ -73,10 +73,11 @@ COLUMN_BUDGET = 1 << 24
 
 # The families, imported after the registry that their decorators use. Each lists its
 # primitives in its own ``__all__``, and this package re-exports exactly those.
-from . import conv, core, loss, optim, random  # noqa: E402
+from . import conv, core, loss, norm, optim, random  # noqa: E402
 from .conv import *  # noqa: E402, F403
 from .core import *  # noqa: E402, F403
 from .loss import *  # noqa: E402, F403
+from .norm import *  # noqa: E402, F403
 from .optim import *  # noqa: E402, F403
 from .random import *  # noqa: E402, F403
 from .random import PHILOX_M, PHILOX_W  # noqa: E402, F401 - public, though not in __all__
@@ -84,6 +85,7 @@ from .random import PHILOX_M, PHILOX_W  # noqa: E402, F401 - public, though not 
 __all__ += conv.__all__
 __all__ += core.__all__
 __all__ += loss.__all__
+__all__ += norm.__all__
 __all__ += optim.__all__
 __all__ += random.__all__
 
