@@ -195,7 +195,7 @@ def _run(
     )
     view[...] = False
     np.testing.assert_array_equal(out[mask], c_store[mask], err_msg="gemm wrote outside C's view")
-    return path or choose_path(device, m, n, k)
+    return path or choose_path(device, m, n, k, batch=batch)
 
 
 @pytest.mark.parametrize("mkn", BENCHMARK_SHAPES, ids=lambda s: "x".join(map(str, s)))
@@ -335,6 +335,9 @@ def test_auto_path_uses_direct_for_small_problems(device):
     assert choose_path(device, 4, 4, 4) == "direct"
     assert choose_path(device, 2048, 2048, 2048) == p.large
     assert choose_path(device, 2048, 2048, 0) == "direct"
+    # The threshold counts the batch: many small products are one large problem.
+    assert choose_path(device, 16, 784, 9) == "direct"
+    assert choose_path(device, 16, 784, 9, batch=64) == p.large
 
 
 def test_zero_sized_outputs_do_nothing(device):
