@@ -4,7 +4,8 @@
 ``array_api_strict``: ``xp.asarray``, ``xp.float32``, ``xp.add``, ``xp.sum``, ``xp.matmul``...
 Arrays are :class:`CLArray` objects on one OpenCL device; every function enqueues kernels on
 the device's queue and returns without waiting. A standard function that is not implemented
-raises ``NotImplementedError`` (it never computes on the host).
+raises ``NotImplementedError``. Only the decompositions of the ``linalg`` extension compute on
+the host (documented as host-bound, see ``linalg.py``).
 
 Examples
 --------
@@ -32,8 +33,8 @@ _FAMILY_MODULES = {
         "copy",
         "elementwise",
         "indexing",
-        "linalg",
         "manipulation",
+        "products",
         "reduction",
         "scan",
         "softmax",
@@ -50,13 +51,16 @@ _array.bind_operators(
     copy=_FAMILY_MODULES["copy"],
     elementwise=_FAMILY_MODULES["elementwise"],
     indexing=_FAMILY_MODULES["indexing"],
-    linalg=_FAMILY_MODULES["linalg"],
+    linalg=_FAMILY_MODULES["products"],  # matmul for the @ operator
 )
-# Fast versions of the primitives (convolution, pooling, dropout, optimizer steps; linalg and
+# Fast versions of the primitives (convolution, pooling, dropout, optimizer steps; products and
 # softmax register theirs as they load): these modules register them on import.
 for _module in ("conv", "dropout", "fused", "loss", "norm", "optim", "pooling"):
     importlib.import_module(f"{__name__}.{_module}")
 del _module, _name
+
+# The linalg extension is a namespace of its own, xp.linalg (not a family: its names stay there).
+from . import linalg  # noqa: E402
 
 __array_api_version__ = "2023.12"
 
@@ -78,6 +82,7 @@ __all__ = [
     "from_numpy",
     "get_device",
     "inf",
+    "linalg",
     "nan",
     "newaxis",
     "pi",
@@ -150,7 +155,6 @@ _MISSING = frozenset(
         "real",
         "imag",
         "conj",
-        "linalg",
         "fft",
     }
 )

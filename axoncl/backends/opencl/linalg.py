@@ -1,168 +1,58 @@
-"""matmul, tensordot, vecdot and matrix_transpose over the strided-batched ``gemm.gemm``."""
+"""The ``linalg`` extension of the OpenCL namespace: ``xp.linalg`` (array API standard).
 
-from __future__ import annotations
+This module is only the extension's namespace: every public name below is a standard function,
+defined where it is implemented. On the device: the products (``products.py``: matmul,
+tensordot, vecdot, matrix_transpose) and ``matrices.py`` (diagonal, trace, outer, cross,
+matrix_power, vector_norm, matrix_norm). HOST-BOUND, through ``numpy.linalg``:
+``decompositions.py`` (cholesky, qr, eigh, eigvalsh, svd, svdvals, inv, solve, det, slogdet,
+pinv, matrix_rank), and ``matrix_norm`` with ``ord`` 2, -2 or ``"nuc"``; see docs/array-api.md.
 
-import math
+Examples
+--------
+>>> import axoncl.backends.opencl as xp                  # doctest: +SKIP
+>>> xp.linalg.vector_norm(xp.asarray([3.0, 4.0])).to_numpy()
+array(5., dtype=float32)
+"""
 
-from . import dtypes as _dt
-from .array import CLArray, empty
-from .copy import astype
-from .elementwise import binary
-from .gemm import MatrixOperand, VectorOperand, gemm
-from .layout import broadcast_shapes, check_device, type_name
-from .manipulation import broadcast_to, normalize_axis, permute_dims, reshape
-from .reduction import sum as _sum
+from .decompositions import (
+    cholesky,
+    det,
+    eigh,
+    eigvalsh,
+    inv,
+    matrix_rank,
+    pinv,
+    qr,
+    slogdet,
+    solve,
+    svd,
+    svdvals,
+)
+from .matrices import cross, diagonal, matrix_norm, matrix_power, outer, trace, vector_norm
+from .products import matmul, matrix_transpose, tensordot, vecdot
 
-__all__ = ["matmul", "matrix_transpose", "tensordot", "vecdot"]
-
-
-def _check(op: str, x1, x2) -> None:
-    if not isinstance(x1, CLArray) or not isinstance(x2, CLArray):
-        raise TypeError(
-            f"{op}: expected two OpenCL arrays, got {type_name(x1)} and {type_name(x2)}"
-        )
-    check_device(op, x1, x2)
-
-
-def _compute_dtype(op: str, x1: CLArray, x2: CLArray):
-    dtype = _dt.result_type(x1.dtype, x2.dtype)
-    if dtype == _dt.bool:
-        raise TypeError(f"{op}: expected numeric arrays, got bool")
-    if dtype.kind == "f":
-        return dtype, dtype
-    # Integer products run in floating point (exact below 2**53 in float64, 2**24 in float32).
-    return dtype, (_dt.float64 if x1.device.caps.fp64 else _dt.float32)
-
-
-def matmul(x1, x2, /) -> CLArray:
-    """Matrix product with the array API's rules for 1-D operands and batch broadcasting."""
-    _check("matmul", x1, x2)
-    if x1.ndim == 0 or x2.ndim == 0:
-        raise ValueError(
-            f"matmul: expected arrays of at least one dimension, got shapes "
-            f"{x1.shape} and {x2.shape}"
-        )
-    out_dtype, dtype = _compute_dtype("matmul", x1, x2)
-    a = reshape(x1, (1, x1.shape[0])) if x1.ndim == 1 else x1
-    b = reshape(x2, (x2.shape[0], 1)) if x2.ndim == 1 else x2
-    m, k = a.shape[-2:]
-    k2, n = b.shape[-2:]
-    if k != k2:
-        raise ValueError(
-            f"matmul: expected x1.shape[-1] == x2.shape[-2], got {x1.shape} and {x2.shape}"
-        )
-    batch_shape = broadcast_shapes("matmul", a.shape[:-2], b.shape[:-2])
-    batch = math.prod(batch_shape)
-    a = astype(a, dtype, copy=False)
-    b = astype(b, dtype, copy=False)
-    a3 = reshape(broadcast_to(a, (*batch_shape, m, k)), (batch, m, k))
-    b3 = reshape(broadcast_to(b, (*batch_shape, k, n)), (batch, k, n))
-    out = empty((*batch_shape, m, n), dtype, a.device)
-    if out.size:
-        gemm(
-            a.device,
-            MatrixOperand(a3.buffer, a3.offset, a3.strides),
-            MatrixOperand(b3.buffer, b3.offset, b3.strides),
-            MatrixOperand(out.buffer, 0, (m * n, n, 1)),
-            m=m,
-            n=n,
-            k=k,
-            batch=batch,
-            dtype=dtype,
-            op="matmul",
-        )
-    shape = out.shape
-    if x1.ndim == 1:
-        shape = shape[:-2] + shape[-1:]
-    if x2.ndim == 1:
-        shape = shape[:-1]
-    out = reshape(out, shape)
-    return astype(out, out_dtype, copy=False)
-
-
-def matrix_transpose(x, /) -> CLArray:
-    """A view with the last two axes swapped."""
-    if not isinstance(x, CLArray):
-        raise TypeError(f"matrix_transpose: expected an OpenCL array, got {type_name(x)}")
-    return x.mT
-
-
-def tensordot(x1, x2, /, *, axes=2) -> CLArray:
-    """Sum of products over ``axes`` (an int: the last/first ``axes`` axes; or two sequences)."""
-    _check("tensordot", x1, x2)
-    if isinstance(axes, int):
-        if axes < 0:
-            raise ValueError(f"tensordot: axes must be >= 0, got {axes}")
-        a_axes = list(range(x1.ndim - axes, x1.ndim))
-        b_axes = list(range(axes))
-    else:
-        a_axes = [normalize_axis(a, x1.ndim, "tensordot") for a in axes[0]]
-        b_axes = [normalize_axis(a, x2.ndim, "tensordot") for a in axes[1]]
-    if len(a_axes) != len(b_axes):
-        raise ValueError("tensordot: the two axis lists need the same length")
-    for i, j in zip(a_axes, b_axes, strict=True):
-        if x1.shape[i] != x2.shape[j]:
-            raise ValueError(
-                f"tensordot: axis {i} of x1 ({x1.shape[i]}) and axis {j} of x2 "
-                f"({x2.shape[j]}) differ"
-            )
-    a_free = [d for d in range(x1.ndim) if d not in a_axes]
-    b_free = [d for d in range(x2.ndim) if d not in b_axes]
-    k = math.prod(x1.shape[d] for d in a_axes)
-    a = reshape(permute_dims(x1, a_free + a_axes), (math.prod(x1.shape[d] for d in a_free), k))
-    b = reshape(permute_dims(x2, b_axes + b_free), (k, math.prod(x2.shape[d] for d in b_free)))
-    out = matmul(a, b)
-    return reshape(out, [x1.shape[d] for d in a_free] + [x2.shape[d] for d in b_free])
-
-
-def vecdot(x1, x2, /, *, axis=-1) -> CLArray:
-    """Dot product along ``axis`` with broadcasting of the other axes."""
-    _check("vecdot", x1, x2)
-    ndim = max(x1.ndim, x2.ndim)
-    axis = normalize_axis(axis, ndim, "vecdot")
-    if axis - ndim < -min(x1.ndim, x2.ndim) or x1.shape[axis - ndim] != x2.shape[axis - ndim]:
-        raise ValueError(f"vecdot: shapes {x1.shape} and {x2.shape} differ along axis {axis}")
-    return _sum(binary("multiply", x1, x2), axis=axis - ndim)
-
-
-def _linear(x, weight, bias, *, relu, xp):
-    """The autograd ``linear`` primitive as one GEMM: the weight is read transposed through its
-    strides, and bias and ReLU are applied in the GEMM's epilogue."""
-    from ..primitives import linear as _portable_linear
-
-    arrays = (x, weight) if bias is None else (x, weight, bias)
-    dtype = x.dtype
-    if dtype.kind != "f" or any(a.dtype != dtype for a in arrays) or x.ndim < 1:
-        return _portable_linear.portable(x, weight, bias, relu=relu, xp=xp)
-    for other in arrays[1:]:
-        check_device("linear", x, other)
-    k = x.shape[-1]
-    n = weight.shape[0]
-    lead = x.shape[:-1]
-    m = math.prod(lead)
-    rows = reshape(x, (m, k))
-    out = empty((m, n), dtype, x.device)
-    if out.size:
-        gemm(
-            x.device,
-            MatrixOperand(rows.buffer, rows.offset, (0, rows.strides[0], rows.strides[1])),
-            MatrixOperand(weight.buffer, weight.offset, (0, weight.strides[1], weight.strides[0])),
-            MatrixOperand(out.buffer, 0, (0, n, 1)),
-            m=m,
-            n=n,
-            k=k,
-            dtype=dtype,
-            bias_axis=1,
-            relu=relu,
-            bias=None if bias is None else VectorOperand(bias.buffer, bias.offset, bias.strides[0]),
-        )
-    return reshape(out, (*lead, n))
-
-
-def _register_primitives() -> None:
-    from .. import primitives
-
-    primitives.linear.register(__name__.rsplit(".", 1)[0])(_linear)
-
-
-_register_primitives()
+__all__ = [
+    "cholesky",
+    "cross",
+    "det",
+    "diagonal",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "matmul",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_rank",
+    "matrix_transpose",
+    "outer",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+    "tensordot",
+    "trace",
+    "vecdot",
+    "vector_norm",
+]
