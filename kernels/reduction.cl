@@ -328,14 +328,15 @@ __kernel void reduction_cols_vec(__global const IN_T *x, long x_off, long n_out,
     }
 }
 
-#if OP == OP_SUM
-// Inclusive scan of each line along r, in chunks: chunk c of line j starts from
-// start[j*(n_chunks+1) + c] when use_start (the exclusive scan of the chunk sums), else 0.
-// out is contiguous (n_outer, n_red + incl, n_inner); incl = 1 writes a leading zero.
-__kernel void reduction_cumsum(__global const IN_T *x, long x_off, long n_lines, long n_inner,
-                               long s_o, long s_i, long n_red, long s_r, long n_chunks,
-                               long chunk, __global ACC_T *out, long out_off, long incl,
-                               __global const ACC_T *start, int use_start) {
+#if OP == OP_SUM || OP == OP_PROD
+// Inclusive scan (running sum or product) of each line along r, in chunks: chunk c of line j
+// starts from start[j*(n_chunks+1) + c] when use_start (the exclusive scan of the chunk totals),
+// else from IDENTITY.
+// out is contiguous (n_outer, n_red + incl, n_inner); incl = 1 writes a leading IDENTITY.
+__kernel void reduction_scan(__global const IN_T *x, long x_off, long n_lines, long n_inner,
+                             long s_o, long s_i, long n_red, long s_r, long n_chunks,
+                             long chunk, __global ACC_T *out, long out_off, long incl,
+                             __global const ACC_T *start, int use_start) {
     long gid = get_global_id(0);
     if (gid >= n_lines * n_chunks) {
         return;
@@ -347,12 +348,12 @@ __kernel void reduction_cumsum(__global const IN_T *x, long x_off, long n_lines,
     long out_len = n_red + incl;
     long dst = out_off + line_out(j, r0 + incl, out_len, n_inner);
     if (incl && c == 0) {
-        out[out_off + line_out(j, 0, out_len, n_inner)] = (ACC_T)0;
+        out[out_off + line_out(j, 0, out_len, n_inner)] = IDENTITY;
     }
-    ACC_T acc = use_start ? start[j * (n_chunks + 1) + c] : (ACC_T)0;
+    ACC_T acc = use_start ? start[j * (n_chunks + 1) + c] : IDENTITY;
     long src = line_start(j, n_inner, x_off, s_o, s_i) + r0 * s_r;
     for (long k = 0; k < count; ++k, src += s_r, dst += n_inner) {
-        acc += (ACC_T)x[src];
+        acc = COMBINE(acc, (ACC_T)x[src]);
         out[dst] = acc;
     }
 }

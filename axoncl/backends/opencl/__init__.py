@@ -37,6 +37,7 @@ _FAMILY_MODULES = {
         "products",
         "reduction",
         "scan",
+        "sets",
         "softmax",
         "sorting",
     )
@@ -146,12 +147,6 @@ class NotInNamespaceError(NotImplementedError, AttributeError):
 
 _MISSING = frozenset(
     {
-        "unique_all",
-        "unique_counts",
-        "unique_inverse",
-        "unique_values",
-        "diff",
-        "cumulative_prod",
         "real",
         "imag",
         "conj",

@@ -1,22 +1,28 @@
-"""Scans on OpenCL: ``cumulative_sum`` and ``nonzero`` (``kernels/reduction.cl``).
+"""Scans on OpenCL: ``cumulative_sum``, ``cumulative_prod``, ``nonzero`` (``kernels/reduction.cl``)
+and their inverse, ``diff``.
 
-``cumulative_sum`` scans each line of the input's line view (:mod:`.lines`); long lines are
-split into chunks whose sums are scanned first, so every compute unit works. ``nonzero``
+``cumulative_sum`` and ``cumulative_prod`` scan each line of the input's line view
+(:mod:`.lines`); long lines are split into chunks whose totals are scanned first, so every
+compute unit works. ``nonzero``
 counts per chunk, reads the counts back (the output's size depends on the data), then writes
 the flat indices and unravels them per dimension.
 """
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import dtypes as _dt
 from .array import CLArray, ascontiguous, empty, from_numpy
+from .elementwise import binary
 from .launch import get_kernel
 from .lines import check_array, chunking, line_view, normalize_axes, view_args
+from .manipulation import concat
 from .reduction import pass1_kernel, reduce_defines, sum_dtype
 
-__all__ = ["cumulative_sum", "nonzero"]
+__all__ = ["cumulative_prod", "cumulative_sum", "diff", "nonzero"]
 
 _FAMILY = "reduction"
 
@@ -38,49 +44,66 @@ def cumulative_sum(
     >>> cumulative_sum(from_numpy(np.array([1, 2, 3]), dev)).to_numpy()  # doctest: +SKIP
     array([1, 3, 6])
     """
-    x = check_array("cumulative_sum", x)
+    return _scan("cumulative_sum", "sum", x, axis, dtype, include_initial)
+
+
+def cumulative_prod(
+    x: CLArray, /, *, axis: int | None = None, dtype=None, include_initial: bool = False
+) -> CLArray:
+    """Running product along ``axis``; arguments as for :func:`cumulative_sum` (the initial
+    value is one).
+
+    Examples
+    --------
+    >>> cumulative_prod(from_numpy(np.array([1, 2, 3]), dev)).to_numpy()  # doctest: +SKIP
+    array([1, 2, 6])
+    """
+    return _scan("cumulative_prod", "prod", x, axis, dtype, include_initial)
+
+
+def _scan(name: str, op: str, x, axis, dtype, include_initial: bool) -> CLArray:
+    x = check_array(name, x)
     if x.ndim == 0:
-        raise ValueError("cumulative_sum: expected an array with at least one dimension, got 0-d")
+        raise ValueError(f"{name}: expected an array with at least one dimension, got 0-d")
     if axis is None:
         if x.ndim != 1:
             raise ValueError(
-                f"cumulative_sum: expected axis for a {x.ndim}-D array (shape "
-                f"{x.shape}); pass axis=..."
+                f"{name}: expected axis for a {x.ndim}-D array (shape {x.shape}); pass axis=..."
             )
         axis = 0
-    (axis,) = normalize_axes("cumulative_sum", x.ndim, axis)
-    acc = sum_dtype("cumulative_sum", x, dtype)
+    (axis,) = normalize_axes(name, x.ndim, axis)
+    acc = sum_dtype(name, x, dtype)
     incl = 1 if include_initial else 0
     shape = tuple(n + incl if a == axis else n for a, n in enumerate(x.shape))
     out = empty(shape, acc, x.device)
     if out.size == 0:
         return out
-    view = line_view("cumulative_sum", x, axis)
+    view = line_view(name, x, axis)
     device = x.device
     n_lines = view.n_out
-    kernel = get_kernel(device, _FAMILY, "reduction_cumsum", **reduce_defines("sum", x.dtype, acc))
+    kernel = get_kernel(device, _FAMILY, "reduction_scan", **reduce_defines(op, x.dtype, acc))
     n_chunks, chunk, _, _ = chunking(device, n_lines, view.n_red, contiguous_only=True)
     start = out.buffer
     if n_chunks > 1:
-        # Three phases: chunk sums, their exclusive scan per line, then each chunk's own scan
+        # Three phases: chunk totals, their exclusive scan per line, then each chunk's own scan
         # started from its offset.
-        sums = empty((n_lines * n_chunks,), acc, device)
+        totals = empty((n_lines * n_chunks,), acc, device)
         name1, n_items1 = pass1_kernel(device, view, n_chunks, acc)
-        k1 = get_kernel(device, _FAMILY, name1, **reduce_defines("sum", x.dtype, acc))
+        k1 = get_kernel(device, _FAMILY, name1, **reduce_defines(op, x.dtype, acc))
         args1 = (
             *view_args(view, n_lines, n_chunks, chunk),
             chunk,
             1,
-            sums.buffer,
+            totals.buffer,
             0,
-            sums.buffer,
+            totals.buffer,
             1.0 if acc.kind == "f" else 0,
         )
-        k1.launch_items(n_items1, *args1, op="cumulative_sum")
+        k1.launch_items(n_items1, *args1, op=name)
         starts = empty((n_lines * (n_chunks + 1),), acc, device)
-        k2 = get_kernel(device, _FAMILY, "reduction_cumsum", **reduce_defines("sum", acc, acc))
+        k2 = get_kernel(device, _FAMILY, "reduction_scan", **reduce_defines(op, acc, acc))
         args2 = (
-            sums.buffer,
+            totals.buffer,
             0,
             n_lines,
             1,
@@ -96,7 +119,7 @@ def cumulative_sum(
             starts.buffer,
             0,
         )
-        k2.launch_items(n_lines, *args2, op="cumulative_sum")
+        k2.launch_items(n_lines, *args2, op=name)
         start = starts.buffer
     args = (
         *view_args(view, n_lines, n_chunks, chunk),
@@ -106,8 +129,34 @@ def cumulative_sum(
         start,
         int(n_chunks > 1),
     )
-    kernel.launch_items(n_lines * n_chunks, *args, op="cumulative_sum")
+    kernel.launch_items(n_lines * n_chunks, *args, op=name)
     return out
+
+
+def diff(x: CLArray, /, *, axis: int = -1, n: int = 1, prepend=None, append=None) -> CLArray:
+    """The ``n``-th forward difference along ``axis``, after joining ``prepend`` and ``append``.
+
+    Examples
+    --------
+    >>> diff(from_numpy(np.array([1, 4, 9]), dev)).to_numpy()  # doctest: +SKIP
+    array([3, 5])
+    """
+    x = check_array("diff", x)
+    if x.ndim == 0:
+        raise ValueError("diff: expected an array with at least one dimension, got 0-d")
+    (axis,) = normalize_axes("diff", x.ndim, axis)
+    n = operator.index(n)
+    if n < 0:
+        raise ValueError(f"diff: expected n >= 0, got {n}")
+    parts = [p for p in (prepend, x, append) if p is not None]
+    if len(parts) > 1:
+        x = concat([check_array("diff", p) for p in parts], axis=axis)
+    for _ in range(n):
+        length = x.shape[axis]
+        head = tuple(slice(1, None) if a == axis else slice(None) for a in range(x.ndim))
+        tail = tuple(slice(None, length - 1) if a == axis else slice(None) for a in range(x.ndim))
+        x = binary("not_equal" if x.dtype == _dt.bool else "subtract", x[head], x[tail])
+    return x
 
 
 def nonzero(x: CLArray, /) -> tuple[CLArray, ...]:

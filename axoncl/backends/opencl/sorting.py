@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
-from .array import CLArray, ascontiguous, empty
+from .array import CLArray, ascontiguous, empty, from_numpy
+from .copy import astype
 from .launch import get_kernel
 from .lines import check_array, line_view, normalize_axes, scratch
 
@@ -130,9 +131,11 @@ def argsort(
 
 
 def searchsorted(
-    x1: CLArray, x2: CLArray, /, *, side: str = "left", sorter: CLArray | None = None
+    x1: CLArray, x2: CLArray | int | float, /, *, side: str = "left", sorter: CLArray | None = None
 ) -> CLArray:
     """Insertion points (int64, shape of ``x2``) of ``x2`` into the ascending 1-D ``x1``.
+
+    ``x2`` may be a Python scalar (the result is then 0-d).
 
     Parameters
     ----------
@@ -150,6 +153,10 @@ def searchsorted(
     array([2])
     """
     x1 = check_array("searchsorted", x1)
+    if isinstance(x2, (bool, int, float)):  # a Python scalar searches as a 0-d array
+        dtype = _dt.result_type(x1.dtype, x2)
+        x1 = astype(x1, dtype, copy=False)
+        x2 = from_numpy(np.asarray(x2, dtype), x1.device)
     x2 = check_array("searchsorted", x2)
     if x1.ndim != 1:
         raise ValueError(f"searchsorted: expected a 1-D x1, got shape {x1.shape}")

@@ -465,3 +465,34 @@ def test_property_strided_reductions_match_numpy(dev, case):
     assert got.shape == ref.shape
     # Small integers in float32: sums and products of at most 6**4 terms are exact.
     np.testing.assert_allclose(got, ref.astype(got.dtype), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("include_initial", [False, True])
+@pytest.mark.parametrize(("shape", "axis"), [((7,), None), ((3, 5), 0), ((2, 50000), 1)], ids=str)
+def test_cumulative_prod(dev, shape, axis, include_initial):
+    # Factors near 1 keep the long products finite; a running product of m float32 factors is
+    # off by at most about m eps relative.
+    rng = np.random.default_rng(12)
+    a = (1.0 + (rng.random(shape) - 0.5) * 1e-3).astype(np.float32)
+    got = S.cumulative_prod(from_numpy(a, dev), axis=axis, include_initial=include_initial)
+    ax = 0 if axis is None else axis
+    ref = np.cumprod(a.astype(np.float64), axis=ax)
+    if include_initial:
+        ref = np.concatenate([np.ones_like(np.take(ref, [0], axis=ax)), ref], axis=ax)
+    tol = (shape[ax] + 1) * np.finfo(np.float32).eps * np.abs(ref)
+    assert np.all(np.abs(got.to_numpy() - ref) <= tol)
+    ints = from_numpy(np.array([[1, 2, 3], [4, 5, 6]], np.int8), dev)
+    np.testing.assert_array_equal(
+        S.cumulative_prod(ints, axis=1).to_numpy(), [[1, 2, 6], [4, 20, 120]]
+    )
+
+
+def test_diff(dev):
+    a = np.array([[1, 4, 9, 16], [0, -2, 5, 5]], np.int32)
+    x = from_numpy(a, dev)
+    for n in (0, 1, 2, 5):
+        np.testing.assert_array_equal(S.diff(x, n=n).to_numpy(), np.diff(a, n=n))
+    np.testing.assert_array_equal(S.diff(x, axis=0).to_numpy(), np.diff(a, axis=0))
+    edge = from_numpy(a[:, :1], dev)
+    got = S.diff(x, prepend=edge, append=edge).to_numpy()
+    np.testing.assert_array_equal(got, np.diff(a, prepend=a[:, :1], append=a[:, :1]))

@@ -141,3 +141,10 @@ def test_property_sort_matches_numpy(dev, shape, data, descending, seed):
         s = sort(from_numpy(a, dev))
         pos = searchsorted(s, from_numpy(a, dev)).to_numpy()
         np.testing.assert_array_equal(pos, np.searchsorted(np.sort(a), a))
+
+
+def test_searchsorted_of_a_python_scalar(dev):
+    x1 = from_numpy(np.array([1, 3, 5], np.int32), dev)
+    assert searchsorted(x1, 3).shape == ()
+    assert searchsorted(x1, 3, side="right").to_numpy() == 2
+    assert searchsorted(x1, 3.5).to_numpy() == 2
