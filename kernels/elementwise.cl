@@ -76,7 +76,8 @@ FLOAT_UNARY(trunc, trunc(x))
 FLOAT_UNARY(round, rint(x))  // half to even, as the standard asks
 FLOAT_UNARY(reciprocal, (T)1 / x)
 FLOAT_UNARY(abs, fabs(x))
-FLOAT_UNARY(sign, x > (T)0 ? (T)1 : (x < (T)0 ? (T)-1 : x))  // keeps +-0 and NaN
+// sign keeps NaN and gives +0 for both zeros, as the standard asks.
+FLOAT_UNARY(sign, x > (T)0 ? (T)1 : (x < (T)0 ? (T)-1 : (x == (T)0 ? (T)0 : x)))
 static inline B op_isnan(T x) { return isnan(x) ? 1 : 0; }
 static inline B op_isinf(T x) { return isinf(x) ? 1 : 0; }
 static inline B op_isfinite(T x) { return isfinite(x) ? 1 : 0; }
@@ -145,6 +146,9 @@ static inline T op_remainder(T x, T y) {
 }
 static inline T op_floor_divide(T x, T y) {
     if (y == (T)0) return x / y;
+    // One infinite operand: the standard asks for the true quotient (+-inf, or a signed zero),
+    // where npy_divmod's fmod gives NaN (x infinite) or -1 (x finite, signs differ).
+    if (isinf(x) != isinf(y) && !isnan(x) && !isnan(y)) return x / y;
     T m = fmod(x, y);
     T d = (x - m) / y;
     if (m != (T)0 && ((y < (T)0) != (m < (T)0))) d -= (T)1;

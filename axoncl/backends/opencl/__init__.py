@@ -1,4 +1,4 @@
-"""The OpenCL array namespace (array API standard 2023.12) over pyopencl.
+"""The OpenCL array namespace (array API standard 2025.12) over pyopencl.
 
 ``import axoncl.backends.opencl as xp`` gives a namespace like ``numpy`` or
 ``array_api_strict``: ``xp.asarray``, ``xp.float32``, ``xp.add``, ``xp.sum``, ``xp.matmul``...
@@ -63,7 +63,7 @@ del _module, _name
 # The linalg extension is a namespace of its own, xp.linalg (not a family: its names stay there).
 from . import linalg  # noqa: E402
 
-__array_api_version__ = "2023.12"
+__array_api_version__ = "2025.12"
 
 e = 2.718281828459045
 inf = float("inf")
@@ -114,10 +114,10 @@ class _NamespaceInfo:
     def default_device(self) -> Device:
         return default_device()
 
-    def devices(self) -> list[Device]:
+    def devices(self) -> tuple[Device, ...]:
         from .device import list_devices
 
-        return [get_device(ident) for ident, _ in list_devices()]
+        return tuple(get_device(ident) for ident, _ in list_devices())
 
     def default_dtypes(self, *, device=None) -> dict:
         return {
@@ -137,7 +137,7 @@ class _NamespaceInfo:
 
 
 def __array_namespace_info__() -> _NamespaceInfo:
-    """Inspection API of the namespace (array API 2023.12)."""
+    """Inspection API of the namespace (array API 2025.12)."""
     return _NamespaceInfo()
 
 
@@ -147,9 +147,6 @@ class NotInNamespaceError(NotImplementedError, AttributeError):
 
 _MISSING = frozenset(
     {
-        "real",
-        "imag",
-        "conj",
         "fft",
     }
 )

@@ -106,19 +106,22 @@ def asarray(obj, /, *, dtype=None, device=None, copy=None) -> CLArray:
             if dtype is None
             else astype(from_dlpack(obj, device=target), dtype)
         )
+    leaves = []
     if isinstance(obj, (list, tuple)) and _contains_clarray(obj):
-        raise TypeError(
-            "asarray: nested sequences of OpenCL arrays are not supported; use stack(...)"
-        )
-    host = np.asarray(obj)
-    want = (
-        _host_dtype(host, obj, target) if dtype is None else _dt.as_dtype(dtype, target, "asarray")
-    )
-    if host.dtype.kind in "iu" and want.kind in "iu":
-        info = np.iinfo(want)
-        if host.size and (host.min() < info.min or host.max() > info.max):
-            raise OverflowError(f"asarray: values out of range for {want}")
-    return from_numpy(host.astype(want), target)
+        obj = _to_host(obj, leaves)  # a nested sequence is read on the host anyway
+    if dtype is None:
+        host = np.asarray(obj)
+        # With arrays among the elements, their dtypes decide and Python scalars are weak.
+        want = _dt.result_type(*leaves) if leaves else _host_dtype(host, obj, target)
+        return from_numpy(host.astype(want, copy=False), target)
+    want = _dt.as_dtype(dtype, target, "asarray")
+    try:
+        # Converting straight to the requested dtype keeps every integer exact (uint64 values
+        # above 2**63 would otherwise pass through float64) and refuses out-of-range ones.
+        host = np.asarray(obj, dtype=want)
+    except OverflowError as exc:
+        raise OverflowError(f"asarray: values out of range for {want}: {exc}") from None
+    return from_numpy(host, target)
 
 
 def _contains_clarray(obj) -> bool:
@@ -126,6 +129,15 @@ def _contains_clarray(obj) -> bool:
         isinstance(v, CLArray) or (isinstance(v, (list, tuple)) and _contains_clarray(v))
         for v in obj
     )
+
+
+def _to_host(obj, leaves: list):
+    """A nested sequence with its OpenCL arrays replaced by numpy copies; collects the arrays
+    and scalars it holds into ``leaves``."""
+    if isinstance(obj, (list, tuple)):
+        return [_to_host(v, leaves) for v in obj]
+    leaves.append(obj)
+    return obj.to_numpy() if isinstance(obj, CLArray) else obj
 
 
 def empty(shape, *, dtype=None, device=None) -> CLArray:
@@ -244,7 +256,7 @@ def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None) -> CLArray:
     return out
 
 
-def meshgrid(*arrays, indexing="xy") -> list[CLArray]:
+def meshgrid(*arrays, indexing="xy") -> tuple[CLArray, ...]:
     """Coordinate matrices from 1-D coordinate vectors (broadcast views)."""
     if indexing not in ("xy", "ij"):
         raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
@@ -263,7 +275,7 @@ def meshgrid(*arrays, indexing="xy") -> list[CLArray]:
         view_shape = [1] * n
         view_shape[axis] = a.shape[0]
         out.append(broadcast_to(reshape(a, tuple(view_shape)), tuple(shape)))
-    return out
+    return tuple(out)
 
 
 def _tri(x: CLArray, k: int, lower: bool, op: str) -> CLArray:

@@ -7,6 +7,8 @@ The namespace's dtype objects *are* numpy dtypes (``float32 == np.dtype("float32
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 __all__ = [
@@ -207,13 +209,32 @@ def can_cast(from_, to) -> _builtin_bool:
         return False
 
 
+class _FInfo(NamedTuple):
+    """What :func:`finfo` returns; the limits are Python floats, as the standard asks."""
+
+    bits: int
+    eps: float
+    max: float
+    min: float
+    smallest_normal: float
+    dtype: np.dtype
+
+
 def finfo(type):  # noqa: A002 - the standard's name
     """Machine limits of a floating dtype (``bits``, ``eps``, ``max``, ``min``,
     ``smallest_normal``, ``dtype``)."""
     dt = type.dtype if _is_array(type) else np.dtype(type)
     if dt.kind != "f":
         raise TypeError(f"finfo: expected a floating dtype, got {dt}")
-    return np.finfo(dt)
+    info = np.finfo(dt)
+    return _FInfo(
+        bits=int(info.bits),
+        eps=float(info.eps),
+        max=float(info.max),
+        min=float(info.min),
+        smallest_normal=float(info.smallest_normal),
+        dtype=dt,
+    )
 
 
 def iinfo(type):  # noqa: A002 - the standard's name

@@ -19,6 +19,7 @@ function, ``__all__``, the namespace's exports and the OpenCL tests are built fr
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
@@ -80,7 +81,7 @@ UNARY: dict[str, tuple[str, str]] = {
     "positive": (ANY, "Elementwise ``+x`` (a copy)."),
     "reciprocal": (FLOAT, "``1 / x`` elementwise (not in the standard; cheaper than divide)."),
     "round": (ROUNDING, "Round half to even, elementwise."),
-    "sign": (NUMERIC, "Elementwise sign: -1, 0 or 1 (NaN and signed zeros kept)."),
+    "sign": (NUMERIC, "Elementwise sign: -1, 0 or 1 (NaN kept; -0 gives +0)."),
     "signbit": (PREDICATE, "Whether each element's sign bit is set."),
     "sin": (FLOAT, "Elementwise sine."),
     "sinh": (FLOAT, "Elementwise hyperbolic sine."),
@@ -126,7 +127,7 @@ _BOOL_RESULT = frozenset({PREDICATE, LOGICAL, ORDER, EQUALITY})
 
 # What this module adds to the namespace (binary, unary and binary_inplace serve the other
 # host modules and CLArray's operators).
-__all__ = [*UNARY, *BINARY, "clip", "where"]
+__all__ = [*UNARY, *BINARY, "clip", "conj", "imag", "real", "where"]
 
 
 # ---- kernels -----------------------------------------------------------------------------
@@ -434,7 +435,8 @@ del _name, _doc
 
 
 def clip(x, /, min=None, max=None):  # noqa: A002 - the standard's names
-    """Clamp ``x`` to ``[min, max]``; the result keeps ``x``'s dtype and shape."""
+    """Clamp ``x`` to ``[min, max]``; the result keeps ``x``'s dtype, and its shape is that of
+    ``x`` and the array bounds broadcast together (like numpy)."""
     if not isinstance(x, CLArray):
         raise TypeError(f"clip: expected an OpenCL array, got {type_name(x)}")
     out = x
@@ -443,12 +445,39 @@ def clip(x, /, min=None, max=None):  # noqa: A002 - the standard's names
             continue
         if isinstance(bound, CLArray):
             bound = cast(bound, x.dtype)
-        elif is_scalar(bound) and x.dtype.kind in "iu" and isinstance(bound, float):
-            bound = int(math.floor(bound)) if name == "maximum" else int(math.ceil(bound))
+        elif is_scalar(bound) and x.dtype.kind in "iu":
+            if isinstance(bound, float):
+                bound = math.floor(bound) if name == "maximum" else math.ceil(bound)
+            info = np.iinfo(x.dtype)  # a bound beyond the dtype's range saturates
+            bound = builtins.min(builtins.max(int(bound), int(info.min)), int(info.max))
         out = binary(name, out, bound)
-    if out.shape != x.shape:
-        raise ValueError(f"clip: bounds of shape {out.shape} do not broadcast to {x.shape}")
     return unary("positive", out) if out is x else out
+
+
+def _real_array(op: str, x) -> CLArray:
+    if not isinstance(x, CLArray):
+        raise TypeError(f"{op}: expected an OpenCL array, got {type_name(x)}")
+    if x.dtype == _dt.bool:
+        raise TypeError(f"{op}: expected a numeric array, got bool")
+    return x  # every dtype of the namespace is real-valued
+
+
+def conj(x, /) -> CLArray:
+    """Complex conjugate; the namespace's arrays are real-valued, so a copy of ``x``."""
+    return unary("positive", _real_array("conj", x))
+
+
+def real(x, /) -> CLArray:
+    """Real part; the namespace's arrays are real-valued, so a copy of ``x``."""
+    return unary("positive", _real_array("real", x))
+
+
+def imag(x, /) -> CLArray:
+    """Imaginary part; the namespace's arrays are real-valued, so zeros of ``x``'s dtype."""
+    x = _real_array("imag", x)
+    out = empty(x.shape, x.dtype, x.device)
+    fill(out, 0)
+    return out
 
 
 def where(condition, x1, x2, /):

@@ -389,6 +389,8 @@ def repeat(x, repeats, /, *, axis=None) -> CLArray:
         counts = repeats.to_numpy().astype(np.int64)
     else:
         counts = np.asarray(repeats, dtype=np.int64)
+    if counts.shape == (1,):  # one count for every element
+        counts = counts.reshape(())
     if counts.ndim == 0:
         r = int(counts)
         if r < 0:

@@ -11,10 +11,12 @@ import numpy as np
 from . import dtypes as _dt
 from .array import CLArray, contiguous_strides, empty
 from .copy import copy_into
-from .layout import broadcast_shapes, check_device, type_name
+from .layout import broadcast_shapes as _joint_shape
+from .layout import check_device, type_name
 
 __all__ = [
     "broadcast_arrays",
+    "broadcast_shapes",
     "broadcast_to",
     "concat",
     "expand_dims",
@@ -177,7 +179,7 @@ def broadcast_to(x, /, shape) -> CLArray:
     """A read-only-in-spirit view of ``x`` broadcast to ``shape`` (stride 0 on new axes)."""
     x = _check(x, "broadcast_to")
     shape = tuple(int(n) for n in shape)
-    if len(shape) < x.ndim or broadcast_shapes("broadcast_to", x.shape, shape) != shape:
+    if len(shape) < x.ndim or _joint_shape("broadcast_to", x.shape, shape) != shape:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
     pad = len(shape) - x.ndim
     strides = [0] * pad + [
@@ -187,12 +189,21 @@ def broadcast_to(x, /, shape) -> CLArray:
     return view(x, shape, strides, x.offset)
 
 
-def broadcast_arrays(*arrays) -> list[CLArray]:
+def broadcast_arrays(*arrays) -> tuple[CLArray, ...]:
     """Views of every array broadcast to their common shape."""
-    shape = broadcast_shapes(
-        "broadcast_arrays", *[_check(a, "broadcast_arrays").shape for a in arrays]
-    )
-    return [broadcast_to(a, shape) for a in arrays]
+    shape = _joint_shape("broadcast_arrays", *[_check(a, "broadcast_arrays").shape for a in arrays])
+    return tuple(broadcast_to(a, shape) for a in arrays)
+
+
+def broadcast_shapes(*shapes) -> tuple[int, ...]:
+    """The shape that arrays of ``shapes`` broadcast to (``()`` for no shapes).
+
+    Examples
+    --------
+    >>> broadcast_shapes((2, 1), (3,))  # doctest: +SKIP
+    (2, 3)
+    """
+    return _joint_shape("broadcast_shapes", *(tuple(int(n) for n in s) for s in shapes))
 
 
 def flip(x, /, *, axis=None) -> CLArray:

@@ -81,3 +81,34 @@ def test_meshgrid(xp, indexing):
     want = np.meshgrid(a, b, c, indexing=indexing)
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g.to_numpy(), w)
+
+
+def test_asarray_keeps_every_integer_exact(xp):
+    big = [0, 2**64 - 1, 2**63]
+    np.testing.assert_array_equal(
+        xp.asarray(big, dtype=xp.uint64).to_numpy(), np.array(big, np.uint64)
+    )
+    with pytest.raises(OverflowError, match="out of range"):
+        xp.asarray([300], dtype=xp.int8)
+    with pytest.raises(OverflowError, match="out of range"):
+        xp.asarray([-1], dtype=xp.uint64)
+
+
+def test_asarray_of_nested_arrays(xp):
+    x = xp.asarray([[xp.asarray(1.5), xp.asarray(2.0)], [xp.asarray(3.0), 4.0]])
+    assert x.dtype == xp.float32 and x.shape == (2, 2)
+    np.testing.assert_array_equal(x.to_numpy(), [[1.5, 2.0], [3.0, 4.0]])
+    y = xp.asarray([xp.asarray(1, dtype=xp.int16), xp.asarray(2, dtype=xp.int16)])
+    assert y.dtype == xp.int16
+
+
+def test_meshgrid_and_devices_give_tuples(xp):
+    assert isinstance(xp.meshgrid(xp.asarray([1, 2]), xp.asarray([3])), tuple)
+    devices = xp.__array_namespace_info__().devices()
+    assert isinstance(devices, tuple) and devices
+
+
+def test_finfo_gives_python_numbers(xp):
+    info = xp.finfo(xp.float32)
+    assert type(info.eps) is float and type(info.max) is float and type(info.bits) is int
+    assert info.eps == float(np.finfo(np.float32).eps) and info.dtype == xp.float32

@@ -171,3 +171,12 @@ def test_property_getitem_matches_numpy(xp, key, ellipsis_at, with_array):
         return
     got = xp.asarray(HOST)[tuple(xp.asarray(k) if isinstance(k, np.ndarray) else k for k in key)]
     eq(got, want)
+
+
+def test_repeat_with_one_count_for_all(xp):
+    a = np.array([[1, 2], [3, 4]], np.int32)
+    got = xp.repeat(xp.asarray(a), xp.asarray([3]), axis=1).to_numpy()
+    np.testing.assert_array_equal(got, np.repeat(a, [3], axis=1))
+    np.testing.assert_array_equal(
+        xp.repeat(xp.asarray(a), xp.asarray([2])).to_numpy(), np.repeat(a, 2)
+    )

@@ -105,3 +105,12 @@ def test_property_reshape_of_views(xp, shape, data):
     if len(new) >= 2:
         merged = (new[0] * new[1], *new[2:])
         eq(xp.reshape(x, merged), want.reshape(merged))
+
+
+def test_broadcast_shapes_and_arrays(xp):
+    assert xp.broadcast_shapes((2, 1), (3,), ()) == (2, 3)
+    assert xp.broadcast_shapes() == ()
+    with pytest.raises(ValueError, match="broadcast"):
+        xp.broadcast_shapes((2,), (3,))
+    arrays = xp.broadcast_arrays(xp.asarray([1, 2]), xp.asarray([[3], [4]]))
+    assert isinstance(arrays, tuple) and [a.shape for a in arrays] == [(2, 2), (2, 2)]
