@@ -146,7 +146,9 @@ def _parse(x: CLArray, key, op: str):
             dim += 1
         elif v.dtype == _dt.bool:
             k = v.ndim
-            if v.shape != x.shape[dim : dim + k]:
+            indexed = x.shape[dim : dim + k]
+            # Like numpy, a mask axis of length 0 matches any axis (it selects nothing).
+            if any(m not in (0, n) for m, n in zip(v.shape, indexed, strict=True)):
                 raise IndexError(
                     f"{op}: boolean index of shape {v.shape} does not match the "
                     f"indexed axes {x.shape[dim : dim + k]}"

@@ -180,3 +180,13 @@ def test_repeat_with_one_count_for_all(xp):
     np.testing.assert_array_equal(
         xp.repeat(xp.asarray(a), xp.asarray([2])).to_numpy(), np.repeat(a, 2)
     )
+
+
+def test_mask_axes_of_length_zero_select_nothing(xp):
+    a = np.arange(10, dtype=np.float32).reshape(2, 5)
+    for shape in [(0, 0), (0, 5), (2, 0), (0,)]:
+        mask = np.zeros(shape, bool)
+        got = xp.asarray(a)[xp.asarray(mask)]
+        assert got.shape == a[mask].shape, shape
+    with pytest.raises(IndexError, match="does not match"):
+        xp.asarray(a)[xp.asarray(np.zeros((0, 3), bool))]
