@@ -1,4 +1,4 @@
-"""The OpenCL array namespace (array API standard 2025.12) over pyopencl.
+"""The OpenCL array namespace (array API standard 2025.12, docs/array-api.md) over pyopencl.
 
 ``import axoncl.backends.opencl as xp`` gives a namespace like ``numpy`` or
 ``array_api_strict``: ``xp.asarray``, ``xp.float32``, ``xp.add``, ``xp.sum``, ``xp.matmul``...
