@@ -95,8 +95,9 @@ def binary_cross_entropy_with_logits(x: Any, target: Any, reduction: str = "mean
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
 
 
-def _class_targets(x: Variable, target: Any, op: str) -> tuple[Any, Any]:
-    """One-hot of integer class ``target`` along axis 1 of ``x``, and the valid-entry mask."""
+def _class_targets(x: Variable, target: Any, ignore_index: int, op: str) -> tuple[Any, Any]:
+    """One-hot of integer class ``target`` along axis 1 of ``x``, and the class axis. Targets
+    outside ``[0, C)`` other than ``ignore_index`` raise (on a device, at the next read)."""
     t = target.data if isinstance(target, Variable) else target
     xp = namespace_of(x.data)
     if x.ndim < 1:
@@ -110,6 +111,7 @@ def _class_targets(x: Variable, target: Any, op: str) -> tuple[Any, Any]:
     if not xp.isdtype(t.dtype, "integral"):
         raise TypeError(f"{op}: expected integer class indices as target, got dtype {t.dtype}")
     n_classes = x.shape[class_axis]
+    primitives.check_targets(t, n_classes, ignore_index=ignore_index, op=op, xp=xp)
     classes = xp.arange(n_classes, dtype=t.dtype, device=getattr(t, "device", None))
     shape = [1] * x.ndim
     shape[class_axis] = n_classes
@@ -163,7 +165,7 @@ class CrossEntropy(Function):
                 x.data, ctx.target, ctx.valid, ctx.lse, grad.data, count, xp=xp
             )
             return _new_variable(dx), None
-        onehot, _ = _class_targets(x, ctx.target, "cross_entropy")
+        onehot, _ = _class_targets(x, ctx.target, ctx.ignore_index, "cross_entropy")
         scale = Variable(ctx.valid) * grad / Variable(count)
         probs = softmax(x, axis=1)
         gx = (probs - Variable(xp.astype(onehot, x.dtype))) * scale.reshape((x.shape[0], 1))
@@ -213,7 +215,7 @@ def _class_loss(
     if not 0.0 <= smoothing <= 1.0:
         raise ValueError(f"{op}: expected label_smoothing in [0, 1], got {smoothing}")
     xp = namespace_of(log_p.data)
-    onehot, class_axis = _class_targets(log_p, target, op)
+    onehot, class_axis = _class_targets(log_p, target, ignore_index, op)
     t = target.data if isinstance(target, Variable) else target
     valid = xp.astype(t != ignore_index, log_p.dtype)
     weights = xp.astype(onehot, log_p.dtype)

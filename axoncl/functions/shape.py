@@ -184,8 +184,8 @@ class GetItem(Function):
         idx = xp.broadcast_arrays(*[key[i] for i in arrays])
         flat = None
         for j, ix in enumerate(idx):
-            ix = xp.astype(ix, xp.int64)
-            ix = xp.where(ix < 0, ix + sizes[j], ix)  # negative indices count from the end
+            # Checked (on a device: at the next read); negative indices count from the end.
+            ix = primitives.wrap_index(ix, sizes[j], op="getitem", xp=xp)
             flat = ix if flat is None else flat * sizes[j] + ix
         index_shape = tuple(flat.shape)
         flat = xp.reshape(flat, (-1,))

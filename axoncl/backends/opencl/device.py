@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyopencl as cl
 import pyopencl.tools as cl_tools
 
@@ -153,6 +154,12 @@ class Device:
     vector_width: int = field(init=False)
     launches: int = field(init=False, default=0)  # kernels enqueued so far (benchmarks read it)
     recorder: Any = field(init=False, default=None)  # capture.Recorder while a step is recorded
+    # Device-side errors (kernels/errors.h): 8 longs that a failing kernel fills, the op names
+    # behind the op ids it writes, and whether a checking kernel ran since the last look (so
+    # reads after plain kernels never touch the flag).
+    error_flag: cl.Buffer = field(init=False)
+    error_ops: list[str] = field(init=False, default_factory=list)
+    errors_pending: bool = field(init=False, default=False)
     profiling: bool = False
 
     def __post_init__(self) -> None:
@@ -166,14 +173,62 @@ class Device:
         # Below the threshold the small group gives every compute unit some groups.
         self.local_sizes = (big, small, 2 * big * max(self.caps.compute_units, 1))
         self.vector_width = 16 if self.caps.kind == "cpu" else 1
+        self.error_flag = cl.Buffer(
+            self.cl_context,
+            cl.mem_flags.READ_WRITE | cl.mem_flags.COPY_HOST_PTR,
+            hostbuf=np.zeros(8, np.int64),
+        )
 
     @property
     def id(self) -> str:
         return f"opencl:{self.platform_index}:{self.device_index}"
 
     def synchronize(self) -> None:
-        """Wait until every queued command on this device has finished."""
+        """Wait until every queued command on this device has finished, then raise any error
+        a kernel reported (:meth:`check_errors`)."""
         self.queue.finish()
+        self.check_errors()
+
+    def error_op(self, name: str) -> int:
+        """The id that checking kernels write to the error flag for op ``name``; mark the flag
+        to be looked at after the launch that follows."""
+        self.errors_pending = True
+        try:
+            return self.error_ops.index(name)
+        except ValueError:
+            with self.build_lock:
+                if name not in self.error_ops:
+                    self.error_ops.append(name)
+                return self.error_ops.index(name)
+
+    def check_errors(self) -> None:
+        """Raise the error a kernel reported since the last check, and clear the flag.
+
+        Costs nothing unless a checking kernel was launched since the last check; then one
+        blocking read of 64 bytes, done where the host waits for the queue anyway (after a
+        blocking read or ``synchronize``). An out-of-range index or class target raises
+        ``IndexError`` naming the op, the value, its flat position and the bound.
+        """
+        if not self.errors_pending:
+            return
+        self.errors_pending = False
+        flag = np.zeros(8, np.int64)
+        cl.enqueue_copy(self.queue, flag, self.error_flag, is_blocking=True)
+        code = int(flag[0] & 0xFFFFFFFF)
+        if not code:
+            return
+        cl.enqueue_copy(self.queue, self.error_flag, np.zeros(8, np.int64), is_blocking=True)
+        op_id, value, position, bound = (int(v) for v in flag[1:5])
+        op = self.error_ops[op_id] if 0 <= op_id < len(self.error_ops) else f"op #{op_id}"
+        if code == ERROR_TARGET:
+            raise IndexError(
+                f"{op}: target {value} is out of bounds for {bound} classes at position "
+                f"{position} (reported by {self.id})"
+            )
+        raise IndexError(
+            f"{op}: index {value} is out of bounds for an axis of size {bound} at position "
+            f"{position} of the index (reported by {self.id})"
+        )
 
     def __repr__(self) -> str:
         return f"Device({self.id!r}, {self.caps.name!r}, {self.caps.kind})"
@@ -181,6 +236,10 @@ class Device:
     def __str__(self) -> str:
         return self.id
 
+
+# Error codes of kernels/errors.h.
+ERROR_INDEX = 1
+ERROR_TARGET = 2
 
 _LOCK = threading.Lock()
 _DEVICES: dict[tuple[int, int], Device] = {}

@@ -4,6 +4,11 @@ Basic indexing (ints, slices with any step, None, Ellipsis) gives views. Integer
 with ``kernels/index.cl``; several integer arrays are folded into one linear index first.
 Boolean masks are turned into indices on the host, because the result's size depends on the
 data (the standard allows that; it is the one host read here).
+
+Out-of-range integer indices are errors, found on the device: ``index_wrap`` and
+``index_take_along`` report the first one on the device's error flag (``kernels/errors.h``),
+and the next host read raises an ``IndexError`` naming the op, the value and its position. The
+normal path pays nothing: the check is part of the pass that wraps negative indices anyway.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import operator
 
 import numpy as np
 
+from .. import primitives
 from . import dtypes as _dt
 from .array import CLArray, ascontiguous, empty, from_numpy
 from .copy import astype, copy_into, fill
@@ -37,6 +43,44 @@ _UINT_OF_SIZE = {1: "uchar", 2: "ushort", 4: "uint", 8: "ulong"}
 def _index_kernel(device, itemsize: int, name: str) -> Kernel:
     # Gathers move bytes: one program per element width serves every dtype.
     return get_kernel(device, "index", f"index_{name}", T=_UINT_OF_SIZE[itemsize])
+
+
+def _launch_check(name: str, index: CLArray, *args, op: str) -> None:
+    """Launch ``index_<name>`` over ``index`` (contiguous int64) with the device's error flag
+    and the id of ``op`` as its last two arguments."""
+    device = index.device
+    _index_kernel(device, 8, name).launch_items(
+        index.size,
+        index.size,
+        *args,
+        device.error_flag,
+        device.error_op(op),
+        op=op,
+        shapes=(index.shape,),
+    )
+
+
+def wrap_indices(index: CLArray, n: int, op: str) -> CLArray:
+    """``index`` as contiguous int64 with negative entries counted from the end. Entries outside
+    ``[-n, n)`` are reported on the device's error flag and raise at the next read."""
+    index = ascontiguous(astype(index, _dt.int64, copy=False))
+    if index.size and n == 0:
+        raise IndexError(f"{op}: cannot index into an axis of length 0")
+    out = empty(index.shape, _dt.int64, index.device)
+    _launch_check("wrap", index, out.buffer, index.buffer, index.offset, n, op=op)
+    return out
+
+
+@primitives.wrap_index.register("axoncl.backends.opencl")
+def _wrap_index_cl(index, size, *, op, xp):
+    return wrap_indices(index, size, op)
+
+
+@primitives.check_targets.register("axoncl.backends.opencl")
+def _check_targets_cl(target, n_classes, *, ignore_index, op, xp):
+    """Checks on the device: the first bad target raises at the next read."""
+    t = ascontiguous(astype(target, _dt.int64, copy=False))
+    _launch_check("check_targets", t, t.buffer, t.offset, n_classes, ignore_index, op=op)
 
 
 # ---- key parsing ---------------------------------------------------------------------------
@@ -195,9 +239,8 @@ def _fold(v: CLArray, adv, op: str):
     dims = [v.shape[a] for a in axes]
     linear = None
     for (_, index, _), n in zip(adv, dims, strict=True):
-        # Negative indices count from the end. Out-of-range ones wrap here (the standard leaves
-        # them unspecified, and checking them would need a host read).
-        wrapped = index % n if n else index
+        # Negative indices count from the end; out-of-range ones raise at the next read.
+        wrapped = wrap_indices(index, n, op)
         linear = wrapped if linear is None else linear * n + wrapped
     linear = reshape(broadcast_to(linear, index_shape), (-1,), copy=None)
     merged = (*v.shape[:p], math.prod(dims), *v.shape[p + len(dims) :])
@@ -316,10 +359,7 @@ def take(x, indices, /, *, axis=None) -> CLArray:
     axis = normalize_axis(axis, x.ndim, "take")
     if indices.ndim != 1:
         raise ValueError(f"take: expected 1-D indices, got shape {indices.shape}")
-    index = astype(indices, _dt.int64, copy=False)
-    n = x.shape[axis]
-    if n:
-        index = index % n
+    index = wrap_indices(indices, x.shape[axis], "take")
     return _gather(x, axis, index, index.shape)
 
 
@@ -368,6 +408,8 @@ def take_along_axis(x, indices, /, *, axis=-1) -> CLArray:
         N,
         J,
         Q,
+        x.device.error_flag,
+        x.device.error_op("take_along_axis"),
         op="take_along_axis",
         shapes=(x.shape, indices.shape),
     )

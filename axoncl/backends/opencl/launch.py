@@ -256,7 +256,8 @@ def copy_buffer(
 def read_buffer(
     device: Device, host: np.ndarray, src: Any, *, src_offset: int = 0, op: str, shapes=()
 ) -> np.ndarray:
-    """Copy ``host.nbytes`` bytes from ``src`` into ``host`` and wait for them."""
+    """Copy ``host.nbytes`` bytes from ``src`` into ``host`` and wait for them, then raise any
+    error a kernel reported on the device (``Device.check_errors``)."""
     if host.nbytes:
         if device.recorder is not None:
             device.recorder.read(op)
@@ -265,6 +266,7 @@ def read_buffer(
         except cl.Error as exc:
             what = f"reading {host.nbytes} bytes to the host"
             raise launch_error(op, what, device, shapes, exc) from None
+    device.check_errors()  # the queue is drained: a kernel's reported error costs no wait
     return host
 
 

@@ -1,7 +1,7 @@
 """The primitives of everyday ops: softmax, log-softmax, log-sum-exp, ``linear``, ``erf``, the
-one-hot scatter-add ``index_add``, and the standard calls on the autograd hot path (``sum``,
-``broadcast_to``, ``ones_like``, ``relu``, ``relu_backward``, ``positive_mask``) that a backend
-may make faster."""
+one-hot scatter-add ``index_add``, the index checks ``wrap_index`` and ``check_targets``,
+and the standard calls on the autograd hot path (``sum``, ``broadcast_to``, ``ones_like``,
+``relu``, ``relu_backward``, ``positive_mask``) that a backend may make faster."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from . import _device, primitive
 
 __all__ = [
     "broadcast_to",
+    "check_targets",
     "erf",
     "index_add",
     "linear",
@@ -22,6 +23,7 @@ __all__ = [
     "relu_backward",
     "softmax",
     "sum",
+    "wrap_index",
 ]
 
 
@@ -75,6 +77,45 @@ def index_add(grad: Any, index: Any, size: int, *, axis: int, xp: Any) -> Any:
     moved = xp.moveaxis(grad, axis, -1)
     out = xp.matmul(moved, onehot)
     return xp.moveaxis(out, -1, axis)
+
+
+def _first_bad(values: Any, bad: Any, xp: Any) -> tuple[int, int]:
+    """(value, flat C-order position) of the first True entry of ``bad`` (one host read)."""
+    flat_bad = xp.reshape(bad, (-1,))
+    position = int(xp.nonzero(flat_bad)[0][0])
+    return int(xp.reshape(values, (-1,))[position]), position
+
+
+@primitive
+def wrap_index(index: Any, size: int, *, op: str, xp: Any) -> Any:
+    """``index`` as int64 with negative entries counted from the end, after checking that every
+    entry lies in ``[-size, size)``: an ``IndexError`` names ``op``, the value and its position.
+
+    Portable version: checks on the host (one read of a bool). A device backend may instead
+    report the error from its kernel and raise at the next read (OpenCL's error flag).
+    """
+    index = xp.astype(index, xp.int64)
+    bad = (index < -size) | (index >= size)
+    if bool(xp.any(bad)):
+        value, position = _first_bad(index, bad, xp)
+        raise IndexError(
+            f"{op}: index {value} is out of bounds for an axis of size {size} at position "
+            f"{position} of the index"
+        )
+    return xp.where(index < 0, index + size, index)
+
+
+@primitive
+def check_targets(target: Any, n_classes: int, *, ignore_index: int, op: str, xp: Any) -> None:
+    """Check integer class ``target`` against ``n_classes``: every entry is in
+    ``[0, n_classes)`` or equals ``ignore_index``, else an ``IndexError`` names ``op``, the
+    value and its flat position. Portable version: on the host (one read of a bool)."""
+    bad = ((target < 0) | (target >= n_classes)) & (target != ignore_index)
+    if bool(xp.any(bad)):
+        value, position = _first_bad(target, bad, xp)
+        raise IndexError(
+            f"{op}: target {value} is out of bounds for {n_classes} classes at position {position}"
+        )
 
 
 @primitive

@@ -11,7 +11,7 @@ import pytest
 from axoncl.backends.opencl import programs
 
 ROOT = Path(__file__).resolve().parents[3]
-OUR_FILES = ("elementwise.cl", "copy.cl", "index.cl", "layout.h", "lines.h")
+OUR_FILES = ("elementwise.cl", "copy.cl", "index.cl", "errors.h", "layout.h", "lines.h")
 
 
 def test_checkout_kernel_dir_has_our_sources():

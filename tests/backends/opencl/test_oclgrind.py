@@ -34,6 +34,11 @@ SCRIPT = textwrap.dedent("""
         o.to_numpy()
     np.testing.assert_allclose((x + x).to_numpy(), a + a)
     np.testing.assert_allclose((3.0 - x).to_numpy(), 3.0 - a)
+    try:  # an out-of-range index is reported by the kernel, and never read out of bounds
+        x[xp.asarray([99, -99])].to_numpy()
+        raise AssertionError("no IndexError")
+    except IndexError as exc:
+        assert "index 99" in str(exc), exc
     print("ok")
 """)
 
