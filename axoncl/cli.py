@@ -194,16 +194,37 @@ def main(argv: list[str] | None = None) -> int:
         return cli_main(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "info":
-        return info()
-    if args.command == "demo":
-        from . import demo
+    try:
+        if args.command == "info":
+            return info()
+        if args.command == "demo":
+            from . import demo
 
-        return demo.run_from_args(args)
-    if args.command == "bench":
-        return bench(args.names, args.tune, args.quick, args.device)
+            return demo.run_from_args(args)
+        if args.command == "bench":
+            return bench(args.names, args.tune, args.quick, args.device)
+    except _user_errors() as exc:
+        # A user's mistake or a missing runtime: one line, no traceback.
+        hint = ""
+        if type(exc).__name__ == "NoOpenCLError" and args.command == "demo":
+            hint = "; or run on the host with --device numpy"
+        text = str(exc).removeprefix(f"{args.command}: ")
+        print(f"axoncl {args.command}: error: {text}{hint}", file=sys.stderr)
+        return 2
     parser.print_help()
     return 0
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean a wrong flag, device or environment, not a bug in axoncl."""
+    from .backends import DeviceSpecError
+
+    errors: tuple[type[BaseException], ...] = (DeviceSpecError,)
+    try:
+        from .backends.opencl.device import NoOpenCLError
+    except ImportError:
+        return errors
+    return (*errors, NoOpenCLError)
 
 
 if __name__ == "__main__":

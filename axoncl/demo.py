@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import sys
 import time
@@ -40,7 +41,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from . import distributed, nn, optim
-from .backends import get_backend, to_backend, to_numpy
+from .backends import DeviceSpecError, get_backend, to_backend, to_numpy
 from .functions import cross_entropy
 from .grad_mode import no_grad
 
@@ -120,13 +121,15 @@ def resolve_device(spec: str | None) -> tuple[Any, Any, str]:
     ``None`` or ``"default"``: ``AXONCL_DEVICE`` when set, else the default OpenCL device (a GPU
     if present, else the first CPU device such as PoCL). ``"numpy"`` runs on numpy.
     """
+    source = "--device"
     if spec in (None, "", "default"):
+        source = "AXONCL_DEVICE"
         spec = os.environ.get("AXONCL_DEVICE", "").strip() or "opencl"
     if spec.lower() == "numpy":
         return get_backend("numpy"), None, "numpy (host)"
     if not spec.lower().startswith("opencl"):
-        raise ValueError(
-            f"demo: expected --device 'numpy', 'opencl', 'opencl:cpu', "
+        raise DeviceSpecError(
+            f"demo: expected {source} 'numpy', 'opencl', 'opencl:cpu', "
             f"'opencl:gpu' or 'opencl:P:D', got {spec!r}"
         )
     xp = get_backend("opencl")
@@ -227,7 +230,7 @@ def run(
         Show a tqdm progress bar (on ``stream``).
     """
     stream = sys.stdout if stream is None else stream
-    if epochs < 1 or batch_size < 1 or lr <= 0:
+    if epochs < 1 or batch_size < 1 or not (math.isfinite(lr) and lr > 0):
         raise ValueError(
             f"demo: expected epochs >= 1, batch_size >= 1 and lr > 0, got "
             f"{epochs}, {batch_size}, {lr}"
@@ -406,6 +409,22 @@ def _plot(result: DemoResult, path: str) -> str:
     return path
 
 
+def _positive(kind: type) -> Any:
+    """An argparse type: a finite number of ``kind`` above zero (``--lr nan`` is refused)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The demo's command-line flags (shared with ``axoncl demo``)."""
     parser.add_argument(
@@ -414,9 +433,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="numpy, opencl, opencl:cpu, opencl:gpu or opencl:P:D "
         "(default: AXONCL_DEVICE, else a GPU, else the first CPU device)",
     )
-    parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
-    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    parser.add_argument("--epochs", type=_positive(int), default=DEFAULTS["epochs"])
+    parser.add_argument("--batch-size", type=_positive(int), default=DEFAULTS["batch_size"])
+    parser.add_argument("--lr", type=_positive(float), default=DEFAULTS["lr"])
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     parser.add_argument("--model", choices=("cnn", "mlp"), default="cnn")
     parser.add_argument("--out", default=DEFAULT_OUT, help="output folder")

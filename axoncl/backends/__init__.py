@@ -16,6 +16,7 @@ import array_api_compat
 import numpy as np
 
 __all__ = [
+    "DeviceSpecError",
     "asarray",
     "available_backends",
     "backend_name",
@@ -43,6 +44,11 @@ _NAMESPACE_CACHE: dict[type, ModuleType] = {}
 # namespace_of has met one. A bound dict.get, so the op hot path (Function.apply) pays no call.
 namespace_of_type: Callable[[type], ModuleType | None] = _NAMESPACE_CACHE.get
 _SCALARS = (int, float, bool)
+
+
+class DeviceSpecError(ValueError):
+    """A device string that names no device here; the message names the string, the devices
+    that exist and the accepted forms."""
 
 
 def get_backend(name: str | ModuleType) -> ModuleType:
@@ -216,8 +222,30 @@ def to_backend(array: Any, backend: str | ModuleType, device: Any = None) -> Any
     if backend_name(xp) == "torch":
         import torch  # the torch namespace is installed: array_api_compat found it
 
-        return torch.from_numpy(np.ascontiguousarray(host))
+        moved = torch.from_numpy(np.ascontiguousarray(host))
+        return moved if device is None else moved.to(_torch_device(torch, device))
     return xp.asarray(host)
+
+
+def _torch_device(torch: Any, device: Any) -> Any:
+    """``torch.device(device)``, or a :class:`DeviceSpecError` naming the string, the devices
+    torch has here and the accepted forms."""
+    have = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if torch.backends.mps.is_available():
+        have.append("mps")
+    accepted = "accepted forms: 'cpu', 'cuda', 'cuda:N', 'mps' or a torch.device"
+    try:
+        found = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise DeviceSpecError(
+            f"to: {device!r} is not a torch device; devices here: {', '.join(have)}; {accepted}"
+        ) from None
+    wanted = found.type if found.index is None or found.type != "cuda" else str(found)
+    if found.type != "cpu" and not any(d == wanted or d.startswith(f"{wanted}:") for d in have):
+        raise DeviceSpecError(
+            f"to: torch has no device {device!r} here; devices here: {', '.join(have)}; {accepted}"
+        )
+    return found
 
 
 def host_dtype(dtype: Any) -> np.dtype:

@@ -18,9 +18,13 @@ import numpy as np
 import pyopencl as cl
 import pyopencl.tools as cl_tools
 
+from .. import DeviceSpecError
+
 __all__ = [
     "Device",
     "DeviceCaps",
+    "DeviceNotFoundError",
+    "DeviceSpecError",
     "NoOpenCLError",
     "default_device",
     "get_device",
@@ -35,6 +39,16 @@ _INSTALL_HINT = (
 
 class NoOpenCLError(RuntimeError):
     """No OpenCL platform or no device matching the request."""
+
+
+class DeviceNotFoundError(NoOpenCLError, DeviceSpecError):
+    """A well-formed device string (``opencl:9:9``, ``opencl:gpu``) that no device here
+    matches."""
+
+
+_ACCEPTED = (
+    "accepted forms: 'opencl', 'opencl:cpu', 'opencl:gpu', 'opencl:accelerator', 'opencl:P:D'"
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,7 @@ class DeviceCaps:
     local_mem_size: int
     local_mem_is_global: bool
     global_mem_size: int
+    max_mem_alloc_size: int
     max_work_group_size: int
     work_group_multiple: int
     preferred_vector_width_float: int
@@ -113,12 +128,41 @@ def _read_caps(dev: cl.Device, no_fp64: bool) -> DeviceCaps:
         local_mem_size=dev.local_mem_size,
         local_mem_is_global=dev.local_mem_type == cl.device_local_mem_type.GLOBAL,
         global_mem_size=dev.global_mem_size,
+        max_mem_alloc_size=dev.max_mem_alloc_size,
         max_work_group_size=dev.max_work_group_size,
         work_group_multiple=int(multiple),
         preferred_vector_width_float=dev.preferred_vector_width_float,
         preferred_vector_width_double=dev.preferred_vector_width_double,
         vendor_class=_vendor_class(kind, dev.vendor, dev.name),
     )
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+
+
+class _Pool(cl_tools.MemoryPool):
+    """pyopencl's memory pool, with a failed allocation raised as a ``MemoryError`` that names
+    the bytes asked for and the device's limits: the one place every allocation goes through."""
+
+    def __init__(self, queue: cl.CommandQueue, caps: DeviceCaps, ident: str) -> None:
+        super().__init__(cl_tools.ImmediateAllocator(queue))
+        self._caps = caps
+        self._ident = ident
+
+    def allocate(self, nbytes: int):  # noqa: ANN201 - a pyopencl PooledBuffer
+        try:
+            return super().allocate(nbytes)
+        except cl.Error as exc:
+            caps = self._caps
+            raise MemoryError(
+                f"allocate: could not allocate {nbytes} bytes ({_gib(nbytes)}) on "
+                f"{self._ident} ({caps.name}): the device allows at most "
+                f"{_gib(caps.max_mem_alloc_size)} per buffer and has "
+                f"{_gib(caps.global_mem_size)} of global memory ({exc})"
+            ) from None
+
+    __call__ = allocate
 
 
 @dataclass(eq=False)
@@ -138,7 +182,7 @@ class Device:
     caps: DeviceCaps
     cl_context: cl.Context = field(init=False)
     queue: cl.CommandQueue = field(init=False)
-    allocator: cl_tools.MemoryPool = field(init=False)
+    allocator: cl_tools.MemoryPool = field(init=False)  # failures raise MemoryError
     programs: dict = field(init=False, default_factory=dict)
     kernels: dict = field(init=False, default_factory=dict)
     # Per-device state of the host modules (launch tables, GEMM defines), keyed by module.
@@ -166,7 +210,7 @@ class Device:
         self.cl_context = cl.Context([self.cl_device])
         props = cl.command_queue_properties.PROFILING_ENABLE if self.profiling else 0
         self.queue = cl.CommandQueue(self.cl_context, self.cl_device, properties=props)
-        self.allocator = cl_tools.MemoryPool(cl_tools.ImmediateAllocator(self.queue))
+        self.allocator = _Pool(self.queue, self.caps, self.id)
         big, small = (64, 8) if self.caps.kind == "cpu" else (256, 64)
         limit = max(self.caps.max_work_group_size, 1)
         big, small = min(big, limit), min(small, limit)
@@ -270,32 +314,39 @@ def list_devices() -> list[tuple[str, cl.Device]]:
     return found
 
 
+def _devices_here() -> str:
+    try:
+        return ", ".join(f"{i} ({d.name.strip()})" for i, d in list_devices())
+    except NoOpenCLError:
+        return "none (no OpenCL platform)"
+
+
 def _parse(spec: str) -> tuple[int, int] | str:
     text = spec.strip().lower()
-    if not text.startswith("opencl"):
-        raise ValueError(
-            f"device: expected 'opencl', 'opencl:cpu', 'opencl:gpu' or 'opencl:P:D', got {spec!r}"
-        )
     parts = text.split(":")[1:]
-    if not parts or parts == [""]:
-        return "any"
-    if len(parts) == 1 and parts[0] in ("cpu", "gpu", "accelerator"):
-        return parts[0]
-    if len(parts) == 2 and all(p.isdigit() for p in parts):
-        return int(parts[0]), int(parts[1])
-    raise ValueError(
-        f"device: expected 'opencl:cpu', 'opencl:gpu' or 'opencl:P:D' "
-        f"(platform and device numbers), got {spec!r}"
+    if text.startswith("opencl") and text.split(":")[0] == "opencl":
+        if not parts or parts == [""]:
+            return "any"
+        if len(parts) == 1 and parts[0] in ("cpu", "gpu", "accelerator"):
+            return parts[0]
+        if len(parts) == 2 and all(p.isdigit() for p in parts):
+            return int(parts[0]), int(parts[1])
+    raise DeviceSpecError(
+        f"device: {spec!r} names no OpenCL device; devices here: {_devices_here()}; {_ACCEPTED} "
+        "(platform and device numbers)"
     )
 
 
 def _resolve(spec: str | None) -> tuple[int, int]:
     devices = list_devices()
     want = _parse(spec) if spec else "any"
+    here = ", ".join(f"{i} ({d.name.strip()})" for i, d in devices)
     if isinstance(want, tuple):
         ids = [ident for ident, _ in devices]
         if f"opencl:{want[0]}:{want[1]}" not in ids:
-            raise NoOpenCLError(f"device: no OpenCL device {spec!r}; available: {', '.join(ids)}")
+            raise DeviceNotFoundError(
+                f"device: no OpenCL device {spec!r}; available: {here}; {_ACCEPTED}"
+            )
         return want
     kinds = {
         "cpu": cl.device_type.CPU,
@@ -315,9 +366,8 @@ def _resolve(spec: str | None) -> tuple[int, int]:
     if want == "any":
         p, d = devices[0][0].split(":")[1:]
         return int(p), int(d)
-    raise NoOpenCLError(
-        f"device: no OpenCL {want} device; available: "
-        + ", ".join(f"{i} ({d.name.strip()})" for i, d in devices)
+    raise DeviceNotFoundError(
+        f"device: no OpenCL {want} device for {spec!r}; available: {here}; {_ACCEPTED}"
     )
 
 
@@ -347,7 +397,19 @@ def get_device(spec: str | Device | None = None) -> Device:
 def default_device() -> Device:
     """``AXONCL_DEVICE`` when it names an OpenCL device, else a GPU, else the first CPU."""
     env = os.environ.get("AXONCL_DEVICE", "").strip()
-    return get_device(env if env.lower().startswith("opencl") else "opencl")
+    if env.lower().startswith("opencl"):
+        return get_device(env)
+    if env and env.lower() not in _HOST_BACKENDS:
+        raise DeviceSpecError(
+            f"AXONCL_DEVICE={env!r} names no device; devices here: {_devices_here()}; "
+            f"{_ACCEPTED}, or a host backend ({', '.join(_HOST_BACKENDS)})"
+        )
+    return get_device("opencl")
+
+
+# AXONCL_DEVICE values that choose a backend other than OpenCL (this module then gives the
+# default OpenCL device to whoever asks for one).
+_HOST_BACKENDS = ("numpy", "array_api_strict", "torch", "cupy")
 
 
 def set_fp64_disabled(device: Device, disabled: bool) -> None:
