@@ -147,8 +147,13 @@ def _engine(
                     if g is not None:
                         var = edge.variable
                         key = id(var)
-                        if key in leaves or g.data.shape != var.data.shape:
-                            _collect_leaf(leaves, var, g)  # sums, or checks the shape further
+                        data = g.data
+                        if (
+                            key in leaves
+                            or data.shape != var.data.shape
+                            or data.dtype != var.data.dtype
+                        ):
+                            _collect_leaf(leaves, var, g)  # sums, checks shape, casts
                         else:
                             leaves[key] = (var, g)
                     continue
@@ -159,6 +164,8 @@ def _engine(
                             f"{node.name}.backward produced a gradient of shape {tuple(shape)} "
                             f"for an input of shape {edge.out_shape}"
                         )
+                    if g.data.dtype != edge.out_dtype:  # e.g. a float64 batch into float32
+                        g = g.astype(edge.out_dtype)
                     previous = pending.get(edge)
                     pending[edge] = g if previous is None else previous + g
                     count = counts[edge] - 1
@@ -220,6 +227,10 @@ def _collect_leaf(leaves: dict[int, tuple[Variable, Variable]], var: Variable, g
         raise RuntimeError(
             f"backward: gradient of shape {tuple(shape)} for a leaf of shape {var.shape}"
         )
+    if g.data.dtype != var.data.dtype:
+        # A gradient has its value's dtype (as in PyTorch): a float64 batch fed to a float32
+        # model gives float32 parameter gradients, so an update never changes a dtype.
+        g = g.astype(var.data.dtype)
     key = id(var)
     if key in leaves:
         leaves[key] = (var, leaves[key][1] + g)

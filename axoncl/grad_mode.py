@@ -64,6 +64,16 @@ class _GradMode:
         return self.__class__(*self._args)
 
     def __call__(self, fn: F) -> F:
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def coroutine(*args: Any, **kwargs: Any) -> Any:
+                # The mode lives in this task's context, so holding it across an await does
+                # not leak into other tasks.
+                with self._fresh():
+                    return await fn(*args, **kwargs)
+
+            return coroutine  # type: ignore[return-value]
         if inspect.isgeneratorfunction(fn):
 
             @functools.wraps(fn)

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import numpy as np
+
 from . import grad_mode
 from .backends import device_kwargs, namespace_of, namespace_of_type
 
@@ -23,6 +25,7 @@ __all__ = ["Function", "LeafEdge", "Node", "registry"]
 registry: dict[str, type[Function]] = {}
 
 _SCALARS = (int, float, bool)
+_NUMPY_NUMBER = (np.number, np.bool_)
 
 
 def _snake(name: str) -> str:
@@ -153,6 +156,10 @@ class Node:
         return self._saved is None
 
 
+def _is_builtin(cls: type) -> bool:
+    return cls.__module__.startswith("axoncl.")
+
+
 class Function:
     """Base of every op rule. Subclasses define ``forward`` and ``backward`` as staticmethods.
 
@@ -167,6 +174,15 @@ class Function:
         if "name" not in cls.__dict__:
             cls.name = _snake(cls.__name__)
         if not cls.__name__.startswith("_"):
+            taken = registry.get(cls.name)
+            if taken is not None and _is_builtin(taken) and not _is_builtin(cls):
+                raise TypeError(
+                    f"Function: {cls.__module__}.{cls.__qualname__} would be registered as "
+                    f"{cls.name!r}, the name of the built-in rule "
+                    f"{taken.__module__}.{taken.__qualname__}; give it its own name "
+                    f"(name = 'my_{cls.name}' in the class body), or start the class name "
+                    "with '_' to keep it out of the registry"
+                )
             registry[cls.name] = cls
 
     @staticmethod
@@ -202,6 +218,8 @@ class Function:
                     if arg._requires_grad:
                         wants_grad = True
                 else:
+                    if isinstance(arg, _NUMPY_NUMBER):  # acts as the Python scalar it holds
+                        arg = arg.item()
                     raw.append(arg)
                     if isinstance(arg, _SCALARS):
                         scalars = True

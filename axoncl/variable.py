@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .backends import backend_name, namespace_of, to_backend, to_numpy
+from .backends import backend_name, namespace_of, to_numpy
 
 __all__ = ["Variable"]
 
@@ -196,11 +196,10 @@ class Variable:
     def to(self, backend: str | Any, device: Any = None) -> Variable:
         """This value on another backend (``"numpy"``, ``"opencl"``, ``"torch"``, …).
 
-        The result is a leaf with the same ``requires_grad``.
+        Differentiable: when this value requires grad, the result is its child in the graph and
+        backward moves the gradient back to this backend and device.
         """
-        out = Variable(to_backend(self.data, backend, device=device))
-        out.requires_grad = self.requires_grad
-        return out
+        return F.shape._MoveTo.apply(self, backend=backend, device=device)
 
     @property
     def backend(self) -> str:

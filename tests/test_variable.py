@@ -183,15 +183,17 @@ def test_numpy_returns_a_host_array(xp):
 
 
 @pytest.mark.parametrize("target", ["numpy", "array_api_strict"])
-def test_to_moves_data_and_keeps_requires_grad(xp, target):
+def test_to_moves_data_and_is_differentiable(xp, target):
     require_float64(xp)
     x = var(xp, [1.0, 2.0])
     moved = x.to(target)
-    assert moved.backend == target and moved.is_leaf and moved.requires_grad
+    assert moved.backend == target and not moved.is_leaf and moved.requires_grad
     assert_close(moved, [1.0, 2.0])
     (moved * moved).sum().backward()
-    assert_close(moved.grad, [2.0, 4.0])
-    assert x.grad is None  # a move starts a new leaf
+    # The gradient moves back to x's own backend.
+    assert backend_name(x.grad.xp) == backend_name(xp)
+    assert_close(x.grad, [2.0, 4.0])
+    assert Variable(np.ones(2)).to(target).is_leaf  # no grad: nothing to record
     back = moved.to(xp)
     assert backend_name(back.xp) == backend_name(xp)
 

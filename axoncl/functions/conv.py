@@ -140,6 +140,29 @@ class _Conv2dWeightGrad(Function):
         return g_grad, g_x
 
 
+def _same_device(op: str, *values: Any) -> None:
+    """The error that elementwise ops and matmul give for operands on two devices; the conv
+    primitives of a backend may not check it themselves."""
+    devices = []
+    for v in values:
+        if v is None:
+            continue
+        data = v.data if isinstance(v, Variable) else v
+        devices.append(getattr(data, "device", None))
+    first = devices[0]
+    for other in devices[1:]:
+        if other is not first and other != first:
+            name = getattr(getattr(first, "caps", None), "name", "")
+            other_name = getattr(getattr(other, "caps", None), "name", "")
+            raise ValueError(
+                f"{op}: arrays live on different devices, {first}"
+                + (f" ({name})" if name else "")
+                + f" and {other}"
+                + (f" ({other_name})" if other_name else "")
+                + "; move one with .to_device(...)"
+            )
+
+
 def conv2d(
     x: Any,
     weight: Any,
@@ -189,6 +212,7 @@ def conv2d(
     dilation = _pair(dilation, "dilation", op, 1)
     if not isinstance(groups, int) or groups < 1:
         raise ValueError(f"{op}: expected groups as a positive int, got {groups!r}")
+    _same_device(op, x, weight, bias)
     xs, ws = tuple(x.shape), tuple(weight.shape)
     if len(xs) != 4:
         raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {xs}")

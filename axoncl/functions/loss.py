@@ -9,7 +9,7 @@ from ..grad_mode import is_grad_enabled
 from ..graph import Function
 from ..variable import Variable, _new_variable
 from .activation import log_softmax, softmax
-from .arithmetic import abs, clip, exp, log, log1p, maximum, where
+from .arithmetic import abs, exp, log1p, maximum
 
 __all__ = [
     "binary_cross_entropy",
@@ -79,11 +79,28 @@ def binary_cross_entropy(x: Any, target: Any, reduction: str = "mean") -> Variab
     return _reduce(-(target * log_p + (1.0 - target) * log_q), reduction, "binary_cross_entropy")
 
 
+class _ClampedLog(Function):
+    """``max(log p, -100)`` of probabilities, a dedicated rule for stability (as PyTorch's BCE):
+    p = 0 gives -100, not -inf, and backward divides by ``max(p, 1e-12)``, so a saturated
+    sigmoid (``sigmoid(-100)`` in float32 is a denormal) sends back a large finite gradient
+    instead of ``1/p = inf`` (then ``inf * 0 = NaN``)."""
+
+    @staticmethod
+    def forward(ctx, p):
+        ctx.save_for_backward(p)
+        xp = ctx.xp
+        positive = p > 0
+        logs = xp.clip(xp.log(xp.where(positive, p, xp.ones_like(p))), min=-100.0)
+        return xp.where(positive, logs, xp.full_like(p, -100.0))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (p,) = ctx.saved_values  # d(log p)/dp = 1/p, with p floored at 1e-12
+        return (grad / maximum(p, 1e-12),)
+
+
 def _clamped_log(p: Variable) -> Variable:
-    """``max(log p, -100)``. Where p = 0 the value is -100 and the gradient 0: clipping
-    ``log(0)`` alone would send 0 * (1/0) = NaN back through log's rule."""
-    positive = p.data > 0
-    return where(positive, clip(log(where(positive, p, 1.0)), -100.0, None), -100.0)
+    return _ClampedLog.apply(p)
 
 
 def binary_cross_entropy_with_logits(x: Any, target: Any, reduction: str = "mean") -> Variable:

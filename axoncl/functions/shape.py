@@ -9,7 +9,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..backends import primitives
+from ..backends import primitives, to_backend
 from ..graph import Function
 from ..variable import Variable
 from ._util import normalize_axes, unbroadcast
@@ -98,6 +98,23 @@ class AsType(Function):
     @staticmethod
     def backward(ctx, grad):
         return (astype(grad, ctx.in_dtype),)
+
+
+class _MoveTo(Function):
+    """``Variable.to``: the data on another backend or device; the gradient moves back. Private
+    (not an op of the registry): ``Variable.to`` is its one caller."""
+
+    name = "to"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.source = (ctx.xp, getattr(x, "device", None))
+        return to_backend(x, ctx.backend, device=ctx.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp, device = ctx.source  # d(move)/dx = identity, on x's own backend and device
+        return (_MoveTo.apply(grad, backend=xp, device=device),)
 
 
 class Concat(Function):

@@ -8,7 +8,7 @@ from typing import Any
 from ..random import Generator
 from ..variable import Variable
 from . import init
-from .layers import as_input, empty_parameter
+from .layers import as_input, empty_parameter, positive_int
 from .module import Module
 
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "Conv2d", "MaxPool2d"]
@@ -93,6 +93,9 @@ class Conv2d(Module):
         generator: Generator | None = None,
     ) -> None:
         super().__init__()
+        in_channels = positive_int(in_channels, "in_channels", "Conv2d")
+        out_channels = positive_int(out_channels, "out_channels", "Conv2d")
+        groups = positive_int(groups, "groups", "Conv2d")
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"Conv2d: in_channels ({in_channels}) and out_channels "

@@ -33,6 +33,16 @@ def as_input(x: Any) -> Variable:
     return x if isinstance(x, Variable) else Variable(x)
 
 
+def positive_int(value: Any, arg: str, layer: str) -> int:
+    """``value`` as an int >= 1, or an error naming the layer and the argument
+    (``Linear(2.5, 3)`` must not quietly become ``Linear(2, 3)``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{layer}: expected an integer {arg}, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{layer}: expected {arg} >= 1, got {value}")
+    return int(value)
+
+
 def empty_parameter(shape: tuple[int, ...], dtype: str) -> Parameter:
     """A host parameter of ``shape`` to be filled by an ``init`` function."""
     return Parameter(np.zeros(shape, dtype=np.dtype(dtype)))
@@ -73,8 +83,8 @@ class Linear(Module):
         generator: Generator | None = None,
     ) -> None:
         super().__init__()
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = positive_int(in_features, "in_features", "Linear")
+        self.out_features = positive_int(out_features, "out_features", "Linear")
         self.weight = empty_parameter((self.out_features, self.in_features), dtype)
         self.bias = empty_parameter((self.out_features,), dtype) if bias else None
         if not bias:

@@ -11,7 +11,7 @@ from ..functions.normalization import batch_norm
 from ..grad_mode import no_grad
 from ..variable import Variable
 from . import init
-from .layers import as_input, empty_parameter
+from .layers import as_input, empty_parameter, positive_int
 from .module import Module
 
 __all__ = ["BatchNorm1d", "BatchNorm2d"]
@@ -31,7 +31,7 @@ class _BatchNorm(Module):
         dtype: str = "float32",
     ) -> None:
         super().__init__()
-        self.num_features = int(num_features)
+        self.num_features = positive_int(num_features, "num_features", type(self).__name__)
         self.eps = float(eps)
         self.momentum = momentum
         self.affine = affine

@@ -20,6 +20,43 @@ from ..variable import Variable
 __all__ = ["Optimizer"]
 
 
+def _as_param_list(params: Any, name: str) -> list[Any]:
+    """``params`` as a list, refusing the common mistakes with a hint: a Module (pass
+    ``model.parameters()``), a single Variable, a non-iterable."""
+    if callable(getattr(params, "parameters", None)) and not isinstance(params, dict):
+        raise TypeError(
+            f"{name}: expected an iterable of Parameters or parameter groups, got a "
+            f"{type(params).__name__} (a Module); pass model.parameters()"
+        )
+    if isinstance(params, Variable):
+        raise TypeError(
+            f"{name}: expected an iterable of Parameters or parameter groups, got a single "
+            "Variable; pass [w]"
+        )
+    try:
+        return list(params)
+    except TypeError:
+        raise TypeError(
+            f"{name}: expected an iterable of Parameters or parameter groups, got "
+            f"{type(params).__name__}"
+        ) from None
+
+
+def _check_hyperparameters(group: dict[str, Any], defaults: dict[str, Any], name: str) -> None:
+    """Every numeric hyper-parameter of ``group`` is a finite real number: ``lr=nan`` would
+    otherwise turn every parameter into NaN at the first step, silently."""
+    for key, default in defaults.items():
+        value = group[key]
+        numbers = value if isinstance(default, tuple) else (value,)
+        if isinstance(default, bool) or not isinstance(default, (int, float, tuple)):
+            continue
+        for number in numbers:
+            if isinstance(number, bool) or not isinstance(number, (int, float, np.number)):
+                raise TypeError(f"{name}: expected a number for {key}, got {value!r}")
+            if not np.isfinite(number):
+                raise ValueError(f"{name}: expected a finite {key}, got {value!r}")
+
+
 class Optimizer:
     """Base class: subclasses define ``defaults`` and either ``_update(group, param, grad,
     state, xp)`` (one parameter at a time) or ``_update_many(group, params, grads, states, xp)``
@@ -39,7 +76,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[int, dict[str, Any]] = {}
-        params = list(params)
+        params = _as_param_list(params, type(self).__name__)
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
@@ -71,6 +108,7 @@ class Optimizer:
         group["params"] = params
         for key, value in self.defaults.items():
             group.setdefault(key, value)
+        _check_hyperparameters(group, self.defaults, type(self).__name__)
         group.setdefault("initial_lr", group.get("lr"))
         self.param_groups.append(group)
 

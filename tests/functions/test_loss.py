@@ -51,7 +51,21 @@ def test_binary_cross_entropy_at_zero_and_one_is_finite(xp):
     assert_close(loss, 200.0)  # the wrong-side logs are clamped at -100, as in PyTorch
     loss.backward()
     assert np.isfinite(host(x.grad)).all(), host(x.grad)
-    assert_close(x.grad, [0.0, 0.0, 1.0, -1.0])  # clamped: 0; right side: -t/p + (1-t)/(1-p)
+    # -t/p + (1-t)/(1-p) with p and 1-p floored at 1e-12, as in PyTorch: large but finite on
+    # the wrong side, so a saturated sigmoid still gets a finite gradient.
+    assert_close(x.grad, [-1e12, 1e12, 1.0, -1.0])
+
+
+def test_binary_cross_entropy_of_a_saturated_sigmoid_has_a_finite_gradient(xp):
+    # sigmoid(-100) is a float32 denormal: 1/p overflowed to inf before the floor at 1e-12.
+    x = var(xp, [-100.0, 100.0], dtype="float32")
+    t = var(xp, [1.0, 0.0], requires_grad=False, dtype="float32")
+    loss = axoncl.binary_cross_entropy(axoncl.sigmoid(x), t, reduction="sum")
+    loss.backward()
+    g = host(x.grad)
+    assert np.isfinite(g).all(), g
+    assert g[0] < 0 and g[1] >= 0
+    assert float(host(loss.data)) == pytest.approx(200.0, rel=1e-3)
 
 
 def test_binary_cross_entropy_with_logits_matches_sigmoid_form(xp):

@@ -36,6 +36,7 @@ from .layout import (
     check_device,
     is_scalar,
     make_layout,
+    python_scalar,
     reject,
     type_name,
 )
@@ -298,6 +299,7 @@ def _binary_into(name: str, a, b, out: CLArray, dtype: np.dtype) -> None:
 
 def _prepare_binary(name: str, a, b):
     """Checks, promotes and casts; returns (a, b, kernel dtype, result dtype, shape, device)."""
+    a, b = python_scalar(a), python_scalar(b)
     a_arr = isinstance(a, CLArray)
     b_arr = isinstance(b, CLArray)
     if a_arr and b_arr:
@@ -440,7 +442,7 @@ def clip(x, /, min=None, max=None):  # noqa: A002 - the standard's names
     if not isinstance(x, CLArray):
         raise TypeError(f"clip: expected an OpenCL array, got {type_name(x)}")
     out = x
-    for bound, name in ((min, "maximum"), (max, "minimum")):
+    for bound, name in ((python_scalar(min), "maximum"), (python_scalar(max), "minimum")):
         if bound is None:
             continue
         if isinstance(bound, CLArray):
@@ -482,6 +484,7 @@ def imag(x, /) -> CLArray:
 
 def where(condition, x1, x2, /):
     """``x1`` where ``condition`` is true, else ``x2``, with broadcasting."""
+    condition, x1, x2 = python_scalar(condition), python_scalar(x1), python_scalar(x2)
     arrays = [v for v in (condition, x1, x2) if isinstance(v, CLArray)]
     if not arrays:
         raise TypeError(

@@ -23,6 +23,7 @@ __all__ = [
     "check_device",
     "is_scalar",
     "make_layout",
+    "python_scalar",
     "reject",
     "type_name",
 ]
@@ -50,6 +51,12 @@ def reject(op: str, a, b) -> None:
 
 def is_scalar(x) -> bool:
     return isinstance(x, (bool, int, float, complex))
+
+
+def python_scalar(x):
+    """A numpy scalar (``np.float32(2)``) as the Python scalar it holds, so that it acts like
+    one (a weak scalar of the array's dtype); anything else unchanged."""
+    return x.item() if isinstance(x, (np.number, np.bool_)) else x
 
 
 def buffer_args(*arrays: CLArray) -> tuple:

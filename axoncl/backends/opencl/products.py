@@ -1,4 +1,5 @@
-"""matmul, tensordot, vecdot and matrix_transpose over the strided-batched ``gemm.gemm``.
+"""matmul, tensordot, vecdot and matrix_transpose over the strided-batched ``gemm.gemm``;
+integer matmul runs ``kernels/products.cl`` instead, exact in its dtype.
 
 These four are in the main namespace and in the ``linalg`` extension (``linalg.py``).
 """
@@ -12,6 +13,7 @@ from .array import CLArray, empty
 from .copy import astype
 from .elementwise import binary
 from .gemm import MatrixOperand, VectorOperand, gemm
+from .launch import get_kernel
 from .layout import broadcast_shapes, check_device, type_name
 from .manipulation import broadcast_to, normalize_axis, permute_dims, reshape
 from .reduction import sum as _sum
@@ -33,7 +35,8 @@ def _compute_dtype(op: str, x1: CLArray, x2: CLArray):
         raise TypeError(f"{op}: expected numeric arrays, got bool")
     if dtype.kind == "f":
         return dtype, dtype
-    # Integer products run in floating point (exact below 2**53 in float64, 2**24 in float32).
+    # Integer products: the exact integer kernel for matmul; tensordot and vecdot (reductions
+    # of products) in floating point, exact below 2**53 in float64 and 2**24 in float32.
     return dtype, (_dt.float64 if x1.device.caps.fp64 else _dt.float32)
 
 
@@ -56,12 +59,16 @@ def matmul(x1, x2, /) -> CLArray:
         )
     batch_shape = broadcast_shapes("matmul", a.shape[:-2], b.shape[:-2])
     batch = math.prod(batch_shape)
+    if out_dtype.kind in "iu":
+        dtype = out_dtype  # exact integer products, not through floating point
     a = astype(a, dtype, copy=False)
     b = astype(b, dtype, copy=False)
     a3 = reshape(broadcast_to(a, (*batch_shape, m, k)), (batch, m, k))
     b3 = reshape(broadcast_to(b, (*batch_shape, k, n)), (batch, k, n))
     out = empty((*batch_shape, m, n), dtype, a.device)
-    if out.size:
+    if out_dtype.kind in "iu":
+        _matmul_int(out, a3, b3, m, n, k)
+    elif out.size:
         gemm(
             a.device,
             MatrixOperand(a3.buffer, a3.offset, a3.strides),
@@ -81,6 +88,18 @@ def matmul(x1, x2, /) -> CLArray:
         shape = shape[:-1]
     out = reshape(out, shape)
     return astype(out, out_dtype, copy=False)
+
+
+def _matmul_int(out: CLArray, a3: CLArray, b3: CLArray, m: int, n: int, k: int) -> None:
+    """``out = a3 @ b3`` (batch, m, n) in the integer dtype of all three, exactly."""
+    if not out.size:
+        return
+    kernel = get_kernel(out.device, "products", "products_matmul_int", T=_dt.C_TYPE[out.dtype])
+    operands = (a3.buffer, a3.offset, *a3.strides, b3.buffer, b3.offset, *b3.strides)
+    n_out = out.size
+    kernel.launch_items(
+        n_out, n_out, out.buffer, *operands, m, n, k, op="matmul", shapes=(a3.shape, b3.shape)
+    )
 
 
 def matrix_transpose(x, /) -> CLArray:

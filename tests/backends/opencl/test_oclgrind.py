@@ -25,7 +25,8 @@ SCRIPT = textwrap.dedent("""
            xp.astype(m, xp.int32), xp.where(m > 3, m, 0.0), m[xp.asarray([2, 0])],
            xp.take_along_axis(m, idx, axis=1), xp.arange(10), xp.zeros((2, 3)),
            xp.floor_divide(xp.asarray([7, -7]), xp.asarray([2, 2])), xp.flip(x) - 1.0,
-           xp.logical_not(x > 0), xp.concat([m, m], axis=1), xp.eye(3)]
+           xp.logical_not(x > 0), xp.concat([m, m], axis=1), xp.eye(3),
+           xp.asarray(np.arange(6).reshape(2, 3)) @ xp.asarray(np.arange(3))]
     m[xp.asarray([1])] = 5.0
     m[:, ::2] = 1.0
     m[m > 4] = 0.0

@@ -68,3 +68,28 @@ def test_tensordot_vecdot_transpose(xp):
         atol=1e-5,
     )
     assert xp.matrix_transpose(xp.asarray(a)).shape == (2, 4, 3)
+
+
+@pytest.mark.parametrize("fp64", [True, False])
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "int32", "uint32", "int64", "uint64"])
+def test_integer_matmul_is_exact_in_its_dtype(xp, dev, dtype, fp64):
+    from axoncl.backends.opencl.device import set_fp64_disabled
+
+    set_fp64_disabled(dev, not fp64)
+    try:
+        rng = np.random.default_rng(3)
+        a = rng.integers(0, 100, (2, 3, 5)).astype(dtype)
+        b = rng.integers(0, 100, (5, 4)).astype(dtype)
+        out = xp.asarray(a) @ xp.asarray(b)
+        assert out.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(out.to_numpy(), a @ b)  # wraps on overflow, as numpy
+        np.testing.assert_array_equal(
+            (xp.asarray(a).mT @ xp.asarray(a[0])).to_numpy(), a.transpose(0, 2, 1) @ a[0]
+        )
+        np.testing.assert_array_equal((xp.asarray(a[0, 0]) @ xp.asarray(b)).to_numpy(), a[0, 0] @ b)
+        # 2**24 + 1 is not a float32; 2**62 + 3 * 5 is not a float64.
+        big = xp.asarray(np.array([[2**24 + 1, 2**62]], np.int64))
+        col = xp.asarray(np.array([[1], [1]], np.int64))
+        assert (big @ col).to_numpy().tolist() == [[2**24 + 1 + 2**62]]
+    finally:
+        set_fp64_disabled(dev, False)
