@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from collections import OrderedDict
 from typing import Any
 
@@ -47,6 +48,26 @@ def save(obj: Module | dict[str, Any], path: str | os.PathLike[str]) -> str:
 
 
 def load(path: str | os.PathLike[str]) -> OrderedDict[str, np.ndarray]:
-    """Read a state dict written by :func:`save` (numpy arrays, in the saved order)."""
-    with np.load(os.fspath(path), allow_pickle=False) as data:
-        return OrderedDict((key, data[key]) for key in data.files)
+    """Read a state dict written by :func:`save` (numpy arrays, in the saved order).
+
+    Raises
+    ------
+    ValueError
+        When the file is not an ``.npz`` archive of plain arrays (truncated, another format,
+        pickled objects); the message names the file.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            data = np.load(f, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):  # one .npy array, not a state dict
+                raise ValueError("it holds one array, not named arrays")
+            with data:
+                return OrderedDict((key, data[key]) for key in data.files)
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(
+            f"load: {path!r} is not a state dict written by axoncl.nn.save (an .npz archive of "
+            f"arrays): {exc}"
+        ) from None
