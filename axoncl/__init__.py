@@ -10,6 +10,7 @@ array([4., 6.])
 """
 
 from . import functions, nn, optim
+from .anomaly import detect_anomaly, is_anomaly_enabled
 from .backends import asarray, available_backends, backend_name, get_backend, namespace_of
 from .capture import CapturedStep, CaptureError, capture
 from .engine import backward, grad
@@ -52,12 +53,14 @@ __all__ = [
     "backend_name",
     "backward",
     "capture",
+    "detect_anomaly",
     "enable_grad",
     "get_backend",
     "grad",
     "gradcheck",
     "gradgradcheck",
     "inference_mode",
+    "is_anomaly_enabled",
     "is_grad_enabled",
     "is_inference_mode_enabled",
     "manual_seed",

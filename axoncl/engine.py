@@ -12,9 +12,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from .anomaly import check_gradients
 from .backends import namespace_of, primitives
 from .grad_mode import _MODE, _NO_GRAD
-from .graph import _INSPECT_HOOKS, LeafEdge, Node, _observed
+from .graph import _ANOMALY, _INSPECT_HOOKS, LeafEdge, Node, _observed
 from .variable import Variable, _new_variable
 
 __all__ = ["backward", "grad"]
@@ -133,6 +134,8 @@ def _engine(
                 grads = node.function.backward(node, grad)
             if type(grads) is not tuple:
                 grads = grads if isinstance(grads, tuple) else (grads,)
+            if _ANOMALY[0]:
+                check_gradients(node, grads)
             edges = node.edges
             if len(grads) != len(edges):
                 raise RuntimeError(

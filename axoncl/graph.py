@@ -10,15 +10,17 @@ inspector iterate.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import sys
+import zlib
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 
 from . import grad_mode
-from .backends import device_kwargs, namespace_of, namespace_of_type
+from .backends import device_kwargs, namespace_of, namespace_of_type, to_numpy
 
 __all__ = ["Function", "LeafEdge", "Node", "registry"]
 
@@ -78,6 +80,7 @@ class Node:
 
     creation_site: str | None = None
     _output_data = None
+    _versions: list[Any] | None = None  # (getter, version) per saved array that has one
     pre_hooks: list[Any] | tuple[()] = ()  # a node's own list once a hook is registered
     retained: Variable | None = None  # the Variable whose .grad retain_grad() keeps
 
@@ -102,8 +105,47 @@ class Node:
 
     # -- saving for backward -------------------------------------------------------------
     def save_for_backward(self, *values: Any) -> None:
-        """Keep inputs (or the output) for backward; they come back as Variables."""
+        """Keep inputs (or the output) for backward; they come back as Variables.
+
+        Each saved array that counts its in-place writes (an OpenCL array, a torch tensor; a
+        host array under :func:`axoncl.detect_anomaly`, by checksum) has its version noted, and
+        backward raises if it changed in between.
+        """
         self._saved = values
+        for value in values:  # the hot path: numpy arrays have no version, so one lookup each
+            if _VERSION_OF[type(value)] is not None or _CHECK_HOST[0]:
+                self._note_versions(values)
+                return
+
+    def _note_versions(self, values: tuple[Any, ...]) -> None:
+        versions = []
+        for value in values:
+            get = _VERSION_OF[type(value)]
+            if get is None and _CHECK_HOST[0] and hasattr(value, "shape"):
+                get = _fingerprint
+            versions.append(None if get is None else (get, get(value)))
+        self._versions = versions
+
+    def _check_versions(self) -> None:
+        """Raise if a saved array was written in place since it was saved."""
+        for i, (value, entry) in enumerate(zip(self._saved, self._versions, strict=True)):
+            if entry is None:
+                continue
+            get, saved = entry
+            if get(value) == saved:
+                continue
+            what = "its output"
+            for j, var in enumerate(self._inputs):
+                if isinstance(var, Variable) and var.data is value:
+                    what = f"its input {j}"
+                    break
+            site = f" (made at {self.creation_site})" if self.creation_site else ""
+            raise RuntimeError(
+                f"backward: {self.name}{site} saved {what} (shape {tuple(value.shape)}, saved "
+                f"value {i}) for its gradient, and that array was modified in place after the "
+                "op ran; change a copy instead (x = x.copy() / xp.asarray(x, copy=True)), or do "
+                "the in-place change before the op or after backward"
+            )
 
     @property
     def saved_arrays(self) -> tuple[Any, ...]:
@@ -114,6 +156,8 @@ class Node:
                 f"backward: saved values of {self.name} were freed by an earlier backward(); "
                 "pass retain_graph=True to the first call"
             )
+        if self._versions is not None:
+            self._check_versions()
         return self._saved
 
     @property
@@ -124,6 +168,8 @@ class Node:
                 f"backward: saved values of {self.name} were freed by an earlier backward(); "
                 "pass retain_graph=True to the first call"
             )
+        if self._versions is not None:
+            self._check_versions()
         out = []
         inputs = self._inputs
         for value in self._saved:
@@ -328,8 +374,36 @@ _INFERENCE = grad_mode._INFERENCE
 _NO_GRADS: list[tuple[bool, ...]] = [(False,) * n for n in range(8)]
 
 
-# The inspector's shadow execution wants file:line of each op; cheap enough to keep off by default.
+# The inspector's shadow execution and detect_anomaly want file:line of each op; cheap enough
+# to keep off by default.
 _TRACK_SITES = [False]
+
+# detect_anomaly (axoncl/anomaly.py): checksums of saved host arrays, and NaN/Inf checks of
+# every gradient in the engine.
+_CHECK_HOST = [False]
+_ANOMALY = [False]
+
+
+class _VersionReaders(dict):
+    """``type -> getter`` of the in-place write count of its arrays (``_version``: CLArray,
+    torch.Tensor), or None for types without one (numpy, scalars); learned per type."""
+
+    def __missing__(self, kind: type) -> Callable[[Any], int] | None:
+        getter = _read_version if hasattr(kind, "_version") and kind is not Variable else None
+        self[kind] = getter
+        return getter
+
+
+_read_version = operator.attrgetter("_version")
+_VERSION_OF = _VersionReaders()
+
+
+def _fingerprint(value: Any) -> int:
+    """A checksum of a host array's bytes: the version of arrays that count no writes (numpy),
+    taken only under detect_anomaly because it reads every byte."""
+    host = np.ascontiguousarray(to_numpy(value)).reshape(-1)
+    return zlib.crc32(host.view(np.uint8)) if host.size else 0
+
 
 # Observers of every forward and backward call (axoncl.inspect: profiler, activation recorder,
 # shadow execution). Empty by default, so the cost when off is one truth test per call.

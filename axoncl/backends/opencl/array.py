@@ -136,6 +136,18 @@ class CLArray:
         strides = (*self.strides[:-2], self.strides[-1], self.strides[-2])
         return self._view(shape, strides, self.offset)
 
+    @property
+    def _version(self) -> int:
+        """How many in-place writes (``x[...] = v``, ``x += y``) the buffer of this array and
+        of its views has had; autograd compares it with the value saved for backward (as
+        ``torch.Tensor._version``)."""
+        return getattr(self.buffer, "writes", 0)
+
+    def bump_version(self) -> None:
+        """Count one in-place write to this array's buffer (see :attr:`_version`)."""
+        buffer = self.buffer
+        buffer.writes = getattr(buffer, "writes", 0) + 1
+
     def _view(self, shape, strides, offset) -> CLArray:
         return CLArray(self.device, self.buffer, offset, tuple(shape), tuple(strides), self.dtype)
 
@@ -339,6 +351,7 @@ class CLArray:
                 f"array's shape {self.shape}"
             )
         _copy.copy_into(self, result)
+        self.bump_version()
         return self
 
     def __and__(self, other):

@@ -143,7 +143,8 @@ def _gib(n: int) -> str:
 
 class _Pool(cl_tools.MemoryPool):
     """pyopencl's memory pool, with a failed allocation raised as a ``MemoryError`` that names
-    the bytes asked for and the device's limits: the one place every allocation goes through."""
+    the bytes asked for and the device's limits: the one place every allocation goes through.
+    Each buffer starts with ``writes = 0``, the in-place write counter of its arrays."""
 
     def __init__(self, queue: cl.CommandQueue, caps: DeviceCaps, ident: str) -> None:
         super().__init__(cl_tools.ImmediateAllocator(queue))
@@ -152,7 +153,11 @@ class _Pool(cl_tools.MemoryPool):
 
     def allocate(self, nbytes: int):  # noqa: ANN201 - a pyopencl PooledBuffer
         try:
-            return super().allocate(nbytes)
+            buffer = super().allocate(nbytes)
+            # In-place writes to the arrays of this buffer (CLArray._version, shared by views):
+            # autograd compares it with the value saved for backward.
+            buffer.writes = 0
+            return buffer
         except cl.Error as exc:
             caps = self._caps
             raise MemoryError(

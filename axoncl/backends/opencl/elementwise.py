@@ -401,6 +401,7 @@ def binary_inplace(name: str, x: CLArray, other) -> CLArray:
         raise ValueError(
             f"{name}: in-place result would have shape {shape}, but the array has {x.shape}"
         )
+    x.bump_version()
     if a is x and not _overlaps(x, b):
         _binary_into(name, a, b, x, kdtype)
     else:

@@ -298,6 +298,7 @@ def setitem(x: CLArray, key, value) -> None:
             "array; convert it with xp.asarray(..., device=...) first"
         )
     v, adv = _parse(x, key, "__setitem__")
+    x.bump_version()
     if not adv:
         if isinstance(value, CLArray):
             copy_into(v, value)
