@@ -2,7 +2,8 @@
 // one pass per row forward and one launch backward. Host side: backends/opencl/loss.py.
 //   loss_cross_entropy_rows: per row i with label t = target[i], lse = log(sum(exp(x[i]))),
 //     loss[i] = lse - x[i, t], valid[i] = 1; a row whose label is ignore_index gets loss 0 and
-//     valid 0; a label outside [0, n_classes) gets a NaN loss (never a plausible number).
+//     valid 0; a label outside [0, n_classes) is reported on the device's error flag
+//     (errors.h: the host raises at its next read) and gets a NaN loss.
 //   loss_cross_entropy_total: the same rows, then their sum (and the sum of valid) in one
 //     work-group of LWS work-items, for a reduced loss in a single launch: total[0] = the sum,
 //     or with MEAN the sum over the valid count; count[0] = the valid count.
@@ -18,6 +19,9 @@
 #ifndef REAL
 #define REAL float
 #endif
+
+#include "errors.h"
+
 #ifndef LWS
 #define LWS 64
 #endif
@@ -28,7 +32,7 @@
 // Row i's loss (0 when ignored, NaN for a label out of range); writes its lse and valid flag.
 inline REAL row_loss(__global const REAL *x, long x_off, long i, long n_classes,
                      __global const long *target, long t_off, long ignore_index,
-                     __global REAL *valid, __global REAL *lse) {
+                     __global long *flag, long op, __global REAL *valid, __global REAL *lse) {
     __global const REAL *row = x + x_off + i * n_classes;
     REAL m = -INFINITY;
     for (long j = 0; j < n_classes; ++j) {
@@ -46,31 +50,38 @@ inline REAL row_loss(__global const REAL *x, long x_off, long i, long n_classes,
         return (REAL)0;
     }
     valid[i] = (REAL)1;
-    return (t >= 0 && t < n_classes) ? l - row[t] : (REAL)NAN;
+    if (t < 0 || t >= n_classes) {
+        report_error(flag, ERROR_TARGET, op, t, i, n_classes);
+        return (REAL)NAN;
+    }
+    return l - row[t];
 }
 
 __kernel void loss_cross_entropy_rows(__global const REAL *x, const long x_off, const long n_rows,
                                       const long n_classes, __global const long *target,
                                       const long t_off, const long ignore_index,
+                                      __global long *flag, const long op,
                                       __global REAL *loss, __global REAL *valid,
                                       __global REAL *lse) {
     const long i = get_global_id(0);
     if (i < n_rows) {
-        loss[i] = row_loss(x, x_off, i, n_classes, target, t_off, ignore_index, valid, lse);
+        loss[i] = row_loss(x, x_off, i, n_classes, target, t_off, ignore_index, flag, op, valid,
+                           lse);
     }
 }
 
 __kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void loss_cross_entropy_total(
     __global const REAL *x, const long x_off, const long n_rows, const long n_classes,
     __global const long *target, const long t_off, const long ignore_index,
-    __global REAL *total, __global REAL *count, __global REAL *valid, __global REAL *lse) {
+    __global long *flag, const long op, __global REAL *total, __global REAL *count,
+    __global REAL *valid, __global REAL *lse) {
     __local REAL sums[LWS];
     __local REAL counts[LWS];
     const int w = get_local_id(0);
     REAL s = (REAL)0;
     REAL c = (REAL)0;
     for (long i = w; i < n_rows; i += LWS) {
-        s += row_loss(x, x_off, i, n_classes, target, t_off, ignore_index, valid, lse);
+        s += row_loss(x, x_off, i, n_classes, target, t_off, ignore_index, flag, op, valid, lse);
         c += valid[i];
     }
     sums[w] = s;

@@ -153,10 +153,10 @@ class CLArray:
 
     # ---- namespace and device ------------------------------------------------------------------
     def __array_namespace__(self, api_version: str | None = None):
-        if api_version not in (None, "2021.12", "2022.12", "2023.12"):
+        if api_version not in (None, "2021.12", "2022.12", "2023.12", "2024.12", "2025.12"):
             raise ValueError(
                 f"__array_namespace__: unsupported api_version {api_version!r}; "
-                "the OpenCL namespace implements 2023.12"
+                "the OpenCL namespace implements 2025.12"
             )
         from axoncl.backends import opencl
 

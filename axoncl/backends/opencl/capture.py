@@ -185,3 +185,4 @@ class Graph:
                     what = f"replaying {kind} {getattr(kernel, 'function_name', '')}".rstrip()
                     raise launch_error(item.op, what, device, (), exc) from None
             device.launches += self.launches
+            device.errors_pending = True  # replayed checking kernels may have reported

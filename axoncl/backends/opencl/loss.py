@@ -1,5 +1,6 @@
 """Host side of ``kernels/loss.cl``: the OpenCL versions of the ``cross_entropy_rows`` and
-``cross_entropy_backward`` primitives, one launch each. Inputs that are not contiguous
+``cross_entropy_backward`` primitives, one launch each. A label out of range is reported on
+the device's error flag (the host raises at its next read). Inputs that are not contiguous
 float32/float64 logits with int64 labels take the portable path."""
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def _cross_entropy_rows_cl(x, target, *, ignore_index, xp):
         labels.buffer,
         labels.offset,
         int(ignore_index),
+        device.error_flag,
+        device.error_op("cross_entropy"),
         loss.buffer,
         valid.buffer,
         lse.buffer,
@@ -88,6 +91,8 @@ def _cross_entropy_total_cl(x, target, *, ignore_index, mean, xp):
         labels.buffer,
         labels.offset,
         int(ignore_index),
+        device.error_flag,
+        device.error_op("cross_entropy"),
         total.buffer,
         count.buffer,
         valid.buffer,

@@ -87,6 +87,10 @@ def _launch(op: str, name: str, operands: list[list[CLArray]], scalars: tuple) -
         op=op,
         shapes=tuple(arrays[0].shape for arrays in operands),
     )
+    for arrays in operands:  # parameters and state changed in place: saved values are stale
+        for i, a in enumerate(arrays):
+            if i != 1:  # the gradient is only read
+                a.bump_version()
 
 
 @primitives.sgd_step.register(NAMESPACE)

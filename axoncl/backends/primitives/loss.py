@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import primitive
-from .core import logsumexp
+from .core import check_targets, logsumexp
 
 __all__ = ["cross_entropy_backward", "cross_entropy_rows", "cross_entropy_total"]
 
@@ -22,10 +22,11 @@ def cross_entropy_rows(x: Any, target: Any, *, ignore_index: int, xp: Any) -> tu
     """``(loss, valid, lse)`` per row of logits ``x`` (N, C) with int labels ``target`` (N,).
 
     ``lse = log(sum(exp(x)))`` per row; ``loss = lse - x[i, target[i]]`` and ``valid = 1``,
-    except rows labelled ``ignore_index`` (loss 0, valid 0); a label outside [0, C) gives a NaN
-    loss, never a plausible number.
+    except rows labelled ``ignore_index`` (loss 0, valid 0); a label outside [0, C) raises
+    (``check_targets``; a backend's own version may report it at the next read).
     """
     n_classes = x.shape[1]
+    check_targets(target, n_classes, ignore_index=ignore_index, op="cross_entropy", xp=xp)
     lse = logsumexp(x, axis=1, keepdims=False, xp=xp)
     onehot = _onehot(target, n_classes, x.dtype, xp)
     picked = xp.sum(xp.where(onehot > 0, x, xp.zeros_like(x)), axis=1)
