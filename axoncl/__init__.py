@@ -16,11 +16,15 @@ from .capture import CapturedStep, CaptureError, capture
 from .engine import backward, grad
 from .functions.activation import *  # noqa: F403
 from .functions.arithmetic import *  # noqa: F403
+from .functions.contraction import *  # noqa: F403
 from .functions.conv import *  # noqa: F403
+from .functions.indexing import *  # noqa: F403
 from .functions.linalg import *  # noqa: F403
 from .functions.loss import *  # noqa: F403
 from .functions.normalization import *  # noqa: F403
+from .functions.norms import *  # noqa: F403
 from .functions.reduction import *  # noqa: F403
+from .functions.scan import *  # noqa: F403
 from .functions.shape import *  # noqa: F403
 from .grad_mode import (
     InferenceModeGuard,
@@ -75,8 +79,12 @@ __all__ = [
 __all__ += functions.activation.__all__
 __all__ += functions.arithmetic.__all__
 __all__ += functions.conv.__all__
+__all__ += functions.contraction.__all__
+__all__ += functions.indexing.__all__
 __all__ += functions.linalg.__all__
 __all__ += functions.loss.__all__
 __all__ += functions.normalization.__all__
+__all__ += functions.norms.__all__
 __all__ += functions.reduction.__all__
+__all__ += functions.scan.__all__
 __all__ += functions.shape.__all__

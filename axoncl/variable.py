@@ -154,6 +154,15 @@ class Variable:
         """The same data, outside any graph."""
         return Variable(self.data)
 
+    def requires_grad_(self, requires_grad: bool = True) -> Variable:
+        """Set ``requires_grad`` in place; returns ``self``."""
+        self.requires_grad = requires_grad
+        return self
+
+    def clone(self) -> Variable:
+        """A copy of the data that stays in the graph (the gradient passes through)."""
+        return F.astype(self, self.data.dtype)
+
     # -- data access ---------------------------------------------------------------------
     @property
     def xp(self) -> Any:
@@ -397,6 +406,28 @@ class Variable:
 
     def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Variable:
         return F.flatten(self, start_axis, end_axis)
+
+    def view(self, *shape: Any) -> Variable:
+        """``reshape`` under PyTorch's name (the result may be a copy, never an alias)."""
+        return self.reshape(*shape)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Variable:
+        return F.argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Variable:
+        return F.argmin(self, axis=axis, keepdims=keepdims)
+
+    def cumsum(self, axis: int | None = None) -> Variable:
+        return F.cumsum(self, axis=axis)
+
+    def norm(self, ord: Any = 2, axis: Any = None, keepdims: bool = False) -> Variable:  # noqa: A002
+        return F.norm(self, ord=ord, axis=axis, keepdims=keepdims)
+
+    def take_along_axis(self, indices: Any, axis: int = -1) -> Variable:
+        return F.take_along_axis(self, indices, axis=axis)
+
+    def gather(self, axis: int, index: Any) -> Variable:
+        return F.gather(self, axis, index)
 
     def squeeze(self, axis: Any = None) -> Variable:
         return F.squeeze(self, axis)

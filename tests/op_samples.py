@@ -622,6 +622,110 @@ COMPOSED_LOSS = _family(
     ],
 )
 
+# -- indexing --------------------------------------------------------------------------------
+INDEXING = _family(
+    "indexing",
+    [
+        OpSample(
+            "take_along_axis",
+            lambda x, i: ax.take_along_axis(x, i, axis=1),
+            ((3, 4),),
+            constants=_ints(4, (3, 5)),
+            note="repeats",
+        ),
+        OpSample(
+            "take_along_axis",
+            lambda x, i: x.take_along_axis(i, axis=0),
+            ((4, 2, 3),),
+            constants=_fixed([[[0, 3, 3], [1, 0, 2]], [[1, 1, 0], [3, 3, 3]]]),
+            note="axis0",
+        ),
+    ],
+)
+
+COMPOSED_INDEXING = _family(
+    "indexing",
+    [
+        OpSample(
+            "gather",
+            lambda x, i: ax.gather(x, 1, i),
+            ((3, 4),),
+            constants=_ints(4, (2, 3)),
+            note="smaller-index",
+        ),
+        OpSample(
+            "one_hot",
+            lambda x, t: (x * ax.one_hot(t, 4, dtype=x.dtype)).sum(axis=-1),
+            ((5, 4),),
+            constants=_ints(4, (5,)),
+        ),
+        OpSample(
+            "argmax",
+            lambda x: x.take_along_axis(x.argmax(axis=1, keepdims=True), axis=1),
+            ((3, 5),),
+            domain=spread,
+        ),
+        OpSample(
+            "argmin",
+            lambda x: x.take_along_axis(ax.argmin(x, axis=0, keepdims=True), axis=0),
+            ((4, 2),),
+            domain=spread,
+        ),
+    ],
+)
+
+# -- scan ------------------------------------------------------------------------------------
+SCAN = _family(
+    "scan",
+    [
+        OpSample("cumsum", lambda x: ax.cumsum(x, axis=1), ((2, 5),)),
+        OpSample("cumsum", lambda x: x.cumsum(axis=0), ((4, 2, 3),), note="axis0"),
+        OpSample("cumsum", lambda x: ax.cumsum(x), ((2, 3),), note="flat"),
+    ],
+)
+
+# -- contraction and norms (composed) --------------------------------------------------------
+COMPOSED_CONTRACTION = _family(
+    "contraction",
+    [
+        OpSample("einsum", lambda a, b: ax.einsum("ij,jk->ik", a, b), s, note=n)
+        for n, s in [("matmul", ((2, 3), (3, 4)))]
+    ]
+    + [
+        OpSample("einsum", lambda a, b: ax.einsum("bij,bkj->bik", a, b), ((2, 3, 4), (2, 5, 4))),
+        OpSample(
+            "einsum", lambda a, b: ax.einsum("bhqd,bhkd->bhqk", a, b), ((1, 2, 3, 2), (1, 2, 4, 2))
+        ),
+        OpSample("einsum", lambda a, b: ax.einsum("i,j->ij", a, b), ((3,), (2,)), note="outer"),
+        OpSample("einsum", lambda a: ax.einsum("ii->", a), ((3, 3),), note="trace"),
+        OpSample("einsum", lambda a: ax.einsum("ij->ji", a), ((2, 3),), note="transpose"),
+        OpSample(
+            "einsum",
+            lambda a, b, c: ax.einsum("ij,jk,kl->il", a, b, c),
+            ((2, 3), (3, 2), (2, 4)),
+            note="chain",
+        ),
+        OpSample(
+            "einsum",
+            lambda a, b: ax.einsum("...ij,...j", a, b),
+            ((2, 3, 4), (2, 4)),
+            note="ellipsis",
+        ),
+    ],
+)
+
+COMPOSED_NORMS = _family(
+    "norms",
+    [
+        OpSample("norm", lambda x: ax.norm(x), ((2, 3),)),
+        OpSample("norm", lambda x: x.norm(axis=1, keepdims=True), ((3, 4),), note="axis1"),
+        OpSample("norm", lambda x: ax.norm(x, 1, axis=0), ((3, 2),), domain=_NONZERO, note="l1"),
+        OpSample("norm", lambda x: ax.norm(x, 3.0, axis=-1), ((2, 4),), domain=_NONZERO, note="p3"),
+        OpSample("norm", lambda x: ax.norm(x, float("inf")), ((2, 3),), domain=spread, note="inf"),
+        OpSample("norm", lambda x: ax.norm(x, "fro", axis=(0, 1)), ((2, 3, 2),), note="fro-axes01"),
+    ],
+)
+
 OP_SAMPLES: list[OpSample] = [
     *ARITHMETIC,
     *ACTIVATION,
@@ -631,6 +735,8 @@ OP_SAMPLES: list[OpSample] = [
     *CONV,
     *LOSS,
     *NORMALIZATION,
+    *INDEXING,
+    *SCAN,
 ]
 """One or more samples for every op in ``axoncl.graph.registry``."""
 
@@ -640,6 +746,9 @@ COMPOSED_SAMPLES: list[OpSample] = [
     *COMPOSED_SHAPE,
     *COMPOSED_LOSS,
     *COMPOSED_CONV,
+    *COMPOSED_INDEXING,
+    *COMPOSED_CONTRACTION,
+    *COMPOSED_NORMS,
 ]
 """Samples of the public ops built from registered ones (no rule of their own)."""
 

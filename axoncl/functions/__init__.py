@@ -6,22 +6,43 @@ written out; this package and ``axoncl`` re-export exactly those lists
 """
 
 from ..graph import Function, registry
-from . import activation, arithmetic, conv, linalg, loss, normalization, reduction, shape
+from . import (
+    activation,
+    arithmetic,
+    contraction,
+    conv,
+    indexing,
+    linalg,
+    loss,
+    normalization,
+    norms,
+    reduction,
+    scan,
+    shape,
+)
 from .activation import *  # noqa: F403
 from .arithmetic import *  # noqa: F403
+from .contraction import *  # noqa: F403
 from .conv import *  # noqa: F403
+from .indexing import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .loss import *  # noqa: F403
 from .normalization import *  # noqa: F403
+from .norms import *  # noqa: F403
 from .reduction import *  # noqa: F403
+from .scan import *  # noqa: F403
 from .shape import *  # noqa: F403
 
 __all__ = ["Function", "registry"]
 __all__ += activation.__all__
 __all__ += arithmetic.__all__
 __all__ += conv.__all__
+__all__ += contraction.__all__
+__all__ += indexing.__all__
 __all__ += linalg.__all__
 __all__ += loss.__all__
 __all__ += normalization.__all__
+__all__ += norms.__all__
 __all__ += reduction.__all__
+__all__ += scan.__all__
 __all__ += shape.__all__
