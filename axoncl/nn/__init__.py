@@ -10,33 +10,49 @@ Examples
 """
 
 from ..random import Generator, manual_seed
-from . import init
-from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d
+from . import functional, init
+from .attention import MultiheadAttention
+from .containers import ModuleDict, ModuleList
+from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
+from .dropout import Dropout1d, Dropout2d
 from .layers import GELU, Dropout, Flatten, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .module import Module, Parameter, RemovableHandle
-from .normalization import BatchNorm1d, BatchNorm2d
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .recurrent import GRU, LSTM
 from .serialization import load, save
+from .sparse import Embedding
 
 __all__ = [
     "GELU",
+    "GRU",
+    "LSTM",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Conv1d",
     "Conv2d",
     "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Embedding",
     "Flatten",
     "Generator",
     "Identity",
+    "LayerNorm",
     "Linear",
     "MaxPool2d",
     "Module",
+    "ModuleDict",
+    "ModuleList",
+    "MultiheadAttention",
     "Parameter",
     "ReLU",
     "RemovableHandle",
     "Sequential",
     "Sigmoid",
     "Tanh",
+    "functional",
     "init",
     "load",
     "manual_seed",

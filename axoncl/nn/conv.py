@@ -9,9 +9,9 @@ from ..random import Generator
 from ..variable import Variable
 from . import init
 from .layers import as_input, empty_parameter, positive_int
-from .module import Module
+from .module import Module, Parameter
 
-__all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "Conv2d", "MaxPool2d"]
+__all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "Conv1d", "Conv2d", "MaxPool2d"]
 
 
 def _pair(value: int | tuple[int, int], what: str, layer: str) -> tuple[int, int]:
@@ -147,6 +147,66 @@ class Conv2d(Module):
             text += f", dilation={_show(self.dilation)}"
         if self.groups != 1:
             text += f", groups={self.groups}"
+        return text if self.bias is not None else text + ", bias=False"
+
+
+class Conv1d(Conv2d):
+    """1-D convolution over (N, C, L) inputs; weight ``(out_channels, in_channels // groups,
+    kernel_size)`` as in PyTorch, initialised as :class:`Conv2d` (a height-1 kernel)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        dilation: int = 1,
+        groups: int = 1,
+        bias: bool = True,
+        *,
+        dtype: str = "float32",
+        generator: Generator | None = None,
+    ) -> None:
+        for name, value in (("kernel_size", kernel_size), ("stride", stride)):
+            if not isinstance(value, int):
+                raise TypeError(f"Conv1d: expected {name} as an int, got {value!r}")
+        super().__init__(
+            in_channels,
+            out_channels,
+            (1, kernel_size),
+            (1, stride),
+            (0, padding),
+            (1, dilation),
+            groups,
+            bias,
+            dtype=dtype,
+            generator=generator,
+        )
+        self.weight = Parameter(self.weight.data.reshape(self.weight.shape[:2] + (kernel_size,)))
+
+    def forward(self, x: Any) -> Variable:
+        x = as_input(x)
+        if x.ndim != 3 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{self!r}: expected input of shape (N, {self.in_channels}, L), got {x.shape}"
+            )
+        return _conv_ops().conv1d(
+            x,
+            self.weight,
+            self.bias,
+            stride=self.stride[1],
+            padding=self.padding[1],
+            dilation=self.dilation[1],
+            groups=self.groups,
+        )
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size[1]}"
+        if self.stride[1] != 1:
+            text += f", stride={self.stride[1]}"
+        if self.padding[1]:
+            text += f", padding={self.padding[1]}"
         return text if self.bias is not None else text + ", bias=False"
 
 

@@ -1,4 +1,4 @@
-"""Batch normalisation with running statistics."""
+"""Batch normalisation with running statistics, and layer normalisation."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from ..backends import host_to_like
 from ..functions.normalization import batch_norm
 from ..grad_mode import no_grad
 from ..variable import Variable
-from . import init
+from . import functional, init
 from .layers import as_input, empty_parameter, positive_int
 from .module import Module
 
-__all__ = ["BatchNorm1d", "BatchNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
 
 
 class _BatchNorm(Module):
@@ -134,3 +134,50 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation over (N, C, H, W) inputs, per channel C."""
 
     _ranks = (4,)
+
+
+class LayerNorm(Module):
+    """Normalisation over the last axes (``normalized_shape``) of each sample, with a learned
+    elementwise scale (``weight``, ones) and shift (``bias``, zeros), as in PyTorch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> nn.LayerNorm(4)(np.ones((2, 3, 4))).shape
+    (2, 3, 4)
+    """
+
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        *,
+        dtype: str = "float32",
+    ) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+        self.normalized_shape = tuple(int(n) for n in shape)
+        self.eps = float(eps)
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = empty_parameter(self.normalized_shape, dtype)
+            init.ones_(self.weight)
+        else:
+            self.register_parameter("weight", None)
+        if elementwise_affine and bias:
+            self.bias = empty_parameter(self.normalized_shape, dtype)
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Any) -> Variable:
+        return functional.layer_norm(
+            as_input(x), self.normalized_shape, self.weight, self.bias, self.eps
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
