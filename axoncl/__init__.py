@@ -9,7 +9,7 @@ Examples
 array([4., 6.])
 """
 
-from . import functions, nn, optim
+from . import data, functions, nn, optim
 from .anomaly import detect_anomaly, is_anomaly_enabled
 from .backends import asarray, available_backends, backend_name, get_backend, namespace_of
 from .capture import CapturedStep, CaptureError, capture
@@ -57,6 +57,7 @@ __all__ = [
     "backend_name",
     "backward",
     "capture",
+    "data",
     "detect_anomaly",
     "enable_grad",
     "get_backend",
