@@ -171,6 +171,11 @@ class CLArray:
             return self
         return from_numpy(self.to_numpy(), target)
 
+    def __reduce__(self):
+        """Pickle and ``copy.deepcopy`` through the host: the data and the device's id (never
+        the Device, which holds a context); unpickling uploads to the device with that id."""
+        return (_from_host, (self.to_numpy(), self.device.id))
+
     def __dlpack_device__(self) -> tuple[int, int]:
         return (4, self.device.device_index)  # kDLOpenCL
 
@@ -447,6 +452,11 @@ def from_numpy(a, device: Device) -> CLArray:
     out = empty(host.shape, dtype, device)
     write_buffer(device, out.buffer, host, op="asarray", shapes=(host.shape,))
     return out
+
+
+def _from_host(host: np.ndarray, device_id: str) -> CLArray:
+    """The inverse of ``CLArray.__reduce__``."""
+    return from_numpy(host, get_device(device_id))
 
 
 def ascontiguous(x: CLArray) -> CLArray:
