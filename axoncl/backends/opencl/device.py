@@ -141,10 +141,14 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
+_pool_allocate = cl_tools.MemoryPool.allocate
+
+
 class _Pool(cl_tools.MemoryPool):
     """pyopencl's memory pool, with a failed allocation raised as a ``MemoryError`` that names
     the bytes asked for and the device's limits: the one place every allocation goes through.
-    Each buffer starts with ``writes = 0``, the in-place write counter of its arrays."""
+    (Each allocation is a new buffer object, so its in-place write counter, ``writes``, which
+    CLArray reads with a default of 0, starts at 0 without being set: a hot path.)"""
 
     def __init__(self, queue: cl.CommandQueue, caps: DeviceCaps, ident: str) -> None:
         super().__init__(cl_tools.ImmediateAllocator(queue))
@@ -153,11 +157,7 @@ class _Pool(cl_tools.MemoryPool):
 
     def allocate(self, nbytes: int):  # noqa: ANN201 - a pyopencl PooledBuffer
         try:
-            buffer = super().allocate(nbytes)
-            # In-place writes to the arrays of this buffer (CLArray._version, shared by views):
-            # autograd compares it with the value saved for backward.
-            buffer.writes = 0
-            return buffer
+            return _pool_allocate(self, nbytes)
         except cl.Error as exc:
             caps = self._caps
             raise MemoryError(

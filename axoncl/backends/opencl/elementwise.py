@@ -340,7 +340,7 @@ def binary(name: str, a, b) -> CLArray:
                 n = a.size
                 out = _new_contiguous(device, shape, a.strides, n, out_dtype)
                 kern.launch_items(
-                    _contig_items(device, n),
+                    -(-n // device.vector_width),
                     n,
                     out.buffer,
                     0,

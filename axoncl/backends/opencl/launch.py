@@ -45,6 +45,8 @@ __all__ = [
     "write_buffer",
 ]
 
+_enqueue = cl.enqueue_nd_range_kernel  # one global lookup on the hot path
+
 # OpenCL C scalar type names (as clGetKernelArgInfo reports them) -> numpy types for packing.
 _SCALAR_TYPES = {
     "char": np.int8,
@@ -114,6 +116,7 @@ class Kernel:
         "arg_types",
         "max_local",
         "_sizes",
+        "_set_args",
         "_queue",
         "_lock",
     )
@@ -125,6 +128,7 @@ class Kernel:
         self.family = family
         self.arg_types = _arg_types(cl_kernel, family)
         cl_kernel.set_scalar_arg_dtypes(self.arg_types)
+        self._set_args = cl_kernel.set_args  # bound once: the typed setter pyopencl generated
         try:
             self.max_local = int(
                 cl_kernel.get_work_group_info(
@@ -154,8 +158,8 @@ class Kernel:
         """Set ``args`` and enqueue over ``global_size`` work-items, atomically."""
         try:
             with self._lock:
-                self.cl_kernel.set_args(*args)
-                cl.enqueue_nd_range_kernel(self._queue, self.cl_kernel, global_size, local_size)
+                self._set_args(*args)
+                _enqueue(self._queue, self.cl_kernel, global_size, local_size)
                 self.device.launches += 1
                 if self.device.recorder is not None:  # axoncl.capture is recording
                     self.device.recorder.kernel(self, global_size, local_size, args, op)
@@ -171,7 +175,18 @@ class Kernel:
         big, small, threshold = self._sizes
         local = big if n_items >= threshold else small
         global_size = ((n_items + local - 1) // local * local,)
-        self.launch(global_size, (local,), *args, op=op, shapes=shapes)
+        # launch()'s body, inlined: this is the dispatch hot path of every elementwise op.
+        device = self.device
+        try:
+            with self._lock:
+                self._set_args(*args)
+                _enqueue(self._queue, self.cl_kernel, global_size, (local,))
+                device.launches += 1
+                if device.recorder is not None:
+                    device.recorder.kernel(self, global_size, (local,), args, op)
+        except _LAUNCH_ERRORS as exc:
+            what = f"launching {self.name} (global {global_size}, local ({local},))"
+            raise launch_error(op, what, device, shapes, exc) from None
 
     def launch_grid(
         self, n_items: int, n_rows: int, *args: Any, op: str, shapes: tuple = ()
