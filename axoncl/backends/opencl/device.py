@@ -235,8 +235,9 @@ class Device:
     def synchronize(self) -> None:
         """Wait until every queued command on this device has finished, then raise any error
         a kernel reported (:meth:`check_errors`)."""
+        flag = self.queue_error_read()
         self.queue.finish()
-        self.check_errors()
+        self.raise_reported(flag)
 
     def error_op(self, name: str) -> int:
         """The id that checking kernels write to the error flag for op ``name``; mark the flag
@@ -254,15 +255,30 @@ class Device:
         """Raise the error a kernel reported since the last check, and clear the flag.
 
         Costs nothing unless a checking kernel was launched since the last check; then one
-        blocking read of 64 bytes, done where the host waits for the queue anyway (after a
-        blocking read or ``synchronize``). An out-of-range index or class target raises
-        ``IndexError`` naming the op, the value, its flat position and the bound.
+        blocking read of 64 bytes. An out-of-range index or class target raises ``IndexError``
+        naming the op, the value, its flat position and the bound.
         """
+        flag = self.queue_error_read()
+        if flag is not None:
+            self.queue.finish()
+        self.raise_reported(flag)
+
+    def queue_error_read(self) -> np.ndarray | None:
+        """Enqueue a read of the error flag, when a checking kernel ran since the last look,
+        without waiting: the caller's own wait (``finish`` or a blocking read) covers it, so a
+        check costs no extra round trip. None when there is nothing to look at."""
         if not self.errors_pending:
-            return
+            return None
         self.errors_pending = False
         flag = np.zeros(8, np.int64)
-        cl.enqueue_copy(self.queue, flag, self.error_flag, is_blocking=True)
+        cl.enqueue_copy(self.queue, flag, self.error_flag, is_blocking=False)
+        return flag
+
+    def raise_reported(self, flag: np.ndarray | None) -> None:
+        """Raise the error in ``flag`` (read by :meth:`queue_error_read` and waited for), and
+        clear the device's flag; nothing when no kernel reported."""
+        if flag is None:
+            return
         code = int(flag[0] & 0xFFFFFFFF)
         if not code:
             return

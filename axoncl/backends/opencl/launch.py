@@ -273,15 +273,18 @@ def read_buffer(
 ) -> np.ndarray:
     """Copy ``host.nbytes`` bytes from ``src`` into ``host`` and wait for them, then raise any
     error a kernel reported on the device (``Device.check_errors``)."""
-    if host.nbytes:
-        if device.recorder is not None:
-            device.recorder.read(op)
-        try:
-            cl.enqueue_copy(device.queue, host, src, src_offset=src_offset, is_blocking=True)
-        except cl.Error as exc:
-            what = f"reading {host.nbytes} bytes to the host"
-            raise launch_error(op, what, device, shapes, exc) from None
-    device.check_errors()  # the queue is drained: a kernel's reported error costs no wait
+    if not host.nbytes:
+        device.check_errors()
+        return host
+    if device.recorder is not None:
+        device.recorder.read(op)
+    flag = device.queue_error_read()  # enqueued before the data, so one wait covers both
+    try:
+        cl.enqueue_copy(device.queue, host, src, src_offset=src_offset, is_blocking=True)
+    except cl.Error as exc:
+        what = f"reading {host.nbytes} bytes to the host"
+        raise launch_error(op, what, device, shapes, exc) from None
+    device.raise_reported(flag)
     return host
 
 

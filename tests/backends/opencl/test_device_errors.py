@@ -83,13 +83,15 @@ def test_autograd_getitem_checks_the_index(xp):
 def test_plain_kernels_never_read_the_flag(xp, dev, monkeypatch):
     dev.synchronize()
     reads = []
-    original = type(dev).check_errors
+    original = type(dev).queue_error_read
 
     def counting(self):
         reads.append(self.errors_pending)
-        return original(self)
+        flag = original(self)
+        assert (flag is not None) == reads[-1]  # the flag is read only when something checked
+        return flag
 
-    monkeypatch.setattr(type(dev), "check_errors", counting)
+    monkeypatch.setattr(type(dev), "queue_error_read", counting)
     x = xp.asarray([1.0, 2.0])
     (x * 2.0 + 1.0).to_numpy()
     assert reads == [False]  # looked at, but no flag read: nothing that checks ran
