@@ -62,11 +62,17 @@ FLOAT_UNARY(cosh, cosh(x))
 FLOAT_UNARY(sin, sin(x))
 FLOAT_UNARY(sinh, sinh(x))
 FLOAT_UNARY(tan, tan(x))
-FLOAT_UNARY(tanh, tanh(x))
+// tanh(x) rounds to ±1 beyond 9.02 (float) and 19.1 (double); PoCL's float tanh stops one ulp
+// short of 1 there (0.99999994 even at infinity), so the saturated range is written out.
+#define TANH_SATURATES ((BITS) == 64 ? (T)19.5 : (T)9.1)
+FLOAT_UNARY(tanh, fabs(x) > TANH_SATURATES ? copysign((T)1, x) : tanh(x))
 FLOAT_UNARY(exp, exp(x))
 FLOAT_UNARY(expm1, expm1(x))
 FLOAT_UNARY(log, log(x))
-FLOAT_UNARY(log1p, log1p(x))
+// Below 1e-8 (float) or 1e-17 (double), log1p(x) rounds to x itself; PoCL's log1p flushes
+// denormal x to 0 and drops its sign, so that range is written out.
+#define LOG1P_IS_X ((BITS) == 64 ? (T)1e-17 : (T)1e-8)
+FLOAT_UNARY(log1p, fabs(x) < LOG1P_IS_X ? x : log1p(x))
 FLOAT_UNARY(log2, log2(x))
 FLOAT_UNARY(log10, log10(x))
 FLOAT_UNARY(sqrt, sqrt(x))

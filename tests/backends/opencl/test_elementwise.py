@@ -140,6 +140,24 @@ def test_float_special_values(xp):
     np.testing.assert_array_equal(np.signbit(got[signed]), np.signbit(want[signed]))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_saturated_tanh_and_tiny_log1p_are_exact(xp, dev, dtype):
+    """Found by the extreme-value fuzz: PoCL's float tanh stopped one ulp short of ±1 (also
+    at ±inf), and its log1p flushed denormals to 0 and dropped their sign; -inf followed from
+    a later log. Both now match numpy bit for bit."""
+    if dtype == np.float64 and not dev.caps.fp64:
+        pytest.skip("the device has no fp64")
+    tiny = np.finfo(dtype).smallest_subnormal
+    x = np.array([20.0, 88.0, np.inf, -np.inf, -30.0, -0.0, np.nan], dtype=dtype)
+    np.testing.assert_array_equal(xp.tanh(xp.asarray(x)).to_numpy(), np.tanh(x))
+    near = np.array([0.5, 8.5, 9.0, -9.05, 9.5, 19.0], dtype=dtype)
+    np.testing.assert_array_max_ulp(xp.tanh(xp.asarray(near)).to_numpy(), np.tanh(near), 2)
+    y = np.array([tiny, -tiny, 37 * tiny, 1e-30, 1e-9, -0.0, 0.0, 1e-3, -0.5], dtype=dtype)
+    got = xp.log1p(xp.asarray(y)).to_numpy()
+    np.testing.assert_array_equal(got, np.log1p(y))
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(np.log1p(y)))
+
+
 INT_DTYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
 # Every binary function defined on integers but the shifts and pow (their operands need their
 # own ranges: tested below) and the float-only ones.
