@@ -417,9 +417,10 @@ def _write_graph(
     try:
         from . import inspect as inspector
 
-        loss = cross_entropy(net(_to(x, xp, dev)), _to(y, xp, dev))
+        with inspector.record_modules():  # so the drawing groups ops by layer
+            loss = cross_entropy(net(_to(x, xp, dev)), _to(y, xp, dev))
         loss.backward()
-        snapshot = inspector.trace_backward(loss)
+        snapshot = inspector.trace_backward(loss, names=net)
         to_dot = getattr(inspector, "to_dot", None) or type(snapshot).to_dot
         to_svg = getattr(inspector, "to_svg", None) or type(snapshot).to_svg
         texts = {"graph_dot": to_dot(snapshot), "graph_svg": to_svg(snapshot)}

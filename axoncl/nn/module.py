@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..backends import host_dtype, host_to_like, to_backend, to_numpy
+from ..graph import _TRACK_MODULES, MODULE_SCOPE
 from ..variable import Variable
 
 __all__ = ["Module", "Parameter", "RemovableHandle"]
@@ -348,6 +349,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}: forward() is not defined")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _TRACK_MODULES[0]:  # the inspector groups ops by the module call that made them
+            return _call_in_scope(self, args, kwargs)
+        return self._forward_with_hooks(args, kwargs)
+
+    def _forward_with_hooks(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, out)
@@ -369,6 +375,44 @@ class Module:
             text = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {text}")
         return "\n".join(lines) + "\n)"
+
+
+def _call_in_scope(module: Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``module(*args, **kwargs)`` with ``MODULE_SCOPE`` naming this call for the inspector.
+
+    A call's path is its attribute path below the outermost module called (``"layer1.0.bn"``;
+    the outermost is ``""``); a module called again in the same region gets ``#2``, ``#3``, …
+    so that each call is its own group.
+    """
+    outer = MODULE_SCOPE.get()
+    if outer is None:
+        path = ""
+    else:
+        parent_path, _ = outer[-1]
+        parent = _SCOPE_OWNERS.get(parent_path)
+        name = None
+        if parent is not None:
+            name = next((k for k, child in parent._modules.items() if child is module), None)
+        name = name or type(module).__name__.lower()
+        path = f"{parent_path}.{name}" if parent_path else name
+    calls = _SCOPE_CALLS.get(path, 0) + 1
+    _SCOPE_CALLS[path] = calls
+    if calls > 1:
+        path = f"{path}#{calls}"
+    _SCOPE_OWNERS[path] = module
+    token = MODULE_SCOPE.set((*(outer or ()), (path, type(module).__name__)))
+    try:
+        return module._forward_with_hooks(args, kwargs)
+    finally:
+        MODULE_SCOPE.reset(token)
+        if outer is None:  # the outermost call ends: forget the modules, keep the counts
+            _SCOPE_OWNERS.clear()
+
+
+# While module tracking is on: path -> module of the calls in progress, and calls per path
+# (reset by axoncl.inspect.record_modules, so each recorded region numbers its own calls).
+_SCOPE_OWNERS: dict[str, Module] = {}
+_SCOPE_CALLS: dict[str, int] = {}
 
 
 def _buffer(entry: tuple[Module, str]) -> Any:
