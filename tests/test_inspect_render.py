@@ -11,6 +11,7 @@ import pytest
 
 from axoncl import Variable
 from axoncl.inspect import dot_available, to_dot, to_html, to_svg, trace_backward
+from axoncl.inspect.layout import layout
 
 SVG = "{http://www.w3.org/2000/svg}"
 SHAPES = {f"{SVG}{tag}" for tag in ("rect", "ellipse", "polygon", "path", "circle")}
@@ -311,3 +312,61 @@ def test_long_edges_pass_between_boxes_in_their_own_slots():
             long_edges += 1
             assert edge.get("d").count(" C ") >= 2  # one curve per gap crossed
     assert long_edges >= 5
+
+
+def random_dag(rng, count):
+    """Boxes of random sizes; each reads one to three earlier ones, some far back."""
+    sizes = [(float(rng.integers(40, 160)), float(rng.integers(20, 60))) for _ in range(count)]
+    edges = set()
+    for target in range(1, count):
+        for _ in range(int(rng.integers(1, 4))):
+            edges.add((int(rng.integers(max(0, target - 12), target)), target))
+    return sizes, sorted(edges)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_graphs_route_every_edge_around_foreign_boxes(seed):
+    rng = np.random.default_rng(seed)
+    sizes, edges = random_dag(rng, int(rng.integers(5, 60)))
+    geometry = layout(sizes, edges)
+    rects = geometry.boxes
+    for a in range(len(rects)):  # boxes never overlap
+        ax, ay, aw, ah = rects[a]
+        for b in range(a):
+            bx, by, bw, bh = rects[b]
+            assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, (a, b)
+    assert all(x >= 0 and y >= 0 for x, y, _, _ in rects)
+    assert max(x + w for x, _, w, _ in rects) <= geometry.width
+    assert max(y + h for _, y, _, h in rects) <= geometry.height
+    for (source, target), d in zip(edges, geometry.paths, strict=True):
+        points = path_points(d)
+        sx, sy, sw, sh = rects[source]
+        tx, ty, tw, _ = rects[target]
+        assert sx < points[0][0] < sx + sw and points[0][1] == pytest.approx(sy + sh, abs=0.06)
+        assert tx < points[-1][0] < tx + tw and points[-1][1] == pytest.approx(ty, abs=0.06)
+        for k, (x, y, w, h) in enumerate(rects):
+            if k in (source, target):
+                continue
+            inner = (x + 0.5, y + 0.5, w - 1.0, h - 1.0)
+            for p, q in zip(points, points[1:]):
+                assert not crosses(p, q, inner), (seed, source, target, k)
+
+
+def test_layout_refuses_a_cycle():
+    with pytest.raises(ValueError, match="cycle"):
+        layout([(50.0, 20.0)] * 2, [(0, 1), (1, 0)])
+
+
+@needs_dot
+def test_dot_with_module_clusters_parses_with_graphviz():
+    from inspect_models import traced_net
+
+    snap, _ = traced_net()
+    text = to_dot(snap)
+    assert text.count("subgraph cluster_") == len({n.module for n in snap.nodes if n.module})
+    assert 'label="blocks.0.act"' in text
+    done = subprocess.run(["dot", "-Tsvg"], input=text, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    svg = ET.fromstring(done.stdout[done.stdout.index("<svg") :])
+    clusters = [g for g in svg.iter(f"{SVG}g") if g.get("class") == "cluster"]
+    assert len(clusters) == text.count("subgraph cluster_")

@@ -421,7 +421,8 @@ def record_activations(ops: Sequence[str] | None = None) -> Iterator[None]:
 
     Backward frees saved outputs, so without this a snapshot taken after ``backward`` has no
     activation statistics (needed to spot dead ReLUs). Only statistics are kept, never arrays;
-    each costs a host copy of the output.
+    each costs a host copy of the output. The block also records modules
+    (:func:`record_modules`), so drawings group ops by the module call that made them.
 
     Parameters
     ----------
