@@ -364,14 +364,14 @@ def _port(
             shared = ports[(-1, way)] = len(view.boxes)
             text = f"{way} more nodes"
             view.boxes.append(
-                _Box(f"{view.key}-{way}more", [text], "port", f"{text} in other views")
+                _Box(f"{view.key}_{way}more", [text], "port", f"{text} in other views")
             )
         return shared
     ports[(node.id, way)] = len(view.boxes)
     text = f"{way} {node.label}"
     view.boxes.append(
         _Box(
-            f"{view.key}-{way}{node.id}",
+            f"{view.key}_{way}{node.id}",
             [text, shape_text(node)],
             "port",
             f"{text} (#{node.id}, drawn in another view)",
