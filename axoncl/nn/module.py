@@ -351,10 +351,12 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _TRACK_MODULES[0]:  # the inspector groups ops by the module call that made them
             return _call_in_scope(self, args, kwargs)
-        return self._forward_with_hooks(args, kwargs)
-
-    def _forward_with_hooks(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         out = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            return self._run_hooks(args, out)
+        return out
+
+    def _run_hooks(self, args: tuple[Any, ...], out: Any) -> Any:
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, out)
             if result is not None:
@@ -402,7 +404,8 @@ def _call_in_scope(module: Module, args: tuple[Any, ...], kwargs: dict[str, Any]
     _SCOPE_OWNERS[path] = module
     token = MODULE_SCOPE.set((*(outer or ()), (path, type(module).__name__)))
     try:
-        return module._forward_with_hooks(args, kwargs)
+        out = module.forward(*args, **kwargs)
+        return module._run_hooks(args, out) if module._forward_hooks else out
     finally:
         MODULE_SCOPE.reset(token)
         if outer is None:  # the outermost call ends: forget the modules, keep the counts
