@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -387,34 +388,32 @@ def _call_in_scope(module: Module, args: tuple[Any, ...], kwargs: dict[str, Any]
     so that each call is its own group.
     """
     outer = MODULE_SCOPE.get()
-    if outer is None:
+    parent = _CALLER.get()
+    if outer is None or parent is None:
         path = ""
     else:
         parent_path, _ = outer[-1]
-        parent = _SCOPE_OWNERS.get(parent_path)
-        name = None
-        if parent is not None:
-            name = next((k for k, child in parent._modules.items() if child is module), None)
-        name = name or type(module).__name__.lower()
+        name = next((k for k, child in parent._modules.items() if child is module), None)
+        name = name or type(module).__name__.lower()  # a module that is no attribute
         path = f"{parent_path}.{name}" if parent_path else name
     calls = _SCOPE_CALLS.get(path, 0) + 1
     _SCOPE_CALLS[path] = calls
     if calls > 1:
         path = f"{path}#{calls}"
-    _SCOPE_OWNERS[path] = module
     token = MODULE_SCOPE.set((*(outer or ()), (path, type(module).__name__)))
+    caller = _CALLER.set(module)
     try:
         out = module.forward(*args, **kwargs)
         return module._run_hooks(args, out) if module._forward_hooks else out
     finally:
+        _CALLER.reset(caller)
         MODULE_SCOPE.reset(token)
-        if outer is None:  # the outermost call ends: forget the modules, keep the counts
-            _SCOPE_OWNERS.clear()
 
 
-# While module tracking is on: path -> module of the calls in progress, and calls per path
-# (reset by axoncl.inspect.record_modules, so each recorded region numbers its own calls).
-_SCOPE_OWNERS: dict[str, Module] = {}
+# While module tracking is on: the module whose call is running (per thread, like the scope),
+# and calls per path (reset by axoncl.inspect.record_modules, so each recorded region numbers
+# its own calls).
+_CALLER: ContextVar[Module | None] = ContextVar("axoncl_module_caller", default=None)
 _SCOPE_CALLS: dict[str, int] = {}
 
 
