@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 
 import numpy as np
+import pytest
 from inspect_models import Net, traced_net
 from test_inspect_render import (
     SVG,
@@ -18,7 +19,7 @@ from test_inspect_render import (
     page_views,
 )
 
-from axoncl import graph
+from axoncl import graph, nn
 from axoncl import inspect as ai
 
 
@@ -103,3 +104,31 @@ def test_a_group_with_a_flagged_parameter_is_marked():
     ]
     assert blocks[0].get("class") == "node group flagged"
     assert blocks[0].find(f"{SVG}rect").get("stroke") == "#cc0000"
+
+
+class Left(nn.Module):
+    """Multiplies from the left, so the weight is the op's first input: in the snapshot's
+    order the weight comes before the layers that feed this one."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.w = nn.Parameter(np.eye(n) * 0.5)
+
+    def forward(self, h):
+        return (self.w @ h).tanh()
+
+
+@pytest.mark.parametrize("max_nodes", [3, 5, 8, 13, 21])
+def test_parts_of_module_groups_never_depend_on_each_other_in_a_cycle(max_nodes):
+    net = nn.Sequential(*[Left(3) for _ in range(30)])
+    with ai.record_modules():
+        y = net(np.ones((3, 2))).sum()
+    y.backward()
+    snap = ai.trace_backward(y, names=net)
+    page = ai.to_html(snap, engine="python", max_nodes=max_nodes)  # a cycle would raise
+    views = page_views(page)
+    assert len(views) > 30  # 30 module calls, in parts
+    assert sorted(drawn_nodes(page)) == list(range(len(snap.nodes)))
+    for view in views.values():
+        assert len(node_groups(ET.tostring(view, encoding="unicode"))) <= max(max_nodes, 2 * 7 + 2)
+        assert_edges_avoid_foreign_boxes(view)

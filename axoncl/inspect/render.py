@@ -14,6 +14,7 @@ The built-in layout is in :mod:`.layout`. When Graphviz's ``dot`` is on the PATH
 
 from __future__ import annotations
 
+import heapq
 import html
 import math
 import shutil
@@ -208,7 +209,7 @@ def _simplify(group: _Group, nodes: tuple[NodeInfo, ...]) -> None:
                 items.extend(item.items)
                 continue
         items.append(item)
-    outermost = [i for i in items if isinstance(i, _Group) and i.path in ("",)]
+    outermost = [i for i in items if isinstance(i, _Group) and i.path == ""]
     if group.path is None and len(outermost) == 1 and len(items) > 1:
         (only,) = outermost
         items.remove(only)
@@ -216,14 +217,49 @@ def _simplify(group: _Group, nodes: tuple[NodeInfo, ...]) -> None:
     group.items = items
 
 
-def _split(group: _Group, max_nodes: int, counter: list[int]) -> None:
-    """Parts for a view with more than ``max_nodes`` items: consecutive runs of the
-    topological order (edges only go forward in it, so the parts form no cycle)."""
+def _first(item: int | _Group) -> int:
+    return item.first() if isinstance(item, _Group) else item
+
+
+def _item_order(items: list[int | _Group], snapshot: GraphSnapshot) -> list[int | _Group]:
+    """``items`` in a topological order of the graph between them (ties: lowest node first).
+    Node ids alone would not do: a group whose first member is an early leaf may still read
+    the output of an item with later ids."""
+    slot: dict[int, int] = {}
+    for k, item in enumerate(items):
+        for member in item.members if isinstance(item, _Group) else (item,):
+            slot[member] = k
+    following: list[set[int]] = [set() for _ in items]
+    waiting = [0] * len(items)
+    for edge in snapshot.edges:
+        a, b = slot.get(edge.source), slot.get(edge.target)
+        if a is not None and b is not None and a != b and b not in following[a]:
+            following[a].add(b)
+            waiting[b] += 1
+    ready = [(_first(items[k]), k) for k in range(len(items)) if waiting[k] == 0]
+    heapq.heapify(ready)
+    order: list[int | _Group] = []
+    while ready:
+        _, k = heapq.heappop(ready)
+        order.append(items[k])
+        for b in following[k]:
+            waiting[b] -= 1
+            if waiting[b] == 0:
+                heapq.heappush(ready, (_first(items[b]), b))
+    if len(order) != len(items):  # module calls are sequential in time, so this cannot happen
+        raise RuntimeError("to_svg: the groups of a view depend on each other in a cycle")
+    return order
+
+
+def _split(group: _Group, max_nodes: int, snapshot: GraphSnapshot, counter: list[int]) -> None:
+    """Parts for a view with more than ``max_nodes`` items: consecutive runs of a
+    topological order of its items (edges only go forward in it, so the parts form no
+    cycle)."""
     for item in group.items:
         if isinstance(item, _Group):
-            _split(item, max_nodes, counter)
+            _split(item, max_nodes, snapshot, counter)
     while len(group.items) > max_nodes:
-        ordered = sorted(group.items, key=lambda i: i.first() if isinstance(i, _Group) else i)
+        ordered = _item_order(group.items, snapshot)
         parts = math.ceil(len(ordered) / max_nodes)
         size = math.ceil(len(ordered) / parts)
         new_items: list[int | _Group] = []
@@ -243,7 +279,7 @@ def _groups(snapshot: GraphSnapshot, max_nodes: int | None) -> _Group:
         return root
     _simplify(root, snapshot.nodes)
     # Room for the ports a view may add (_MAX_PORTS each way, plus one "more" box each).
-    _split(root, max(max_nodes - 2 * (_MAX_PORTS + 1), max_nodes // 2, 2), [0])
+    _split(root, max(max_nodes - 2 * (_MAX_PORTS + 1), max_nodes // 2, 2), snapshot, [0])
     return root
 
 
