@@ -94,7 +94,26 @@ def _fit_in_order(desired: list[float], widths: list[float]) -> list[float]:
 
 def layout(sizes: list[tuple[float, float]], edges: list[tuple[int, int]]) -> Geometry:
     """Place boxes of the given (width, height) and route ``edges`` (source, target) between
-    them; the graph must be acyclic."""
+    them.
+
+    Parameters
+    ----------
+    sizes
+        (width, height) of each box.
+    edges
+        (source, target) index pairs; the graph must be acyclic (``ValueError`` otherwise).
+
+    Returns
+    -------
+    Geometry
+        Box corners and one SVG path (``M``, ``V`` and ``C`` commands) per edge.
+
+    Examples
+    --------
+    >>> g = layout([(60.0, 30.0), (60.0, 30.0), (60.0, 30.0)], [(0, 1), (1, 2), (0, 2)])
+    >>> [round(y) for _, y, _, _ in g.boxes], g.paths[2].count(" C ")
+    ([20, 96, 172], 2)
+    """
     count = len(sizes)
     layer = _layers(count, edges)
     depth = max(layer, default=-1) + 1

@@ -314,7 +314,18 @@ def flow_chart_svg(report: GradientFlowReport) -> str:
     """An inline SVG chart of ``report``: per parameter, in model order, the gradient norm (a
     bar) and the grad/weight ratio (a dot) on one log scale; flagged parameters are red and
     carry their flags above the bar. The vanishing and exploding ratio thresholds are dashed
-    lines when they fall in the range drawn."""
+    lines when they fall in the range drawn.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> from axoncl.inspect import trace_backward
+    >>> w = axoncl.Variable(np.ones(3), requires_grad=True, name="w")
+    >>> (w * 2.0).sum().backward()
+    >>> svg = flow_chart_svg(trace_backward(w * 2.0).gradient_flow_summary())
+    >>> svg.startswith("<svg"), svg.count('class="flow-param"')
+    (True, 1)
+    """
     esc = html.escape
     params = report.parameters
     values = [p.grad_norm for p in params] + [p.ratio for p in params]
