@@ -7,7 +7,6 @@ Needs Debian's ``chromium`` and ``chromium-driver`` (scripts/setup.sh installs t
 
 from __future__ import annotations
 
-import os
 import shutil
 import xml.etree.ElementTree as ET
 
@@ -34,7 +33,6 @@ def browser():
             "Chromium or its driver is not installed "
             "(apt-get install chromium chromium-driver; scripts/setup.sh does)"
         )
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium look for a driver online
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for argument in (
@@ -50,7 +48,9 @@ def browser():
     ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(driver_path))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SE_OFFLINE", "true")  # never let Selenium look for a driver online
+        driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(driver_path))
     driver.execute_cdp_cmd("Network.enable", {})
     driver.execute_cdp_cmd(
         "Network.emulateNetworkConditions",
