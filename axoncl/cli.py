@@ -56,8 +56,8 @@ def info(stream: TextIO | None = None) -> int:
         from .backends.opencl import device as cl_device
     except ImportError as exc:
         print(
-            f"\nOpenCL: pyopencl is not importable ({exc}); pip install pyopencl, then install "
-            "an OpenCL runtime (on Debian/Ubuntu: apt-get install pocl-opencl-icd)",
+            f"\nOpenCL: pyopencl is not importable ({exc}); pip install 'axoncl[opencl]', then "
+            "install an OpenCL runtime (on Debian/Ubuntu: apt-get install pocl-opencl-icd)",
             file=out,
         )
         return 0
@@ -157,11 +157,12 @@ def bench(names: list[str], tune: bool, quick: bool, device: str | None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import demo
+    from . import __version__, demo
 
     parser = argparse.ArgumentParser(
         prog="axoncl", description="axoncl: autodiff over the array API, with OpenCL"
     )
+    parser.add_argument("--version", action="version", version=f"axoncl {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{info,demo,bench,inspect}")
     sub.add_parser("info", help="OpenCL platforms, devices and capabilities; backends")
     demo_parser = sub.add_parser(
@@ -218,8 +219,9 @@ def main(argv: list[str] | None = None) -> int:
 def _user_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean a wrong flag, device or environment, not a bug in axoncl."""
     from .backends import DeviceSpecError
+    from .demo import MissingExtraError
 
-    errors: tuple[type[BaseException], ...] = (DeviceSpecError,)
+    errors: tuple[type[BaseException], ...] = (DeviceSpecError, MissingExtraError)
     try:
         from .backends.opencl.device import NoOpenCLError
     except ImportError:

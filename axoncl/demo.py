@@ -29,6 +29,7 @@ $ mpiexec -n 2 python -m axoncl demo   # two ranks, half of each global batch ea
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import json
 import math
@@ -45,10 +46,23 @@ from .backends import DeviceSpecError, get_backend, to_backend, to_numpy
 from .functions import cross_entropy
 from .grad_mode import no_grad
 
-__all__ = ["DemoResult", "build_model", "load_digits_split", "main", "resolve_device", "run"]
+__all__ = [
+    "DemoResult",
+    "MissingExtraError",
+    "build_model",
+    "load_digits_split",
+    "main",
+    "resolve_device",
+    "run",
+]
 
 DEFAULTS = {"epochs": 15, "batch_size": 32, "lr": 1e-2, "seed": 0}
 DEFAULT_OUT = "axoncl-demo-output"
+
+
+class MissingExtraError(ImportError):
+    """The demo needs a package that this installation lacks; the message names the extra
+    (``pip install 'axoncl[train]'``) that brings it."""
 
 
 @dataclass
@@ -103,8 +117,14 @@ def load_digits_split(seed: int = 0, test_size: float = 0.2) -> tuple[np.ndarray
     """``(x_train, y_train, x_test, y_test)``: float32 images (N, 1, 8, 8) scaled to [0, 1] and
     int64 labels, split stratified with ``seed`` (the split does not depend on ``--seed``'s
     training randomness unless you pass it here)."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+    try:
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+    except ImportError:
+        raise MissingExtraError(
+            "demo: the digits data set comes with scikit-learn, which is not installed; "
+            "pip install 'axoncl[train]'"
+        ) from None
 
     digits = load_digits()
     x = (digits.images / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)
@@ -115,16 +135,25 @@ def load_digits_split(seed: int = 0, test_size: float = 0.2) -> tuple[np.ndarray
     return x_tr, y_tr, x_te, y_te
 
 
-def resolve_device(spec: str | None) -> tuple[Any, Any, str]:
+def resolve_device(spec: str | None, notes: list[str] | None = None) -> tuple[Any, Any, str]:
     """``(namespace, device or None, description)`` for ``--device``.
 
     ``None`` or ``"default"``: ``AXONCL_DEVICE`` when set, else the default OpenCL device (a GPU
-    if present, else the first CPU device such as PoCL). ``"numpy"`` runs on numpy.
+    if present, else the first CPU device such as PoCL); without pyopencl the default falls back
+    to numpy and says so in ``notes``. ``"numpy"`` runs on numpy.
     """
     source = "--device"
     if spec in (None, "", "default"):
         source = "AXONCL_DEVICE"
-        spec = os.environ.get("AXONCL_DEVICE", "").strip() or "opencl"
+        spec = os.environ.get("AXONCL_DEVICE", "").strip()
+        if not spec:
+            spec = "opencl"
+            if notes is not None and not _importable("pyopencl"):
+                notes.append(
+                    "pyopencl is not installed, so the demo runs on numpy; "
+                    "pip install 'axoncl[opencl]' for the OpenCL backend"
+                )
+                spec = "numpy"
     if spec.lower() == "numpy":
         return get_backend("numpy"), None, "numpy (host)"
     if not spec.lower().startswith("opencl"):
@@ -132,10 +161,24 @@ def resolve_device(spec: str | None) -> tuple[Any, Any, str]:
             f"demo: expected {source} 'numpy', 'opencl', 'opencl:cpu', "
             f"'opencl:gpu' or 'opencl:P:D', got {spec!r}"
         )
-    xp = get_backend("opencl")
+    try:
+        xp = get_backend("opencl")
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"demo: {source} {spec!r} needs pyopencl ({exc.__cause__ or exc}); "
+            "pip install 'axoncl[opencl]', or run with --device numpy"
+        ) from None
     device = xp.get_device(spec)
     caps = device.caps
     return xp, device, f"{device.id} {caps.name} ({caps.kind}, {caps.platform})"
+
+
+def _importable(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
 
 
 def _to(host: np.ndarray, xp: Any, device: Any) -> Any:
@@ -240,8 +283,11 @@ def run(
         device = distributed.select_device(device)
         if ranks.rank != 0:  # only rank 0 prints and writes
             stream, progress, out = io.StringIO(), False, None
-    xp, dev, description = resolve_device(device)
-    x_tr, y_tr, x_te, y_te = load_digits_split()
+    x_tr, y_tr, x_te, y_te = load_digits_split()  # first: without scikit-learn, say only that
+    fallback: list[str] = []
+    xp, dev, description = resolve_device(device, fallback)
+    for note in fallback:
+        print(f"note: {note}", file=stream)
     nn.manual_seed(seed)
     net = build_model(model)
     if dev is not None:
@@ -319,7 +365,12 @@ def run(
         os.makedirs(out, exist_ok=True)
         _write_graph(net, x_tr[:batch_size], y_tr[:batch_size], xp, dev, out, result)
         opt.zero_grad()
-        result.files["loss_curve"] = _plot(result, os.path.join(out, "loss_curve.png"))
+        try:
+            result.files["loss_curve"] = _plot(result, os.path.join(out, "loss_curve.png"))
+        except ImportError:
+            result.notes.append(
+                "loss curve not written: matplotlib is not installed (pip install 'axoncl[train]')"
+            )
         result.files["weights"] = nn.save(net, os.path.join(out, "weights.npz"))
         summary = os.path.join(out, "summary.json")
         result.files["summary"] = summary
@@ -366,9 +417,10 @@ def _write_graph(
     try:
         from . import inspect as inspector
 
-        loss = cross_entropy(net(_to(x, xp, dev)), _to(y, xp, dev))
+        with inspector.record_modules():  # so the drawing groups ops by layer
+            loss = cross_entropy(net(_to(x, xp, dev)), _to(y, xp, dev))
         loss.backward()
-        snapshot = inspector.trace_backward(loss)
+        snapshot = inspector.trace_backward(loss, names=net)
         to_dot = getattr(inspector, "to_dot", None) or type(snapshot).to_dot
         to_svg = getattr(inspector, "to_svg", None) or type(snapshot).to_svg
         texts = {"graph_dot": to_dot(snapshot), "graph_svg": to_svg(snapshot)}

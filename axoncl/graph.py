@@ -15,6 +15,7 @@ import re
 import sys
 import zlib
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
 import numpy as np
@@ -79,6 +80,7 @@ class Node:
     )
 
     creation_site: str | None = None
+    module_scope: tuple[tuple[str, str], ...] | None = None  # (path, class name), outer first
     _output_data = None
     _versions: list[Any] | None = None  # (getter, version) per saved array that has one
     pre_hooks: list[Any] | tuple[()] = ()  # a node's own list once a hook is registered
@@ -339,6 +341,8 @@ class Function:
             ctx.out_device = getattr(out.data, "device", None)
             if _TRACK_SITES[0]:
                 ctx.creation_site = _creation_site()
+            if _TRACK_MODULES[0]:
+                ctx.module_scope = MODULE_SCOPE.get()
             out._requires_grad = True
             out.grad_fn = ctx
             # Inputs are kept only if saved; otherwise the graph holds nodes, not data.
@@ -377,6 +381,14 @@ _NO_GRADS: list[tuple[bool, ...]] = [(False,) * n for n in range(8)]
 # The inspector's shadow execution and detect_anomaly want file:line of each op; cheap enough
 # to keep off by default.
 _TRACK_SITES = [False]
+
+# The inspector's module grouping: while _TRACK_MODULES[0] is set, Module.__call__ sets
+# MODULE_SCOPE to the chain of module calls it is inside, and Function.apply copies it onto each
+# recorded node. Off by default: the cost is one truth test per module call and per op.
+_TRACK_MODULES = [False]
+MODULE_SCOPE: ContextVar[tuple[tuple[str, str], ...] | None] = ContextVar(
+    "axoncl_module_scope", default=None
+)
 
 # detect_anomaly (axoncl/anomaly.py): checksums of saved host arrays, and NaN/Inf checks of
 # every gradient in the engine.

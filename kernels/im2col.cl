@@ -1,4 +1,4 @@
-// im2col.cl: NCHW convolution and pooling windows (KERNELS.md section 4.1). Host side:
+// im2col.cl: NCHW convolution and pooling windows (docs/kernels.md, section 3.1). Host side:
 // backends/opencl/conv.py and pooling.py. All arrays are C-contiguous per image; element
 // offsets and strides are `long`, so column buffers past 2^31 elements index correctly.
 //

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh Debian/Ubuntu machine: the PoCL OpenCL runtime (CPU device),
-# oclgrind (kernel checker), Graphviz (optional layout engine of the inspector), and axoncl with
-# its test and distributed (mpi4py, MPICH's mpiexec) extras. Safe to run again.
+# oclgrind (kernel checker), Graphviz (optional layout engine of the inspector), Chromium and its
+# driver (the inspector's page is tested in a headless browser), and axoncl with its test and
+# distributed (mpi4py, MPICH's mpiexec) extras. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,8 @@ dpkg -s ocl-icd-libopencl1 >/dev/null 2>&1 || need_apt+=(ocl-icd-libopencl1)
 dpkg -s oclgrind >/dev/null 2>&1 || need_apt+=(oclgrind)
 dpkg -s clinfo >/dev/null 2>&1 || need_apt+=(clinfo)
 dpkg -s graphviz >/dev/null 2>&1 || need_apt+=(graphviz)  # optional: the inspector's layout
+dpkg -s chromium >/dev/null 2>&1 || need_apt+=(chromium)  # the inspector's browser test
+dpkg -s chromium-driver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"

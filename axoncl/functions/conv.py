@@ -50,7 +50,8 @@ def _check_fits(op: str, shape: tuple[int, ...], kernel_size, stride, padding, d
 
 class Conv2d(Function):
     """NCHW convolution. A dedicated rule for speed: forward is im2col plus one batched GEMM
-    (bias fused where the backend can), and the gradients are GEMMs too (KERNELS.md §4)."""
+    (bias fused where the backend can), and the gradients are GEMMs too (docs/kernels.md,
+    section 3)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias):

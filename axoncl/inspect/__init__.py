@@ -25,10 +25,18 @@ Examples
 from ._hooks import TensorStats
 from .cli import cli_main
 from .health import GradientFlowReport, ParameterFlow, gradient_flow_plot, gradient_flow_summary
+from .page import to_html
 from .profile import OpProfile, profile
-from .render import dot_available, to_dot, to_html, to_svg
+from .render import dot_available, to_dot, to_svg
 from .shadow import Divergence, ShadowReport, shadow, tolerance_for
-from .snapshot import Edge, GraphSnapshot, NodeInfo, record_activations, trace_backward
+from .snapshot import (
+    Edge,
+    GraphSnapshot,
+    NodeInfo,
+    record_activations,
+    record_modules,
+    trace_backward,
+)
 
 __all__ = [
     "Divergence",
@@ -46,6 +54,7 @@ __all__ = [
     "gradient_flow_summary",
     "profile",
     "record_activations",
+    "record_modules",
     "shadow",
     "to_dot",
     "to_html",

@@ -14,7 +14,8 @@ import numpy as np
 
 from ..backends import get_backend, to_backend
 from ..variable import Variable
-from .render import to_dot, to_html, to_svg
+from .page import to_html
+from .render import to_dot, to_svg
 from .snapshot import GraphSnapshot, record_activations, trace_backward
 
 __all__ = ["cli_main"]

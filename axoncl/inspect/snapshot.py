@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import graph
 from ..backends import backend_name, namespace_of
 from ..graph import LeafEdge, Node
 from ..variable import Variable
@@ -16,7 +17,14 @@ from ._hooks import TensorStats, installed, tensor_stats
 if TYPE_CHECKING:
     from .health import GradientFlowReport
 
-__all__ = ["Edge", "GraphSnapshot", "NodeInfo", "record_activations", "trace_backward"]
+__all__ = [
+    "Edge",
+    "GraphSnapshot",
+    "NodeInfo",
+    "record_activations",
+    "record_modules",
+    "trace_backward",
+]
 
 LEAF = "leaf"
 
@@ -44,6 +52,10 @@ class NodeInfo:
         (:func:`record_activations`) or is still saved for backward.
     creation_site
         ``file:line`` where the op was called, when sites were tracked (shadow execution).
+    module
+        The module call that made the op, as a path below the outermost module called
+        (``"layer1.0.bn"``; ``""`` is the outermost module itself, ``"relu#2"`` a second call of
+        the same module), when the forward ran under :func:`record_modules`; else ``None``.
     """
 
     id: int
@@ -61,6 +73,7 @@ class NodeInfo:
     grad: TensorStats | None = None
     value: TensorStats | None = None
     creation_site: str | None = None
+    module: str | None = None
 
     @property
     def label(self) -> str:
@@ -86,6 +99,7 @@ class NodeInfo:
             "grad": None if self.grad is None else self.grad.to_dict(),
             "value": None if self.value is None else self.value.to_dict(),
             "creation_site": self.creation_site,
+            "module": self.module,
         }
 
 
@@ -117,6 +131,7 @@ class GraphSnapshot:
     edges: tuple[Edge, ...]
     outputs: tuple[int, ...]
     backend: str = "numpy"
+    modules: Mapping[str, str] = field(default_factory=dict)  # module path -> class name
     _by_op: Mapping[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     # -- structure -------------------------------------------------------------------------
@@ -170,6 +185,7 @@ class GraphSnapshot:
         return {
             "backend": self.backend,
             "outputs": list(self.outputs),
+            "modules": dict(self.modules),
             "nodes": [node.to_dict() for node in self.nodes],
             "edges": [[edge.source, edge.target, edge.index] for edge in self.edges],
         }
@@ -195,7 +211,7 @@ class GraphSnapshot:
 
     def to_html(self, **options: Any) -> str:
         """See :func:`axoncl.inspect.to_html`."""
-        from .render import to_html
+        from .page import to_html
 
         return to_html(self, **options)
 
@@ -340,6 +356,7 @@ def trace_backward(
             position += 1
     infos = []
     by_op: dict[str, list[int]] = {}
+    modules: dict[str, str] = {}
     for i, item in enumerate(order):
         inputs = tuple(index[_key(e)] for e in _children(item))
         if isinstance(item, LeafEdge):
@@ -362,6 +379,9 @@ def trace_backward(
             )
         else:
             retained = item.retained
+            scope = item.module_scope
+            if scope:
+                modules.update(scope)
             grad = None
             name = None
             if retained is not None:
@@ -380,6 +400,7 @@ def trace_backward(
                 grad=grad,
                 value=_saved_output(item) if values else None,
                 creation_site=item.creation_site,
+                module=scope[-1][0] if scope else None,
             )
         infos.append(info)
         by_op.setdefault(info.op, []).append(i)
@@ -389,6 +410,7 @@ def trace_backward(
         edges=tuple(edges),
         outputs=output_ids,
         backend=backend_name(namespace_of(first.data)),
+        modules=modules,
         _by_op={op: tuple(ids) for op, ids in by_op.items()},
     )
 
@@ -399,7 +421,8 @@ def record_activations(ops: Sequence[str] | None = None) -> Iterator[None]:
 
     Backward frees saved outputs, so without this a snapshot taken after ``backward`` has no
     activation statistics (needed to spot dead ReLUs). Only statistics are kept, never arrays;
-    each costs a host copy of the output.
+    each costs a host copy of the output. The block also records modules
+    (:func:`record_modules`), so drawings group ops by the module call that made them.
 
     Parameters
     ----------
@@ -431,5 +454,35 @@ def record_activations(ops: Sequence[str] | None = None) -> Iterator[None]:
             node.inspect_activation = tensor_stats(result)
         return result
 
-    with installed(hook):
+    with installed(hook), record_modules():
         yield
+
+
+@contextmanager
+def record_modules() -> Iterator[None]:
+    """Note which module call makes each op inside the block, so that drawings group ops by
+    module (:attr:`NodeInfo.module`).
+
+    Off by default; while on, each ``Module.__call__`` and each recorded op does a little more
+    work. :func:`record_activations` turns it on too.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> net = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    >>> with record_modules():
+    ...     y = net(np.ones((4, 3))).sum()
+    >>> [(node.op, node.module) for node in trace_backward(y).nodes if not node.is_leaf]
+    [('linear', '0'), ('relu', '1'), ('sum', None)]
+    """
+    from ..nn import module
+
+    previous = graph._TRACK_MODULES[0]
+    if not previous:
+        module._SCOPE_CALLS.clear()
+    graph._TRACK_MODULES[0] = True
+    try:
+        yield
+    finally:
+        graph._TRACK_MODULES[0] = previous

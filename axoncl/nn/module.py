@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 
 from ..backends import host_dtype, host_to_like, to_backend, to_numpy
+from ..graph import _TRACK_MODULES, MODULE_SCOPE
 from ..variable import Variable
 
 __all__ = ["Module", "Parameter", "RemovableHandle"]
@@ -348,7 +350,14 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}: forward() is not defined")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _TRACK_MODULES[0]:  # the inspector groups ops by the module call that made them
+            return _call_in_scope(self, args, kwargs)
         out = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            return self._run_hooks(args, out)
+        return out
+
+    def _run_hooks(self, args: tuple[Any, ...], out: Any) -> Any:
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, out)
             if result is not None:
@@ -369,6 +378,43 @@ class Module:
             text = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {text}")
         return "\n".join(lines) + "\n)"
+
+
+def _call_in_scope(module: Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``module(*args, **kwargs)`` with ``MODULE_SCOPE`` naming this call for the inspector.
+
+    A call's path is its attribute path below the outermost module called (``"layer1.0.bn"``;
+    the outermost is ``""``); a module called again in the same region gets ``#2``, ``#3``, …
+    so that each call is its own group.
+    """
+    outer = MODULE_SCOPE.get()
+    parent = _CALLER.get()
+    if outer is None or parent is None:
+        path = ""
+    else:
+        parent_path, _ = outer[-1]
+        name = next((k for k, child in parent._modules.items() if child is module), None)
+        name = name or type(module).__name__.lower()  # a module that is no attribute
+        path = f"{parent_path}.{name}" if parent_path else name
+    calls = _SCOPE_CALLS.get(path, 0) + 1
+    _SCOPE_CALLS[path] = calls
+    if calls > 1:
+        path = f"{path}#{calls}"
+    token = MODULE_SCOPE.set((*(outer or ()), (path, type(module).__name__)))
+    caller = _CALLER.set(module)
+    try:
+        out = module.forward(*args, **kwargs)
+        return module._run_hooks(args, out) if module._forward_hooks else out
+    finally:
+        _CALLER.reset(caller)
+        MODULE_SCOPE.reset(token)
+
+
+# While module tracking is on: the module whose call is running (per thread, like the scope),
+# and calls per path (reset by axoncl.inspect.record_modules, so each recorded region numbers
+# its own calls).
+_CALLER: ContextVar[Module | None] = ContextVar("axoncl_module_caller", default=None)
+_SCOPE_CALLS: dict[str, int] = {}
 
 
 def _buffer(entry: tuple[Module, str]) -> Any:

@@ -1,8 +1,8 @@
 """Host side of the convolution kernels of ``kernels/im2col.cl``: the OpenCL overrides of the
 convolution primitives of :mod:`axoncl.backends.primitives` (pooling is in ``pooling.py``).
 
-Convolution follows KERNELS.md §4: im2col into a column buffer laid out ``[C*KH*KW, n, P]``
-(row, image, output pixel) for a chunk of ``n`` images, then :func:`.gemm.gemm`:
+Convolution follows docs/kernels.md, section 3: im2col into a column buffer laid out
+``[C*KH*KW, n, P]`` (row, image, output pixel) for a chunk of ``n`` images, then :func:`.gemm.gemm`:
 
 * forward: one strided-batched GEMM per group over the chunk's images, bias fused per row;
 * input gradient: a batched GEMM with ``W^T`` into the column buffer, then col2im (a gather);

@@ -1,7 +1,8 @@
 """Fused elementwise chains as single kernels (``kernels/fused.cl``).
 
-Fusing is the biggest lever for elementwise code on PoCL (KERNELS.md section 7): ``a * b + c``
-through the namespace is two launches and a temporary; here it is one pass over memory.
+Fusing is the biggest lever for elementwise code on PoCL (docs/kernels.md, section 5):
+``a * b + c`` through the namespace is two launches and a temporary; here it is one pass over
+memory.
 Non-standard, like ``softmax``; the benchmarks use it. ``fused_relu_backward`` is the OpenCL
 version of the ``relu_backward`` primitive: one launch for ReLU's backward instead of three.
 """

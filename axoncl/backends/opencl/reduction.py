@@ -2,7 +2,7 @@
 
 Every reduction works on the (outer, reduced, inner) line view of its input (:mod:`.lines`).
 
-Launch shapes (KERNELS.md section 7):
+Launch shapes (docs/kernels.md, section 4):
 
 * innermost (contiguous) reduced axis: ``reduction_rows``, one work-item per output, a ``float16``
   (``double8``) vector loop over the row;

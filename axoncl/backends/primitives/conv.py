@@ -3,7 +3,7 @@ pooling with their adjoints, and ``conv_output_size``.
 
 Sizes arrive normalised by ``functions/conv.py``: every ``kernel_size``, ``stride``,
 ``padding`` and ``dilation`` is a pair of ints, inputs are NCHW. Column matrices follow
-KERNELS.md §4.1: row ``r = (c*KH + kh)*KW + kw``, column ``p = oh*OW + ow``.
+docs/kernels.md, section 3.1: row ``r = (c*KH + kh)*KW + kw``, column ``p = oh*OW + ow``.
 """
 
 from __future__ import annotations
