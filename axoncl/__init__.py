@@ -11,6 +11,7 @@ array([4., 6.])
 
 from . import data, functions, nn, optim
 from .anomaly import detect_anomaly, is_anomaly_enabled
+from .autocast import autocast, get_autocast_dtype, is_autocast_enabled
 from .backends import asarray, available_backends, backend_name, get_backend, namespace_of
 from .capture import CapturedStep, CaptureError, capture
 from .engine import backward, grad
@@ -53,6 +54,7 @@ __all__ = [
     "NoGradGuard",
     "Variable",
     "asarray",
+    "autocast",
     "available_backends",
     "backend_name",
     "backward",
@@ -60,12 +62,14 @@ __all__ = [
     "data",
     "detect_anomaly",
     "enable_grad",
+    "get_autocast_dtype",
     "get_backend",
     "grad",
     "gradcheck",
     "gradgradcheck",
     "inference_mode",
     "is_anomaly_enabled",
+    "is_autocast_enabled",
     "is_grad_enabled",
     "is_inference_mode_enabled",
     "manual_seed",

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import grad_mode
+from .autocast import _AUTOCAST, cast_inputs
 from .backends import device_kwargs, namespace_of, namespace_of_type, to_numpy
 
 __all__ = ["Function", "LeafEdge", "Node", "registry"]
@@ -214,6 +215,9 @@ class Function:
     """
 
     name: ClassVar[str] = "function"
+    # "low" or "float32": how autocast casts the floating inputs (axoncl/autocast.py); None:
+    # the rule follows the namespace's type promotion.
+    autocast_policy: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -244,6 +248,10 @@ class Function:
         """Run the forward on the inputs' data and record a graph node when needed."""
         # The hot path of every op (and of every backward formula): keep it lean. One and two
         # Variable inputs (nearly every call) skip the general loop.
+        if cls.autocast_policy is not None:
+            low = _AUTOCAST.get()
+            if low is not None:
+                args = cast_inputs(cls.autocast_policy, low, args, cls.name)
         nargs = len(args)
         scalars = False
         pair = False

@@ -52,6 +52,8 @@ class Conv2d(Function):
     """NCHW convolution. A dedicated rule for speed: forward is im2col plus one batched GEMM
     (bias fused where the backend can), and the gradients are GEMMs too (KERNELS.md §4)."""
 
+    autocast_policy = "low"
+
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
