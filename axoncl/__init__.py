@@ -37,6 +37,7 @@ from .grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from .grad_scaler import GradScaler
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_gradient
 from .graph import Function
 from .random import Generator, manual_seed
@@ -49,6 +50,7 @@ __all__ = [
     "CapturedStep",
     "Function",
     "Generator",
+    "GradScaler",
     "GradcheckError",
     "InferenceModeGuard",
     "NoGradGuard",
