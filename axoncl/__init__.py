@@ -14,6 +14,7 @@ from .anomaly import detect_anomaly, is_anomaly_enabled
 from .autocast import autocast, get_autocast_dtype, is_autocast_enabled
 from .backends import asarray, available_backends, backend_name, get_backend, namespace_of
 from .capture import CapturedStep, CaptureError, capture
+from .checkpoint import checkpoint, checkpoint_sequential
 from .engine import backward, grad
 from .functions.activation import *  # noqa: F403
 from .functions.arithmetic import *  # noqa: F403
@@ -61,6 +62,8 @@ __all__ = [
     "backend_name",
     "backward",
     "capture",
+    "checkpoint",
+    "checkpoint_sequential",
     "data",
     "detect_anomaly",
     "enable_grad",

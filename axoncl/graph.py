@@ -15,6 +15,7 @@ import re
 import sys
 import zlib
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
 import numpy as np
@@ -277,6 +278,8 @@ class Function:
                     raw.append(arg)
                     if isinstance(arg, _SCALARS):
                         scalars = True
+        if wants_grad and _NOTING[0]:
+            _note_inputs(args)
         # namespace_of's own cache, read inline for the common all-one-type case.
         kind = type(raw[0]) if raw else None
         xp = namespace_of_type(kind)
@@ -380,6 +383,23 @@ _NO_GRAD = grad_mode._NO_GRAD
 _INFERENCE = grad_mode._INFERENCE
 
 _NO_GRADS: list[tuple[bool, ...]] = [(False,) * n for n in range(8)]
+
+
+# checkpoint (axoncl/checkpoint.py) runs a forward under no_grad and must learn which Variables
+# that require grad it used (parameters, values from outside): while it runs, ops note them
+# here (id -> Variable), per thread and task. _NOTING counts the notings under way in all
+# threads, so that ops elsewhere pay one list lookup.
+_NOTED: ContextVar[dict[int, Variable] | None] = ContextVar("axoncl_noted_inputs", default=None)
+_NOTING = [0]
+
+
+def _note_inputs(args: tuple[Any, ...]) -> None:
+    noted = _NOTED.get()
+    if noted is None:
+        return
+    for v in args:
+        if isinstance(v, Variable) and v._requires_grad and id(v) not in noted:
+            noted[id(v)] = v
 
 
 # The inspector's shadow execution and detect_anomaly want file:line of each op; cheap enough
