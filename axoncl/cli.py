@@ -218,8 +218,9 @@ def main(argv: list[str] | None = None) -> int:
 def _user_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean a wrong flag, device or environment, not a bug in axoncl."""
     from .backends import DeviceSpecError
+    from .demo import PrecisionError
 
-    errors: tuple[type[BaseException], ...] = (DeviceSpecError,)
+    errors: tuple[type[BaseException], ...] = (DeviceSpecError, PrecisionError)
     try:
         from .backends.opencl.device import NoOpenCLError
     except ImportError:
