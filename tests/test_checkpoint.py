@@ -134,7 +134,7 @@ def test_values_from_outside_with_a_graph_get_their_gradient(xp):
 
     def run(plain):
         bias = (x * 3.0).sum(axis=0)  # made outside the block, used inside by closure
-        block = lambda h: model(h) + bias  # noqa: E731
+        block = lambda h: model(h) + bias
         return block(x) if plain else axoncl.checkpoint(block, x)
 
     _assert_bitwise(_twice(model, xp, run, [x]))
@@ -145,7 +145,10 @@ def test_checkpoint_sequential_matches_the_plain_model(xp):
     model = _mlp(xp, layers=5)
     x = _data(xp, (6, 16), requires_grad=True)
     for segments in (1, 2, 4, 40):
-        run = lambda plain: model(x) if plain else axoncl.checkpoint_sequential(model, segments, x)  # noqa: E731, B023
+
+        def run(plain, segments=segments):
+            return model(x) if plain else axoncl.checkpoint_sequential(model, segments, x)
+
         _assert_bitwise(_twice(model, xp, run, [x]))
 
 
@@ -203,7 +206,7 @@ def test_threads_checkpoint_at_once():
             for _ in range(5):
                 out = axoncl.checkpoint_sequential(model, 3, x)
                 results.append(axoncl.grad((out**2).sum(), list(model.parameters())))
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(3)]

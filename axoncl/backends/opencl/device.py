@@ -496,10 +496,10 @@ def memory_stats(device: str | Device | None = None) -> dict[str, int]:
 
     Examples
     --------
-    >>> import axoncl.backends.opencl as xp                   # doctest: +SKIP
-    >>> xp.reset_peak_memory_stats()
-    >>> x = xp.zeros(1 << 20, dtype=xp.float32)
-    >>> xp.memory_stats()["allocated_bytes.all.peak"] >= 4 << 20
+    >>> import axoncl.backends.opencl as xp                    # doctest: +SKIP
+    >>> xp.reset_peak_memory_stats()                           # doctest: +SKIP
+    >>> x = xp.zeros(1 << 20, dtype=xp.float32)                # doctest: +SKIP
+    >>> xp.memory_stats()["allocated_bytes.all.peak"] >= 4 << 20   # doctest: +SKIP
     True
     """
     return get_device(device).allocator.stats()
