@@ -11,8 +11,10 @@ array([4., 6.])
 
 from . import data, functions, nn, optim
 from .anomaly import detect_anomaly, is_anomaly_enabled
+from .autocast import autocast, get_autocast_dtype, is_autocast_enabled
 from .backends import asarray, available_backends, backend_name, get_backend, namespace_of
 from .capture import CapturedStep, CaptureError, capture
+from .checkpoint import checkpoint, checkpoint_sequential
 from .engine import backward, grad
 from .functions.activation import *  # noqa: F403
 from .functions.arithmetic import *  # noqa: F403
@@ -36,6 +38,7 @@ from .grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from .grad_scaler import GradScaler
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_gradient
 from .graph import Function
 from .random import Generator, manual_seed
@@ -48,24 +51,30 @@ __all__ = [
     "CapturedStep",
     "Function",
     "Generator",
+    "GradScaler",
     "GradcheckError",
     "InferenceModeGuard",
     "NoGradGuard",
     "Variable",
     "asarray",
+    "autocast",
     "available_backends",
     "backend_name",
     "backward",
     "capture",
+    "checkpoint",
+    "checkpoint_sequential",
     "data",
     "detect_anomaly",
     "enable_grad",
+    "get_autocast_dtype",
     "get_backend",
     "grad",
     "gradcheck",
     "gradgradcheck",
     "inference_mode",
     "is_anomaly_enabled",
+    "is_autocast_enabled",
     "is_grad_enabled",
     "is_inference_mode_enabled",
     "manual_seed",

@@ -219,9 +219,13 @@ def main(argv: list[str] | None = None) -> int:
 def _user_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean a wrong flag, device or environment, not a bug in axoncl."""
     from .backends import DeviceSpecError
-    from .demo import MissingExtraError
+    from .demo import MissingExtraError, PrecisionError
 
-    errors: tuple[type[BaseException], ...] = (DeviceSpecError, MissingExtraError)
+    errors: tuple[type[BaseException], ...] = (
+        DeviceSpecError,
+        MissingExtraError,
+        PrecisionError,
+    )
     try:
         from .backends.opencl.device import NoOpenCLError
     except ImportError:

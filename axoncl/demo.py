@@ -13,6 +13,12 @@ device, and writes into ``--out``: the graph of one training step as DOT and SVG
 During an epoch the host never waits for the device: losses and correct counts accumulate on
 the device and are read back once per epoch.
 
+``--precision bf16`` or ``fp16`` trains under ``axoncl.autocast`` (products in the low dtype,
+losses and reductions in float32, float32 master weights); ``fp16`` adds dynamic loss scaling
+(``axoncl.GradScaler``), whose overflow check is one read of the device per step. A backend
+without the dtype stops the demo with a one-line error. On OpenCL the summary records the peak
+bytes of the device's memory pool during training.
+
 Started by ``mpiexec -n N``, the demo trains data-parallel (``axoncl.distributed``): every rank
 draws the same global batches and takes every N-th sample of each; ``DistributedDataParallel``
 averages the gradients. Each rank sums its samples' losses and weights the sum by N / (global
@@ -23,6 +29,7 @@ Examples
 --------
 $ axoncl demo                       # the default OpenCL device (AXONCL_DEVICE honoured)
 $ axoncl demo --device numpy --epochs 2
+$ axoncl demo --device numpy --precision fp16
 $ mpiexec -n 2 python -m axoncl demo   # two ranks, half of each global batch each
 """
 
@@ -42,13 +49,16 @@ from typing import Any, TextIO
 import numpy as np
 
 from . import distributed, nn, optim
-from .backends import DeviceSpecError, get_backend, to_backend, to_numpy
+from .autocast import autocast
+from .backends import DeviceSpecError, backend_name, get_backend, to_backend, to_numpy
 from .functions import cross_entropy
 from .grad_mode import no_grad
+from .grad_scaler import GradScaler
 
 __all__ = [
     "DemoResult",
     "MissingExtraError",
+    "PrecisionError",
     "build_model",
     "load_digits_split",
     "main",
@@ -58,6 +68,12 @@ __all__ = [
 
 DEFAULTS = {"epochs": 15, "batch_size": 32, "lr": 1e-2, "seed": 0}
 DEFAULT_OUT = "axoncl-demo-output"
+# --precision: the autocast dtype of each choice (None: full float32).
+PRECISIONS = {"fp32": None, "bf16": "bfloat16", "fp16": "float16"}
+
+
+class PrecisionError(TypeError):
+    """The chosen ``--precision`` needs a dtype that the chosen backend lacks."""
 
 
 class MissingExtraError(ImportError):
@@ -79,6 +95,8 @@ class DemoResult:
     files: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     world_size: int = 1
+    precision: str = "fp32"
+    peak_memory_bytes: int | None = None  # the OpenCL pool's peak during training
 
     @property
     def time_per_epoch(self) -> float:
@@ -220,13 +238,14 @@ def _evaluate(
     device: Any,
     ranks: _Ranks | None = None,
     batch_size: int = 512,
+    precision: str = "fp32",
 ) -> float:
     """Accuracy on ``(x, y)``; with several ranks each scores its share."""
     ranks = _Ranks() if ranks is None else ranks
     model.eval()
     mine = ranks.share(np.arange(len(x)))
     correct = _to(np.zeros((), dtype=np.int64), xp, device) if mine.size == 0 else None
-    with no_grad():
+    with no_grad(), _autocast(precision):
         for start in range(0, len(mine), batch_size):
             part = mine[start : start + batch_size]
             hits = _correct(model(_to(x[part], xp, device)).data, _to(y[part], xp, device), xp)
@@ -242,6 +261,24 @@ def _batch_loss(logits: Any, labels: Any, global_count: int, ranks: _Ranks) -> A
     if ranks.size == 1:
         return cross_entropy(logits, labels)
     return cross_entropy(logits, labels, reduction="sum") * (ranks.size / global_count)
+
+
+def _autocast(precision: str) -> autocast:
+    """The autocast region of ``precision`` (a disabled one for fp32)."""
+    low = PRECISIONS[precision]
+    return autocast(dtype=low or "float16", enabled=low is not None)
+
+
+def _check_precision(precision: str, xp: Any, description: str) -> None:
+    if precision not in PRECISIONS:
+        raise ValueError(f"demo: expected --precision in {tuple(PRECISIONS)}, got {precision!r}")
+    low = PRECISIONS[precision]
+    if low is not None and getattr(xp, low, None) is None:
+        raise PrecisionError(
+            f"demo: --precision {precision} needs {low}, which the {backend_name(xp)} backend "
+            f"({description}) lacks; use --precision fp32"
+            + (", or --device numpy (it has float16)" if low == "float16" else "")
+        )
 
 
 def _correct(logits: Any, labels: Any, xp: Any) -> Any:
@@ -260,6 +297,7 @@ def run(
     model: str = "cnn",
     progress: bool = True,
     stream: TextIO | None = None,
+    precision: str = "fp32",
 ) -> DemoResult:
     """Train the demo model and write its artefacts; see the module docstring.
 
@@ -271,6 +309,9 @@ def run(
         Output folder (created), or ``None`` to write nothing.
     progress
         Show a tqdm progress bar (on ``stream``).
+    precision
+        ``"fp32"``, ``"bf16"`` (autocast to bfloat16) or ``"fp16"`` (autocast to float16 with
+        loss scaling); :class:`PrecisionError` if the backend lacks the dtype.
     """
     stream = sys.stdout if stream is None else stream
     if epochs < 1 or batch_size < 1 or not (math.isfinite(lr) and lr > 0):
@@ -288,6 +329,7 @@ def run(
     xp, dev, description = resolve_device(device, fallback)
     for note in fallback:
         print(f"note: {note}", file=stream)
+    _check_precision(precision, xp, description)
     nn.manual_seed(seed)
     net = build_model(model)
     if dev is not None:
@@ -298,10 +340,19 @@ def run(
     # Cosine annealing to zero lets the last epochs settle instead of bouncing around.
     schedule = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     shuffle = np.random.Generator(np.random.PCG64(seed + 1))
-    result = DemoResult(device=description, test_accuracy=float("nan"), world_size=ranks.size)
+    scaler = GradScaler(enabled=precision == "fp16")
+    result = DemoResult(
+        device=description,
+        test_accuracy=float("nan"),
+        world_size=ranks.size,
+        precision=precision,
+    )
+    memory_stats = getattr(xp, "memory_stats", None)
+    if memory_stats is not None:
+        xp.reset_peak_memory_stats(dev)
     print(
         f"axoncl demo: {model} on digits ({len(x_tr)} train / {len(x_te)} test), "
-        f"device {description}",
+        f"device {description}, precision {precision}",
         file=stream,
     )
     if ranks.size > 1:
@@ -323,11 +374,13 @@ def run(
             idx = ranks.share(batch)
             xb = _to(x_tr[idx], xp, dev)
             yb = _to(y_tr[idx], xp, dev)
-            logits = trained(xb)
-            loss = _batch_loss(logits, yb, len(batch), ranks)
+            with _autocast(precision):
+                logits = trained(xb)
+                loss = _batch_loss(logits, yb, len(batch), ranks)
             opt.zero_grad()
-            loss.backward()
-            opt.step()
+            scaler.scale(loss).backward()
+            scaler.step(opt)  # opt.step(), unless fp16 gradients overflowed
+            scaler.update()
             with no_grad():
                 weighted = loss.data * (len(batch) / ranks.size)  # this rank's summed losses
                 hits = _correct(logits.data, yb, xp)
@@ -343,7 +396,7 @@ def run(
         train_acc = float(to_numpy(ranks.total(correct))) / len(x_tr)
         result.step_losses += to_numpy(ranks.mean(xp.stack(step_losses))).tolist()
         elapsed = time.perf_counter() - start
-        test_acc = _evaluate(net, x_te, y_te, xp, dev, ranks)
+        test_acc = _evaluate(net, x_te, y_te, xp, dev, ranks, precision=precision)
         result.train_losses.append(train_loss)
         result.train_accuracies.append(train_acc)
         result.test_accuracies.append(test_acc)
@@ -360,6 +413,8 @@ def run(
     if bar is not None:
         bar.close()
     result.test_accuracy = result.test_accuracies[-1]
+    if memory_stats is not None:
+        result.peak_memory_bytes = memory_stats(dev)["allocated_bytes.all.peak"]
 
     if out is not None:
         os.makedirs(out, exist_ok=True)
@@ -391,6 +446,8 @@ def run(
     print(f"test accuracy: {result.test_accuracy:.4f}", file=stream)
     print(f"time per epoch: {result.time_per_epoch:.2f} s (median of {epochs})", file=stream)
     print(f"device: {description}", file=stream)
+    if result.peak_memory_bytes is not None:
+        print(f"peak device memory: {result.peak_memory_bytes / 2**20:.1f} MiB", file=stream)
     for note in result.notes:
         print(f"note: {note}", file=stream)
     if result.files:
@@ -490,6 +547,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=_positive(float), default=DEFAULTS["lr"])
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     parser.add_argument("--model", choices=("cnn", "mlp"), default="cnn")
+    parser.add_argument(
+        "--precision",
+        choices=tuple(PRECISIONS),
+        default="fp32",
+        help="fp32, or mixed precision: bf16 (autocast) or fp16 (autocast and loss scaling)",
+    )
     parser.add_argument("--out", default=DEFAULT_OUT, help="output folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -510,5 +573,6 @@ def run_from_args(args: argparse.Namespace) -> int:
         out=args.out,
         model=args.model,
         progress=not args.no_progress,
+        precision=args.precision,
     )
     return 0

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .anomaly import check_gradients
+from .autocast import _AUTOCAST
 from .backends import namespace_of, primitives
 from .grad_mode import _MODE, _NO_GRAD
 from .graph import _ANOMALY, _INSPECT_HOOKS, LeafEdge, Node, _observed
@@ -116,6 +117,8 @@ def _engine(
             ready.append(node)
     mode = _MODE.get()  # backward formulas are recorded only under create_graph
     token = _MODE.set(mode & ~_NO_GRAD if create_graph else mode | _NO_GRAD)
+    # Backward formulas run in the dtypes their forward saw, never autocast's.
+    cast_token = _AUTOCAST.set(None) if _AUTOCAST.get() is not None else None
     try:
         while ready:
             node = ready.pop()
@@ -184,6 +187,8 @@ def _engine(
                 _deliver_leaf(var, g, capture, captured, create_graph)
     finally:
         _MODE.reset(token)
+        if cast_token is not None:
+            _AUTOCAST.reset(cast_token)
     return captured
 
 

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import grad_mode
+from .autocast import _AUTOCAST, cast_inputs
 from .backends import device_kwargs, namespace_of, namespace_of_type, to_numpy
 
 __all__ = ["Function", "LeafEdge", "Node", "registry"]
@@ -216,6 +217,9 @@ class Function:
     """
 
     name: ClassVar[str] = "function"
+    # "low" or "float32": how autocast casts the floating inputs (axoncl/autocast.py); None:
+    # the rule follows the namespace's type promotion.
+    autocast_policy: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -246,6 +250,10 @@ class Function:
         """Run the forward on the inputs' data and record a graph node when needed."""
         # The hot path of every op (and of every backward formula): keep it lean. One and two
         # Variable inputs (nearly every call) skip the general loop.
+        if cls.autocast_policy is not None:
+            low = _AUTOCAST.get()
+            if low is not None:
+                args = cast_inputs(cls.autocast_policy, low, args, cls.name)
         nargs = len(args)
         scalars = False
         pair = False
@@ -271,6 +279,8 @@ class Function:
                     raw.append(arg)
                     if isinstance(arg, _SCALARS):
                         scalars = True
+        if wants_grad and _NOTING[0]:
+            _note_inputs(args)
         # namespace_of's own cache, read inline for the common all-one-type case.
         kind = type(raw[0]) if raw else None
         xp = namespace_of_type(kind)
@@ -376,6 +386,23 @@ _NO_GRAD = grad_mode._NO_GRAD
 _INFERENCE = grad_mode._INFERENCE
 
 _NO_GRADS: list[tuple[bool, ...]] = [(False,) * n for n in range(8)]
+
+
+# checkpoint (axoncl/checkpoint.py) runs a forward under no_grad and must learn which Variables
+# that require grad it used (parameters, values from outside): while it runs, ops note them
+# here (id -> Variable), per thread and task. _NOTING counts the notings under way in all
+# threads, so that ops elsewhere pay one list lookup.
+_NOTED: ContextVar[dict[int, Variable] | None] = ContextVar("axoncl_noted_inputs", default=None)
+_NOTING = [0]
+
+
+def _note_inputs(args: tuple[Any, ...]) -> None:
+    noted = _NOTED.get()
+    if noted is None:
+        return
+    for v in args:
+        if isinstance(v, Variable) and v._requires_grad and id(v) not in noted:
+            noted[id(v)] = v
 
 
 # The inspector's shadow execution and detect_anomaly want file:line of each op; cheap enough

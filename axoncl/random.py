@@ -7,11 +7,19 @@ autograd core, so that ``functions/`` and ``nn/`` both import it without importi
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 
 __all__ = ["Generator", "default_generator", "manual_seed"]
+
+# While a checkpointed forward runs (axoncl/checkpoint.py), each generator that draws notes its
+# state before its first draw here (id -> (generator, state)), so the recomputation in backward
+# draws the same dropout seeds. Per thread and task.
+_DRAWS: ContextVar[dict[int, tuple[Generator, dict[str, Any]]] | None] = ContextVar(
+    "axoncl_rng_draws", default=None
+)
 
 
 class Generator:
@@ -40,19 +48,29 @@ class Generator:
     @property
     def rng(self) -> np.random.Generator:
         """The underlying ``numpy.random.Generator``."""
+        self._note()
         return self._rng
 
+    def _note(self) -> None:
+        draws = _DRAWS.get()
+        if draws is not None and id(self) not in draws:
+            draws[id(self)] = (self, self.get_state())
+
     def integers(self, low: int, high: int, size: Any = None) -> Any:
+        self._note()
         return self._rng.integers(low, high, size=size)
 
     def uniform(self, low: float, high: float, size: Any) -> np.ndarray:
+        self._note()
         return self._rng.uniform(low, high, size=size)
 
     def normal(self, mean: float, std: float, size: Any) -> np.ndarray:
+        self._note()
         return self._rng.normal(mean, std, size=size)
 
     def next_seed(self) -> int:
         """A fresh 31-bit seed (for a dropout mask, a data shuffle, …)."""
+        self._note()
         return int(self._rng.integers(0, 2**31 - 1))
 
     def get_state(self) -> dict[str, Any]:

@@ -32,9 +32,18 @@ Usage::
     python benchmarks/train_step.py --models resnet           # or --model resnet
     python benchmarks/train_step.py --sweep     # MLP, CNN at batch 32/128/512, ResNet-8 at 128
     python benchmarks/train_step.py --profile   # per-op forward/backward times on OpenCL
+    python benchmarks/train_step.py --precision fp32,bf16,fp16 --quick   # mixed precision
+
+``--precision`` times axoncl alone (numpy and OpenCL columns, in this process, without the
+paired rounds), one row per model and precision: ``bf16``/``fp16`` train under
+``axoncl.autocast``, ``fp16`` with ``axoncl.GradScaler`` (one host read per step, its overflow
+flag). It reports the mean step time and, on OpenCL, the peak bytes of the device's memory pool
+during the timed steps (``memory_stats``). A backend without the dtype is reported as skipped,
+with the reason.
 
 Writes ``benchmarks/results/train_step.json`` (``--sweep``: ``train_step_sweep.json`` and
-``.png``; ``--profile``: ``train_step_profile.json``), or into ``--out``.
+``.png``; ``--profile``: ``train_step_profile.json``; ``--precision``:
+``train_step_precision.json``), or into ``--out``.
 """
 
 from __future__ import annotations
@@ -65,6 +74,7 @@ SWEEP += [("resnet", 128)]
 FRAMEWORKS = ("opencl", "capture", "numpy", "torch", "tinygrad")
 REFERENCE = "torch"
 LOSS_RTOL = 1e-3  # float32, summation orders differ between frameworks
+PRECISIONS = {"fp32": None, "bf16": "bfloat16", "fp16": "float16"}  # autocast dtypes
 
 
 # ---------------------------------------------------------------- models, once for all frameworks
@@ -178,6 +188,7 @@ class AxonclRunner(Runner):
         backend: str,
         device: str | None = None,
         captured: bool = False,
+        precision: str = "fp32",
     ) -> None:
         import axoncl
         from axoncl import nn, optim
@@ -198,15 +209,20 @@ class AxonclRunner(Runner):
             self.label += f" ({dev.id} {dev.caps.name})"
         self.x, self.y = x, y
         self.opt = optim.SGD(self.model.parameters(), lr=LR)
+        low = PRECISIONS[precision]
+        self.autocast = axoncl.autocast(dtype=low or "float16", enabled=low is not None)
+        self.scaler = axoncl.GradScaler(enabled=precision == "fp16")
         self._step = axoncl.capture(self._eager_step) if captured else self._eager_step
         if captured:
             self.label += " captured"
 
     def _eager_step(self, x, y):
-        loss = self.axoncl.cross_entropy(self.model(x), y)
+        with self.autocast:
+            loss = self.axoncl.cross_entropy(self.model(x), y)
         self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
         return loss
 
     def step(self):
@@ -561,6 +577,41 @@ def profile(kind: str, batch: int, device: str | None, steps: int) -> dict:
     return out
 
 
+def precision_rows(
+    configs: list[tuple[str, int]], precisions: list[str], device: str | None, args
+) -> list[dict]:
+    """Mean step time and peak pool bytes of axoncl per model, backend and precision."""
+    import axoncl
+
+    rows = []
+    for kind, batch in configs:
+        for precision in precisions:
+            row = {"model": kind, "batch": batch, "precision": precision}
+            for backend in ("numpy", "opencl"):
+                xp = axoncl.get_backend(backend)
+                low = PRECISIONS[precision]
+                if low is not None and getattr(xp, low, None) is None:
+                    row[backend] = {"skipped": f"the {backend} backend has no {low} dtype"}
+                    print(f"{kind} {precision} {backend}: skipped, no {low}", flush=True)
+                    continue
+                runner = AxonclRunner(kind, batch, backend, device, precision=precision)
+                runner.run(2)  # kernel builds, pools, the scaler's first steps
+                stats = getattr(xp, "memory_stats", None)
+                if stats is not None:
+                    xp.reset_peak_memory_stats(runner.device)
+                times = [runner.run(args.steps) for _ in range(args.rounds)]
+                peak = stats(runner.device)["allocated_bytes.all.peak"] if stats else None
+                row[backend] = {"step_s": statistics.median(times), "peak_bytes": peak}
+                memory = "" if peak is None else f", peak {peak / 2**20:.1f} MiB"
+                print(
+                    f"{kind} {precision} {backend}: {statistics.median(times) * 1e3:.1f} ms"
+                    f"{memory}",
+                    flush=True,
+                )
+            rows.append(row)
+    return rows
+
+
 # ---------------------------------------------------------------- command line
 
 
@@ -578,6 +629,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--torch-device", default="cpu", help="cpu or cuda[:N]")
     parser.add_argument("--torch-threads", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="per-op OpenCL profile")
+    parser.add_argument(
+        "--precision", default=None, help="fp32, bf16, fp16 (comma list): axoncl step times"
+    )
     parser.add_argument("--out", default=str(HERE / "results"), help="results folder")
     return parser
 
@@ -597,6 +651,14 @@ def main(argv: list[str] | None = None) -> int:
         configs = [(k, args.batch or BATCH[k]) for k in kinds]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.precision:
+        precisions = iso.pick(parser, "--precision", args.precision, PRECISIONS)
+        rows = precision_rows(configs, precisions, args.device, args)
+        payload = {"benchmark": "train_step_precision", "steps": args.steps, "results": rows}
+        payload["date"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+        (out / "train_step_precision.json").write_text(json.dumps(payload, indent=2))
+        print(f"wrote {out / 'train_step_precision.json'}")
+        return 0
     if args.profile:
         steps = 2 if args.quick else args.steps
         reports = [profile(kind, batch, args.device, steps) for kind, batch in configs]

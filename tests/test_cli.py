@@ -77,6 +77,7 @@ def test_demo_flags_reach_the_demo(monkeypatch):
         "out": "x",
         "model": "cnn",
         "progress": False,
+        "precision": "fp32",
     }
 
 
@@ -107,3 +108,19 @@ def test_python_dash_m_runs_the_cli():
 def test_no_command_prints_help(capsys):
     assert cli.main([]) == 0
     assert "usage: axoncl" in capsys.readouterr().out
+
+
+def test_demo_precision_flag_and_its_one_line_error(monkeypatch, capsys):
+    from axoncl import demo
+
+    seen = {}
+    monkeypatch.setattr(demo, "run", lambda **kwargs: seen.update(kwargs))
+    cli.main(["demo", "--device", "numpy", "--precision", "fp16"])
+    assert seen["precision"] == "fp16"
+    monkeypatch.undo()
+    assert cli.main(["demo", "--device", "numpy", "--precision", "bf16", "--out", "x"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "axoncl demo: error: --precision bf16 needs bfloat16, which the numpy backend "
+        "(numpy (host)) lacks; use --precision fp32"
+    ]

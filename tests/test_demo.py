@@ -103,3 +103,52 @@ def test_same_seed_same_numbers_on_opencl():
 
     a, b = go(), go()
     assert a.train_losses == b.train_losses and a.test_accuracy == b.test_accuracy
+
+
+def test_fp16_numpy_run_learns_with_autocast_and_loss_scaling(tmp_path):
+    stream = io.StringIO()
+    result = demo.run(
+        device="numpy",
+        epochs=1,
+        batch_size=64,
+        out=str(tmp_path),
+        progress=False,
+        stream=stream,
+        precision="fp16",
+    )
+    assert result.test_accuracy > 0.5
+    assert "precision fp16" in stream.getvalue()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["precision"] == "fp16" and summary["peak_memory_bytes"] is None
+    weights = nn.load(result.files["weights"])
+    assert all(np.asarray(w).dtype == np.float32 for w in weights.values())
+
+
+def test_a_precision_the_backend_lacks_is_refused_before_training():
+    with pytest.raises(demo.PrecisionError, match="bfloat16, which the numpy backend"):
+        demo.run(device="numpy", out=None, progress=False, precision="bf16")
+    with pytest.raises(ValueError, match="--precision"):
+        demo.run(device="numpy", out=None, progress=False, precision="fp8")
+
+
+def _short_opencl_run(**kwargs):
+    return demo.run(
+        device="opencl", epochs=1, batch_size=256, model="mlp", out=None, progress=False, **kwargs
+    )
+
+
+def test_opencl_run_records_the_peak_pool_bytes_and_checks_its_dtypes():
+    xp = load_backend("opencl")
+    stream = io.StringIO()
+    result = _short_opencl_run(stream=stream)
+    # At least the weights, their gradients and Adam's two moments: 4 x 4 bytes per weight.
+    n_weights = 64 * 128 + 128 + 128 * 10 + 10
+    assert result.peak_memory_bytes >= 16 * n_weights
+    assert "peak device memory:" in stream.getvalue()
+    for precision, dtype in (("fp16", "float16"), ("bf16", "bfloat16")):
+        if getattr(xp, dtype, None) is None:
+            with pytest.raises(demo.PrecisionError, match=f"{dtype}, which the opencl backend"):
+                demo.run(device="opencl", out=None, progress=False, precision=precision)
+        else:
+            run = _short_opencl_run(stream=io.StringIO(), precision=precision)
+            assert run.test_accuracy > 0.5

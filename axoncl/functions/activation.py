@@ -113,6 +113,8 @@ class Erf(Function):
 class Softmax(Function):
     """Softmax along ``axis``; a dedicated rule so backends can fuse it (speed, stability)."""
 
+    autocast_policy = "float32"
+
     @staticmethod
     def forward(ctx, x):
         out = primitives.softmax(x, axis=ctx.axis, xp=ctx.xp)
@@ -127,6 +129,8 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """``x - logsumexp(x)`` along ``axis``; a dedicated rule for stability and fusion."""
+
+    autocast_policy = "float32"
 
     @staticmethod
     def forward(ctx, x):

@@ -53,6 +53,8 @@ class Conv2d(Function):
     (bias fused where the backend can), and the gradients are GEMMs too (docs/kernels.md,
     section 3)."""
 
+    autocast_policy = "low"
+
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)

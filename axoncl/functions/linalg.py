@@ -15,6 +15,8 @@ __all__ = ["linear", "matmul"]
 class Matmul(Function):
     """``x @ y`` (array-API semantics: 1-D operands gain and then lose an axis)."""
 
+    autocast_policy = "low"
+
     @staticmethod
     def forward(ctx, x, y):
         if x.ndim == 0 or y.ndim == 0:
@@ -56,6 +58,8 @@ class Linear(Function):
     A dedicated rule for speed: a backend can run it as one GEMM that reads the weight
     transposed in place and adds the bias (and applies the ReLU) in its epilogue.
     """
+
+    autocast_policy = "low"
 
     @staticmethod
     def forward(ctx, x, weight, bias):

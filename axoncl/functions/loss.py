@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..autocast import to_float32
 from ..backends import namespace_of, primitives
 from ..grad_mode import is_grad_enabled
 from ..graph import Function
@@ -24,7 +25,9 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _var(x: Any) -> Variable:
-    return x if isinstance(x, Variable) else Variable(x)
+    """``x`` as a Variable, in float32 if autocast is on and it is in a low dtype: losses are
+    computed in float32 (axoncl/autocast.py)."""
+    return to_float32(x if isinstance(x, Variable) else Variable(x))
 
 
 def _reduce(loss: Variable, reduction: str, op: str) -> Variable:
@@ -84,6 +87,8 @@ class _ClampedLog(Function):
     p = 0 gives -100, not -inf, and backward divides by ``max(p, 1e-12)``, so a saturated
     sigmoid (``sigmoid(-100)`` in float32 is a denormal) sends back a large finite gradient
     instead of ``1/p = inf`` (then ``inf * 0 = NaN``)."""
+
+    autocast_policy = "float32"
 
     @staticmethod
     def forward(ctx, p):
@@ -152,6 +157,8 @@ class CrossEntropy(Function):
     valid mask are kept for that backward. Under ``create_graph`` the backward is written with
     Variable ops, so higher derivatives still work.
     """
+
+    autocast_policy = "float32"
 
     name = "cross_entropy"
 

@@ -28,6 +28,8 @@ class BatchNorm(Function):
     ops, statistics included, so higher derivatives are exact.
     """
 
+    autocast_policy = "float32"
+
     name = "batch_norm"
 
     @staticmethod

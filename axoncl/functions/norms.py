@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..autocast import to_float32
 from ..variable import Variable
 from ._util import as_variable, normalize_axes
 from .arithmetic import abs
@@ -31,7 +32,7 @@ def norm(
     >>> norm(np.array([3.0, 4.0])).item()
     5.0
     """
-    x = as_variable(x)
+    x = to_float32(as_variable(x))  # a reduction: float32 under autocast
     axes = normalize_axes(axis, x.ndim, "norm")
     if ord == "fro":
         ord = 2

@@ -6,6 +6,7 @@ import builtins
 import math
 from typing import Any
 
+from ..autocast import to_float32
 from ..backends import primitives
 from ..graph import Function
 from ..variable import Variable
@@ -46,6 +47,8 @@ def _setup(ctx: Any, x: Any) -> tuple[int, ...]:
 class Sum(Function):
     """Sum over ``axis``."""
 
+    autocast_policy = "float32"
+
     @staticmethod
     def forward(ctx, x):
         axes = _setup(ctx, x)
@@ -59,6 +62,8 @@ class Sum(Function):
 
 class Mean(Function):
     """Mean over ``axis``."""
+
+    autocast_policy = "float32"
 
     @staticmethod
     def forward(ctx, x):
@@ -105,6 +110,8 @@ class Min(_Extremum):
 class Prod(Function):
     """Product over ``axis``; the gradient is right when inputs contain zeros."""
 
+    autocast_policy = "float32"
+
     @staticmethod
     def forward(ctx, x):
         axes = _setup(ctx, x)
@@ -129,6 +136,8 @@ class Prod(Function):
 
 class Logsumexp(Function):
     """``log Σ e^x`` over ``axis``; a dedicated rule for stability."""
+
+    autocast_policy = "float32"
 
     @staticmethod
     def forward(ctx, x):
@@ -171,8 +180,7 @@ def var(
     correction: float = 0.0,
 ) -> Variable:
     """Variance, ``Σ(x - mean)² / (n - correction)``."""
-    if not isinstance(x, Variable):
-        x = Variable(x)
+    x = to_float32(x if isinstance(x, Variable) else Variable(x))  # float32 under autocast
     axes = normalize_axes(axis, x.ndim, "var")
     n = math.prod(x.shape[a] for a in axes)
     centered = x - x.mean(axis=axes, keepdims=True)

@@ -14,6 +14,8 @@ __all__ = ["cumsum"]
 class Cumsum(Function):
     """Running sum along ``axis`` (``out[i] = Σ_{j≤i} x[j]``)."""
 
+    autocast_policy = "float32"
+
     @staticmethod
     def forward(ctx, x):
         return ctx.xp.cumulative_sum(x, axis=ctx.axis)

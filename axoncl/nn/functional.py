@@ -20,6 +20,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from ..autocast import to_float32
 from ..backends import device_kwargs
 from ..functions import (
     adaptive_avg_pool2d,
@@ -101,8 +102,9 @@ def layer_norm(
     eps: float = 1e-5,
 ) -> Variable:
     """Normalise over the last ``len(normalized_shape)`` axes with the biased variance, then
-    scale by ``weight`` and shift by ``bias`` (both of ``normalized_shape``), as in PyTorch."""
-    x = as_variable(x)
+    scale by ``weight`` and shift by ``bias`` (both of ``normalized_shape``), as in PyTorch.
+    Under autocast it runs in float32."""
+    x = to_float32(as_variable(x))
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(x.shape[x.ndim - len(shape) :]) != shape or len(shape) > x.ndim:
         raise ValueError(

@@ -21,7 +21,14 @@ import importlib
 from . import array as _array
 from . import dtypes as _dtypes
 from .array import CLArray, ascontiguous, from_numpy
-from .device import Device, NoOpenCLError, default_device, get_device
+from .device import (
+    Device,
+    NoOpenCLError,
+    default_device,
+    get_device,
+    memory_stats,
+    reset_peak_memory_stats,
+)
 
 # The namespace's functions are those each family module lists in its __all__: one list per
 # function, kept beside its definition (elementwise.py builds its own from its op table).
@@ -84,9 +91,11 @@ __all__ = [
     "get_device",
     "inf",
     "linalg",
+    "memory_stats",
     "nan",
     "newaxis",
     "pi",
+    "reset_peak_memory_stats",
     *sorted(name for module in FAMILIES for name in module.__all__),
 ]
 

@@ -29,6 +29,8 @@ __all__ = [
     "default_device",
     "get_device",
     "list_devices",
+    "memory_stats",
+    "reset_peak_memory_stats",
 ]
 
 _INSTALL_HINT = (
@@ -154,10 +156,16 @@ class _Pool(cl_tools.MemoryPool):
         super().__init__(cl_tools.ImmediateAllocator(queue))
         self._caps = caps
         self._ident = ident
+        # Statistics (memory_stats): the pool counts active and held bytes itself, in C++, as
+        # buffers come and go; peaks can only rise at an allocation, so they are kept here.
+        self._stats_lock = threading.Lock()
+        self.allocations = 0
+        self.peak_active = 0
+        self.peak_managed = 0
 
     def allocate(self, nbytes: int):  # noqa: ANN201 - a pyopencl PooledBuffer
         try:
-            return _pool_allocate(self, nbytes)
+            buffer = _pool_allocate(self, nbytes)
         except cl.Error as exc:
             caps = self._caps
             raise MemoryError(
@@ -166,8 +174,38 @@ class _Pool(cl_tools.MemoryPool):
                 f"{_gib(caps.max_mem_alloc_size)} per buffer and has "
                 f"{_gib(caps.global_mem_size)} of global memory ({exc})"
             ) from None
+        with self._stats_lock:  # so that concurrent allocations lose no count and no peak
+            self.allocations += 1
+            active = self.active_bytes
+            if active > self.peak_active:
+                self.peak_active = active
+            managed = self.managed_bytes  # grows only when no held block can be reused
+            if managed > self.peak_managed:
+                self.peak_managed = managed
+        return buffer
 
     __call__ = allocate
+
+    def stats(self) -> dict[str, int]:
+        """The counters of :func:`memory_stats`."""
+        active, managed = self.active_bytes, self.managed_bytes
+        return {
+            "allocated_bytes.all.current": active,
+            "allocated_bytes.all.peak": max(self.peak_active, active),
+            "active_bytes.all.current": active,
+            "active_bytes.all.peak": max(self.peak_active, active),
+            "reserved_bytes.all.current": managed,
+            "reserved_bytes.all.peak": max(self.peak_managed, managed),
+            "allocation.all.current": self.active_blocks,
+            "allocation.all.allocated": self.allocations,
+            "segment.all.current": self.active_blocks + self.held_blocks,
+        }
+
+    def reset_peaks(self) -> None:
+        """Start the peaks again from the current values."""
+        with self._stats_lock:
+            self.peak_active = self.active_bytes
+            self.peak_managed = self.managed_bytes
 
 
 @dataclass(eq=False)
@@ -442,3 +480,31 @@ def set_fp64_disabled(device: Device, disabled: bool) -> None:
         "cl_khr_fp64" in device.cl_device.extensions or "cl_amd_fp64" in device.cl_device.extensions
     )
     object.__setattr__(device.caps, "fp64", has and not disabled)
+
+
+def memory_stats(device: str | Device | None = None) -> dict[str, int]:
+    """Current and peak bytes of ``device``'s memory pool, under ``torch.cuda.memory_stats``
+    names.
+
+    ``allocated_bytes`` (the same as ``active_bytes``) counts the buffers that arrays hold now,
+    in the pool's block sizes; ``reserved_bytes`` is what the pool owns: those plus the freed
+    blocks it keeps for reuse. Each has ``.all.current`` and ``.all.peak`` (since the device
+    was opened or :func:`reset_peak_memory_stats`). ``allocation.all.current`` is the number of
+    live buffers, ``allocation.all.allocated`` the allocations so far, ``segment.all.current``
+    the blocks the pool owns. The counters are kept as buffers come and go, so reading them
+    costs no device work.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp                    # doctest: +SKIP
+    >>> xp.reset_peak_memory_stats()                           # doctest: +SKIP
+    >>> x = xp.zeros(1 << 20, dtype=xp.float32)                # doctest: +SKIP
+    >>> xp.memory_stats()["allocated_bytes.all.peak"] >= 4 << 20   # doctest: +SKIP
+    True
+    """
+    return get_device(device).allocator.stats()
+
+
+def reset_peak_memory_stats(device: str | Device | None = None) -> None:
+    """Set the peaks of :func:`memory_stats` to the current values."""
+    get_device(device).allocator.reset_peaks()

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import primitive
 
-__all__ = ["adam_step", "sgd_step"]
+__all__ = ["adam_step", "sgd_step", "unscale_grads"]
 
 
 @primitive
@@ -94,3 +94,19 @@ def adam_step(
         denom = xp.sqrt(v) * (1.0 / bias2_sqrt) + eps
         out_p.append(p - (m / denom) * (lr / bias1))
     return out_p, out_m, out_v, (out_max if max_exp_avg_sqs is not None else None)
+
+
+@primitive
+def unscale_grads(grads: list[Any], inv_scale: float, *, xp: Any) -> tuple[list[Any], Any]:
+    """``g * inv_scale`` of each gradient (arrays of one namespace and device), and a 0-d
+    boolean array that is True when any of them holds an Inf or a NaN: loss scaling's unscale
+    and overflow check (``axoncl.GradScaler``), computed on the device without reading it.
+    """
+    out = []
+    found = None
+    for g in grads:
+        g = g * inv_scale
+        bad = xp.any(xp.logical_not(xp.isfinite(g)))
+        found = bad if found is None else xp.logical_or(found, bad)
+        out.append(g)
+    return out, found
