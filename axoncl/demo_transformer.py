@@ -50,7 +50,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from . import nn, optim
+from . import distributed, nn, optim
 from .backends import to_backend, to_numpy
 from .demo import DEFAULT_TRANSFORMER_OUT as DEFAULT_OUT
 from .demo import _progress, resolve_device
@@ -382,6 +382,10 @@ def run(
     config
         A whole :class:`TextConfig` (the flags above then override it).
     """
+    if distributed.launcher_world_size() > 1:
+        raise RuntimeError(
+            "demo: --model transformer runs in one process; start it without mpiexec"
+        )
     stream = sys.stdout if stream is None else stream
     cfg = config or (QUICK if quick else STANDARD)
     overrides = {"steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed}

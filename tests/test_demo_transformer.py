@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from xp_backends import load_backend
 
-from axoncl import cli, nn
+import axoncl
+from axoncl import cli, nn, optim
 from axoncl.demo_transformer import QUICK, TextConfig, build_transformer, load_corpus, run
 
 # What ``--quick`` (300 steps) reaches on the default device, in bits per character: 3.02 on
@@ -139,3 +140,33 @@ def test_quick_demo_on_the_default_device_learns(tmp_path):
     assert result.val_losses[-1] < result.val_losses[0] - 0.3, result.val_losses
     assert result.val_bpc < QUICK_BPC_BOUND, stream.getvalue()
     print(stream.getvalue())
+
+
+def test_opencl_training_step_reads_nothing_back(monkeypatch):
+    xp = load_backend("opencl")
+    from axoncl.backends.opencl import array, launch
+
+    nn.manual_seed(0)
+    model = build_transformer(vocab_size=11, context=8, width=16, layers=1, heads=2)
+    model.to("opencl")
+    opt = optim.AdamW(model.parameters(), lr=1e-2)
+    rng = np.random.default_rng(0)
+    x = xp.asarray(rng.integers(0, 11, (3, 8)))
+    y = xp.asarray(rng.integers(0, 11, 24))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the transformer's training step read a device array back")
+
+    losses = []
+    with monkeypatch.context() as patch:
+        patch.setattr(launch, "read_buffer", refuse)
+        patch.setattr(array, "read_buffer", refuse)
+        for _ in range(3):
+            loss = axoncl.cross_entropy(model(x).reshape((-1, 11)), y)
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            opt.step()
+            losses.append(loss)
+    values = [loss.item() for loss in losses]
+    assert values[-1] < values[0], values
