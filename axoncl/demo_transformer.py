@@ -355,7 +355,7 @@ def run(
     steps: int | None = None,
     batch_size: int | None = None,
     lr: float | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     out: str | None = DEFAULT_OUT,
     resume: str | None = None,
     stop_after: int | None = None,
@@ -541,6 +541,10 @@ def _write_curves(result: TextResult, out: str) -> dict[str, str]:
     ax.plot(result.eval_steps, result.val_losses, marker="o", label="validation")
     ax.set_xlabel("step")
     ax.set_ylabel("cross-entropy (nats per character)")
+    bits = ax.secondary_yaxis(
+        "right", functions=(lambda n: n / math.log(2), lambda b: b * math.log(2))
+    )
+    bits.set_ylabel("bits per character")
     ax.set_title(f"axoncl demo transformer: {result.device.split(' (')[0]}", fontsize=9)
     ax.legend()
     fig.tight_layout()
