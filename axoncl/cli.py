@@ -167,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("info", help="OpenCL platforms, devices and capabilities; backends")
     demo_parser = sub.add_parser(
         "demo",
-        help="train a small CNN on scikit-learn's digits",
+        help="train a small CNN on scikit-learn's digits (or a character-level transformer)",
         description=demo.__doc__.split("\n")[0],
     )
     demo.add_arguments(demo_parser)

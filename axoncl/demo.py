@@ -1,5 +1,8 @@
 """``axoncl demo``: train a small CNN on scikit-learn's bundled digits, on OpenCL or numpy.
 
+(``--model transformer`` trains a character-level transformer instead: see
+``axoncl.demo_transformer``.)
+
 The 1797 8×8 digit images ship with scikit-learn (no download). They are split 80/20,
 stratified, with a fixed seed, so every run evaluates on the same held-out images. The model
 
@@ -79,6 +82,7 @@ class PrecisionError(TypeError):
 class MissingExtraError(ImportError):
     """The demo needs a package that this installation lacks; the message names the extra
     (``pip install 'axoncl[train]'``) that brings it."""
+DEFAULT_TRANSFORMER_OUT = "axoncl-demo-transformer"
 
 
 @dataclass
@@ -542,19 +546,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="numpy, opencl, opencl:cpu, opencl:gpu or opencl:P:D "
         "(default: AXONCL_DEVICE, else a GPU, else the first CPU device)",
     )
-    parser.add_argument("--epochs", type=_positive(int), default=DEFAULTS["epochs"])
-    parser.add_argument("--batch-size", type=_positive(int), default=DEFAULTS["batch_size"])
-    parser.add_argument("--lr", type=_positive(float), default=DEFAULTS["lr"])
+    parser.add_argument(
+        "--model",
+        choices=("cnn", "mlp", "transformer"),
+        default="cnn",
+        help="cnn (default) or mlp on the digits; transformer: a character-level transformer "
+        "on the Python standard library's source (see axoncl.demo_transformer)",
+    )
+    parser.add_argument(
+        "--epochs", type=_positive(int), default=DEFAULTS["epochs"], help="cnn, mlp: default 15"
+    )
+    parser.add_argument(
+        "--batch-size", type=_positive(int), default=None, help="default 32 for every model"
+    )
+    parser.add_argument("--lr", type=_positive(float), default=None, help="default 1e-2")
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    parser.add_argument("--model", choices=("cnn", "mlp"), default="cnn")
     parser.add_argument(
         "--precision",
         choices=tuple(PRECISIONS),
         default="fp32",
         help="fp32, or mixed precision: bf16 (autocast) or fp16 (autocast and loss scaling)",
     )
-    parser.add_argument("--out", default=DEFAULT_OUT, help="output folder")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help=f"output folder (default {DEFAULT_OUT}, transformer: {DEFAULT_TRANSFORMER_OUT})",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    text = parser.add_argument_group("transformer only")
+    text.add_argument(
+        "--quick",
+        action="store_true",
+        help="300 steps instead of 3000 (about 30 s instead of 5 minutes)",
+    )
+    text.add_argument("--steps", type=_positive(int), default=None, help="training steps")
+    text.add_argument("--resume", default=None, help="continue from this checkpoint.npz")
+    text.add_argument(
+        "--stop-after", type=_positive(int), default=None, help="stop after this step"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -564,13 +593,44 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
+    if args.model == "transformer":
+        from . import demo_transformer
+
+        if args.precision != "fp32":
+            print(
+                "axoncl demo: error: --precision applies to --model cnn and mlp only "
+                "(the transformer demo trains in float32)",
+                file=sys.stderr,
+            )
+            return 2
+
+        demo_transformer.run(
+            device=args.device,
+            quick=args.quick,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            seed=args.seed,
+            out=args.out or DEFAULT_TRANSFORMER_OUT,
+            resume=args.resume,
+            stop_after=args.stop_after,
+            progress=not args.no_progress,
+        )
+        return 0
+    text_only = ("quick", "steps", "resume", "stop_after")
+    if given := [f"--{n.replace('_', '-')}" for n in text_only if getattr(args, n, None)]:
+        print(
+            f"axoncl demo: error: {', '.join(given)} apply to --model transformer only",
+            file=sys.stderr,
+        )
+        return 2
     run(
         device=args.device,
         epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
+        batch_size=args.batch_size or DEFAULTS["batch_size"],
+        lr=args.lr or DEFAULTS["lr"],
         seed=args.seed,
-        out=args.out,
+        out=args.out or DEFAULT_OUT,
         model=args.model,
         progress=not args.no_progress,
         precision=args.precision,

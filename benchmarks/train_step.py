@@ -9,6 +9,10 @@ Models (float32, SGD lr 0.01, the same initial weights and data in every framewo
   residual blocks (conv3×3 BN ReLU conv3×3 BN, plus the input or a strided conv1×1+BN, then
   ReLU) at 16, 32 and 64 channels with stride 2 between them, global average pool, linear 64→10.
   Convolutions have no bias; BatchNorm is in training mode (batch statistics).
+* ``transformer``: the decoder-only character transformer of ``axoncl demo --model
+  transformer`` (``axoncl.demo_transformer.build_transformer``), 2 pre-LN blocks of width 128
+  with 4 heads and a GELU MLP, context 64, vocabulary 128, on random token ids, batch 32; the
+  cross-entropy is over all 32·64 positions.
 
 Frameworks (columns): axoncl on OpenCL (``--device``, default the default device, e.g. PoCL),
 the same step through ``axoncl.capture`` (``capture``: recorded after a warm-up, then replayed),
@@ -65,7 +69,8 @@ sys.path.insert(0, str(HERE.parent))  # run from a checkout
 import _isolation as iso  # noqa: E402
 
 LR = 0.01
-BATCH = {"mlp": 128, "cnn": 64, "resnet": 128}
+BATCH = {"mlp": 128, "cnn": 64, "resnet": 128, "transformer": 32}
+TEXT = {"vocab_size": 128, "context": 64, "width": 128, "layers": 2, "heads": 4}
 # OpenCL / PyTorch on PoCL at the default batch: eager, and with the step captured.
 TARGETS = {"mlp": 1.2, "cnn": 1.3, "resnet": 1.5}
 CAPTURE_TARGETS = {"mlp": 1.0, "cnn": 1.0}
@@ -100,6 +105,11 @@ def build(kind: str, nn):
         )
     if kind == "resnet":
         return _resnet8(nn)
+    if kind == "transformer":
+        from axoncl.demo_transformer import build_transformer
+
+        # Flatten (B, T, vocab) logits to (B·T, vocab): one cross-entropy call for every model.
+        return nn.Sequential(build_transformer(**TEXT, nn=nn), nn.Flatten(0, 1))
     raise ValueError(f"train_step: expected a model in {sorted(BATCH)}, got {kind!r}")
 
 
@@ -143,6 +153,10 @@ def initial_state(kind: str) -> dict[str, np.ndarray]:
 
 def data(kind: str, batch: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
+    if kind == "transformer":
+        x = rng.integers(0, TEXT["vocab_size"], (batch, TEXT["context"]))
+        y = rng.integers(0, TEXT["vocab_size"], batch * TEXT["context"])
+        return x.astype(np.int64), y.astype(np.int64)
     sample = {"mlp": (784,), "cnn": (1, 28, 28), "resnet": (3, 32, 32)}[kind]
     x = rng.standard_normal((batch, *sample)).astype(np.float32)
     y = rng.integers(0, 10, batch).astype(np.int64)
@@ -334,6 +348,11 @@ def make_runner(framework: str, kind: str, batch: int, options: dict) -> Runner:
     if framework == "torch":
         return TorchRunner(kind, batch, options["torch_device"], options["torch_threads"])
     if framework == "tinygrad":
+        if kind == "transformer":
+            raise NotImplementedError(
+                "tinygrad: the transformer is built from axoncl.nn and "
+                "torch.nn only (no tinygrad layers for it here)"
+            )
         return TinygradRunner(kind, batch)
     raise ValueError(f"train_step: expected a framework in {FRAMEWORKS}, got {framework!r}")
 
@@ -622,7 +641,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rounds", "--repeats", type=int, default=9, help="paired rounds")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per sample")
     parser.add_argument("--settle", type=float, default=0.05, help="untimed seconds per sample")
-    parser.add_argument("--models", "--model", default="mlp,cnn", help="mlp, cnn, resnet")
+    parser.add_argument(
+        "--models", "--model", default="mlp,cnn", help="mlp, cnn, resnet, transformer"
+    )
     parser.add_argument("--batch", type=int, default=None, help="batch size for all models")
     parser.add_argument("--sweep", action="store_true", help="batch 32/128/512 and ResNet-8")
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="columns to run")

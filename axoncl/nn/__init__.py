@@ -10,7 +10,7 @@ Examples
 """
 
 from ..random import Generator, manual_seed
-from . import functional, init
+from . import functional, init, utils
 from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList
 from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
@@ -57,4 +57,5 @@ __all__ = [
     "load",
     "manual_seed",
     "save",
+    "utils",
 ]
