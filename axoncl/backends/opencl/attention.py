@@ -70,13 +70,19 @@ def _mask_args(mask, q: CLArray, k: CLArray) -> list:
 
 def _launcher(q: CLArray, k: CLArray, v: CLArray, mask, *, causal, scale, op: str, shapes):
     """(device, launch): ``launch(name, rows, *tail)`` runs kernel ``attention_<name>`` over
-    ``rows`` rows of every head, with the arguments all three kernels share and then ``tail``."""
+    ``rows`` rows of every head (``ROWS`` per work-item), with the arguments all three kernels
+    share and then ``tail``."""
     device = check_device(op, q, k, v, *([mask] if mask is not None else []))
     heads = math.prod(q.shape[:-2])
+    # Rows per work-item, one per vector lane: 512 bits of lanes on CPUs (PoCL: float16 or
+    # double8), a scalar work-item per row on GPUs.
+    lanes = device.vector_width if q.dtype == _dt.float32 else device.vector_width // 2
+    lanes = max(lanes, 1)
     defines = {
         **real_defines(q.dtype, op),
         "HEAD_DIM": q.shape[-1],
         "VALUE_DIM": v.shape[-1],
+        "ROWS": lanes,
         "BLOCK_N": BLOCK_N,
     }
     shared = [q.shape[-2], k.shape[-2], float(scale), int(bool(causal))]
@@ -85,7 +91,7 @@ def _launcher(q: CLArray, k: CLArray, v: CLArray, mask, *, causal, scale, op: st
 
     def launch(name: str, rows: int, *tail) -> None:
         kernel = get_kernel(device, "attention", f"attention_{name}", **defines)
-        kernel.launch_grid(rows, heads, *shared, *tail, op=op, shapes=shapes)
+        kernel.launch_grid(-(-rows // lanes), heads, *shared, *tail, op=op, shapes=shapes)
 
     return device, launch
 

@@ -233,30 +233,35 @@ def test_head_sizes_beyond_the_kernels_take_the_portable_path(xp, launched):
 
 
 OCLGRIND_SCRIPT = textwrap.dedent("""
+    import sys
     import numpy as np
     import axoncl as ax
     import axoncl.backends.opencl as xp
 
     dev = xp.default_device()
     assert dev.caps.name.startswith("Oclgrind"), dev.caps.name
+    dev.vector_width = int(sys.argv[1])  # rows per work-item: 1 (GPU style) or 16 (CPU style)
     rng = np.random.default_rng(0)
-    for shapes, mask, causal in [
-        (((2, 5, 3), (2, 19, 3), (2, 19, 2)), rng.random((5, 19)) < 0.6, False),
-        (((1, 2, 18, 8), (1, 2, 17, 8), (1, 2, 17, 8)), None, True),
-        (((2, 9, 16), (2, 4, 16), (2, 4, 5)), rng.standard_normal((2, 9, 4)), False),
-    ]:
-        q, k, v = (ax.Variable(xp.asarray(rng.standard_normal(s).astype(np.float32)),
-                               requires_grad=True) for s in shapes)
-        m = None if mask is None else xp.asarray(
-            mask if mask.dtype == bool else mask.astype(np.float32))
-        y = ax.dot_product_attention(q, k, v, m, is_causal=causal)
-        y.sum().backward()
-        for t in (y, q.grad, k.grad, v.grad):
-            assert np.isfinite(t.numpy()).all() or mask is not None
+    dtypes = ["float32", "float64"] if dev.caps.fp64 else ["float32"]
+    for dtype in dtypes:
+        for shapes, mask, causal in [
+            (((2, 5, 3), (2, 19, 3), (2, 19, 2)), rng.random((5, 19)) < 0.6, False),
+            (((1, 2, 18, 8), (1, 2, 17, 8), (1, 2, 17, 8)), None, True),
+            (((2, 9, 16), (2, 4, 16), (2, 4, 5)), rng.standard_normal((2, 9, 4)), False),
+        ]:
+            q, k, v = (ax.Variable(xp.asarray(rng.standard_normal(s).astype(dtype)),
+                                   requires_grad=True) for s in shapes)
+            m = None if mask is None else xp.asarray(
+                mask if mask.dtype == bool else mask.astype(dtype))
+            y = ax.dot_product_attention(q, k, v, m, is_causal=causal)
+            y.sum().backward()
+            for t in (y, q.grad, k.grad, v.grad):
+                t.numpy()
     print("ok")
 """)
 
 
 @pytest.mark.oclgrind
-def test_attention_kernels_run_clean_under_oclgrind_with_race_checks(tmp_path):
-    assert_clean_under_oclgrind(tmp_path, OCLGRIND_SCRIPT, checks=("--data-races",))
+@pytest.mark.parametrize("rows", ["1", "16"])
+def test_attention_kernels_run_clean_under_oclgrind_with_race_checks(tmp_path, rows):
+    assert_clean_under_oclgrind(tmp_path, OCLGRIND_SCRIPT, rows, checks=("--data-races",))
