@@ -18,6 +18,7 @@ from .checkpoint import checkpoint, checkpoint_sequential
 from .engine import backward, grad
 from .functions.activation import *  # noqa: F403
 from .functions.arithmetic import *  # noqa: F403
+from .functions.attention import *  # noqa: F403
 from .functions.contraction import *  # noqa: F403
 from .functions.conv import *  # noqa: F403
 from .functions.indexing import *  # noqa: F403
@@ -87,6 +88,7 @@ __all__ = [
 ]
 # The ops: each family module's own list, as in axoncl.functions.
 __all__ += functions.activation.__all__
+__all__ += functions.attention.__all__
 __all__ += functions.arithmetic.__all__
 __all__ += functions.conv.__all__
 __all__ += functions.contraction.__all__

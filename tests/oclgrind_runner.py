@@ -16,9 +16,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def assert_clean_under_oclgrind(tmp_path: Path, source: str, *args: str) -> None:
-    """Run ``source`` with ``args`` under ``oclgrind --check-api``; assert it printed ``ok``
-    and that oclgrind reported no error (out-of-bounds access, invalid API use)."""
+def assert_clean_under_oclgrind(
+    tmp_path: Path, source: str, *args: str, checks: tuple[str, ...] = ()
+) -> None:
+    """Run ``source`` with ``args`` under ``oclgrind --check-api`` and the further oclgrind
+    ``checks`` (e.g. ``--data-races``); assert it printed ``ok`` and that oclgrind reported no
+    error (out-of-bounds access, invalid API use, a race when asked)."""
     if shutil.which("oclgrind") is None:
         pytest.skip("oclgrind binary not found (Debian package `oclgrind`)")
     script = tmp_path / "run.py"
@@ -28,7 +31,7 @@ def assert_clean_under_oclgrind(tmp_path: Path, source: str, *args: str) -> None
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.pop("AXONCL_DEVICE", None)
     result = subprocess.run(
-        ["oclgrind", "--check-api", "--log", str(log), sys.executable, str(script), *args],
+        ["oclgrind", "--check-api", *checks, "--log", str(log), sys.executable, str(script), *args],
         capture_output=True,
         text=True,
         timeout=600,

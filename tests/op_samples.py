@@ -726,6 +726,44 @@ COMPOSED_NORMS = _family(
     ],
 )
 
+# -- attention -------------------------------------------------------------------------------
+_KEEP = np.array(  # every query row may attend to at least one key
+    [[True, False, True, True, False], [False, False, True, False, False], [True] * 5]
+)
+
+ATTENTION = _family(
+    "attention",
+    [
+        OpSample(
+            "dot_product_attention",
+            lambda q, k, v: ax.dot_product_attention(q, k, v),
+            ((2, 3, 4), (2, 5, 4), (2, 5, 3)),
+        ),
+        OpSample(
+            "dot_product_attention",
+            lambda q, k, v: ax.dot_product_attention(q, k, v, is_causal=True, scale=0.7),
+            ((1, 2, 4, 3), (1, 2, 6, 3), (1, 2, 6, 2)),
+            note="causal",
+        ),
+        OpSample(
+            "dot_product_attention",
+            lambda q, k, v, keep: ax.dot_product_attention(q, k, v, keep),
+            ((2, 3, 4), (2, 5, 4), (2, 5, 4)),
+            constants=_fixed(_KEEP),
+            note="bool-mask",
+        ),
+        OpSample(
+            "dot_product_attention",
+            lambda q, k, v, level: ax.dot_product_attention(
+                q, k, v, level.astype(q.dtype).data * 0.5 - 1.0
+            ),
+            ((3, 2), (2, 4, 2), (4, 3)),
+            constants=_fixed(np.arange(12).reshape(3, 4) % 5),  # a float mask from integers
+            note="float-mask-broadcast",
+        ),
+    ],
+)
+
 OP_SAMPLES: list[OpSample] = [
     *ARITHMETIC,
     *ACTIVATION,
@@ -737,6 +775,7 @@ OP_SAMPLES: list[OpSample] = [
     *NORMALIZATION,
     *INDEXING,
     *SCAN,
+    *ATTENTION,
 ]
 """One or more samples for every op in ``axoncl.graph.registry``."""
 

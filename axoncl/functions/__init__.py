@@ -9,6 +9,7 @@ from ..graph import Function, registry
 from . import (
     activation,
     arithmetic,
+    attention,
     contraction,
     conv,
     indexing,
@@ -22,6 +23,7 @@ from . import (
 )
 from .activation import *  # noqa: F403
 from .arithmetic import *  # noqa: F403
+from .attention import *  # noqa: F403
 from .contraction import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .indexing import *  # noqa: F403
@@ -35,6 +37,7 @@ from .shape import *  # noqa: F403
 
 __all__ = ["Function", "registry"]
 __all__ += activation.__all__
+__all__ += attention.__all__
 __all__ += arithmetic.__all__
 __all__ += conv.__all__
 __all__ += contraction.__all__

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..variable import Variable
 
-__all__ = ["as_variable", "check_broadcast", "normalize_axes", "unbroadcast"]
+__all__ = ["as_variable", "check_attention", "check_broadcast", "normalize_axes", "unbroadcast"]
 
 
 def as_variable(value: Any) -> Variable:
@@ -59,3 +59,20 @@ def unbroadcast(grad: Variable, shape: tuple[int, ...]) -> Variable:
     elif tuple(grad.shape) != tuple(shape):
         grad = grad.reshape(tuple(shape))
     return grad
+
+
+def check_attention(
+    op: str, q: Variable, k: Variable, v: Variable, attn_mask: Any, is_causal: bool
+) -> None:
+    """Raise a ValueError naming the shapes unless ``q``, ``k`` and ``v`` are attention's
+    ``(..., L, E)``, ``(..., S, E)`` and ``(..., S, Ev)``, and unless at most one of
+    ``attn_mask`` and ``is_causal`` is given."""
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2 or q.shape[-1] != k.shape[-1]:
+        raise ValueError(
+            f"{op}: expected query (..., L, E), key (..., S, E) and value (..., S, Ev), got "
+            f"{q.shape}, {k.shape} and {v.shape}"
+        )
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"{op}: key and value disagree on S: {k.shape} and {v.shape}")
+    if is_causal and attn_mask is not None:
+        raise ValueError(f"{op}: pass is_causal or attn_mask, not both")

@@ -140,17 +140,25 @@ class MultiheadAttention(Module):
             return y.reshape((n, batch, heads, head_dim)).permute(1, 2, 0, 3)  # (N, H, n, d)
 
         qh, kh, vh = project(q, 0, length), project(k, 1, source), project(v, 2, source)
-        if is_causal and attn_mask is None:
+        causal = is_causal and attn_mask is None
+        if causal and (need_weights or key_padding_mask is not None):
             attn_mask = q.xp.logical_not(functional.causal_mask(length, source, q))
+            causal = False
         mask = self._mask(attn_mask, key_padding_mask, q, batch)
-        scores = (qh @ kh.mT) * (1.0 / math.sqrt(head_dim))
-        if mask is not None:
-            scores = scores + Variable(mask)
-        weights = functional.softmax(scores, axis=-1)
-        dropped = weights
-        if self.training and self.dropout > 0.0:
-            dropped = functional.dropout(weights, self.dropout, seed=self.generator.next_seed())
-        out = (dropped @ vh).permute(2, 0, 1, 3).reshape((length, batch, embed))
+        p = self.dropout if self.training else 0.0
+        seed = self.generator.next_seed() if p > 0.0 else None
+        if need_weights:
+            scores = (qh @ kh.mT) * (1.0 / math.sqrt(head_dim))
+            if mask is not None:
+                scores = scores + Variable(mask)
+            weights = functional.softmax(scores, axis=-1)
+            dropped = weights if p == 0.0 else functional.dropout(weights, p, seed=seed)
+            heads_out = dropped @ vh
+        else:  # no weights to return: the function, fused where the backend has kernels
+            heads_out = functional.scaled_dot_product_attention(
+                qh, kh, vh, mask, dropout_p=p, is_causal=causal, seed=seed
+            )
+        out = heads_out.permute(2, 0, 1, 3).reshape((length, batch, embed))
         out = self.out_proj(out)
         if unbatched:
             out = out.squeeze(1)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..autocast import to_float32
-from ..backends import device_kwargs
+from ..backends import device_kwargs, primitives
 from ..functions import (
     adaptive_avg_pool2d,
     avg_pool2d,
@@ -30,6 +30,7 @@ from ..functions import (
     conv1d,
     conv2d,
     cross_entropy,
+    dot_product_attention,
     dropout,
     elu,
     gelu,
@@ -51,7 +52,7 @@ from ..functions import (
     tanh,
     where,
 )
-from ..functions._util import as_variable
+from ..functions._util import as_variable, check_attention
 from ..variable import Variable
 
 __all__ = [
@@ -188,6 +189,12 @@ def causal_mask(rows: int, cols: int, like: Any) -> Any:
     return r >= c
 
 
+def _has_fused_attention(xp: Any) -> bool:
+    """Whether the backend of namespace ``xp`` has its own (fused) attention primitives."""
+    forward = primitives.attention_forward
+    return forward.implementation(xp) is not forward.portable
+
+
 def scaled_dot_product_attention(
     query: Any,
     key: Any,
@@ -198,8 +205,14 @@ def scaled_dot_product_attention(
     scale: float | None = None,
     *,
     seed: int | None = None,
+    fused: bool | None = None,
 ) -> Variable:
     """``softmax(q kᵀ · scale + mask) v`` over the last two axes, as PyTorch's function.
+
+    Where the backend has fused attention kernels (OpenCL) and ``dropout_p == 0``, this is the
+    op :func:`~axoncl.dot_product_attention`, whose forward and backward never store the
+    ``(L, S)`` scores; otherwise it is composed of a matrix product, a softmax and a second
+    product. Both give NaN rows where a query may attend to no key.
 
     Parameters
     ----------
@@ -214,19 +227,22 @@ def scaled_dot_product_attention(
         Mask out keys after each query (top-left aligned); not together with ``attn_mask``.
     scale
         Defaults to ``1 / sqrt(E)``.
+    fused
+        None (the default): the fused op where the backend has one and there is no dropout;
+        False: the composed ops; True: the op :func:`~axoncl.dot_product_attention` on any
+        backend (no dropout).
     """
     q, k, v = as_variable(query), as_variable(key), as_variable(value)
-    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2 or q.shape[-1] != k.shape[-1]:
-        raise ValueError(
-            "scaled_dot_product_attention: expected query (..., L, E), key (..., S, E) and "
-            f"value (..., S, Ev), got {q.shape}, {k.shape} and {v.shape}"
-        )
-    if k.shape[-2] != v.shape[-2]:
-        raise ValueError(
-            f"scaled_dot_product_attention: key and value disagree on S: {k.shape} and {v.shape}"
-        )
-    if is_causal and attn_mask is not None:
-        raise ValueError("scaled_dot_product_attention: pass is_causal or attn_mask, not both")
+    check_attention("scaled_dot_product_attention", q, k, v, attn_mask, is_causal)
+    if fused is None:
+        fused = dropout_p == 0.0 and _has_fused_attention(q.xp)
+    if fused:
+        if dropout_p > 0.0:
+            raise ValueError(
+                f"scaled_dot_product_attention: fused=True takes no dropout, got dropout_p="
+                f"{dropout_p}; pass fused=None"
+            )
+        return dot_product_attention(q, k, v, attn_mask, is_causal=is_causal, scale=scale)
     factor = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     scores = (q @ k.mT) * factor
     if is_causal:

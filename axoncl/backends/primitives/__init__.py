@@ -4,9 +4,10 @@ A primitive takes ``xp`` as a keyword. A backend installs its own version with
 ``@prim.register(namespace)``; calls on arrays of that namespace then use it.
 
 This module holds the registry (:class:`Primitive`, :func:`primitive`); the primitives live by
-family in :mod:`.core` (softmax, ``linear``, ``erf``, hot-path calls, …), :mod:`.conv`
-(convolution and pooling windows) and :mod:`.random` (Philox and dropout), and are re-exported
-here. numpy's own versions live in :mod:`axoncl.backends.numpy`, installed on import.
+family in :mod:`.core` (softmax, ``linear``, ``erf``, hot-path calls, …), :mod:`.attention`
+(scaled dot-product attention), :mod:`.conv` (convolution and pooling windows) and
+:mod:`.random` (Philox and dropout), and are re-exported here. numpy's own versions live in
+:mod:`axoncl.backends.numpy`, installed on import.
 
 Examples
 --------
@@ -73,7 +74,8 @@ COLUMN_BUDGET = 1 << 24
 
 # The families, imported after the registry that their decorators use. Each lists its
 # primitives in its own ``__all__``, and this package re-exports exactly those.
-from . import conv, core, loss, norm, optim, random  # noqa: E402
+from . import attention, conv, core, loss, norm, optim, random  # noqa: E402
+from .attention import *  # noqa: E402, F403
 from .conv import *  # noqa: E402, F403
 from .core import *  # noqa: E402, F403
 from .loss import *  # noqa: E402, F403
@@ -82,6 +84,7 @@ from .optim import *  # noqa: E402, F403
 from .random import *  # noqa: E402, F403
 from .random import PHILOX_M, PHILOX_W  # noqa: E402, F401 - public, though not in __all__
 
+__all__ += attention.__all__
 __all__ += conv.__all__
 __all__ += core.__all__
 __all__ += loss.__all__

@@ -1,6 +1,7 @@
 """Every kernel family under the oclgrind simulator (memory checks): elementwise, copy and
 index kernels in two launch styles, then reductions, softmax, sorting, convolution, pooling and
-dropout through a small autograd step (GEMM has its own oclgrind test in test_gemm.py)."""
+dropout through a small autograd step (GEMM and attention have their own oclgrind tests, in
+test_gemm.py and test_attention.py)."""
 
 import textwrap
 
