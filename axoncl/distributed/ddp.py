@@ -406,7 +406,7 @@ class DistributedDataParallel(Module):
         --------
         >>> with ddp.no_sync():                      # doctest: +SKIP
         ...     loss_fn(ddp(x_part1)).backward()     # local accumulation only
-        >>> loss_fn(ddp(x_part2)).backward()         # averages the accumulated gradients
+        >>> loss_fn(ddp(x_part2)).backward()  # averages the sum  # doctest: +SKIP
         """
         previous = self._require_sync
         self._require_sync = False

@@ -9,9 +9,10 @@ the host (documented as host-bound, see ``linalg.py``).
 
 Examples
 --------
->>> import axoncl.backends.opencl as xp                  # doctest: +SKIP
+>>> import axoncl.backends.opencl as xp
 >>> x = xp.asarray([[1.0, 2.0], [3.0, 4.0]])
->>> xp.sum(xp.exp(x) * 2, axis=1).to_numpy()
+>>> xp.sum(x * 2, axis=1).to_numpy()
+array([ 6., 14.], dtype=float32)
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ class CLArray:
 
     Examples
     --------
-    >>> import axoncl.backends.opencl as xp    # doctest: +SKIP
+    >>> import axoncl.backends.opencl as xp
     >>> x = xp.asarray([[1.0, 2.0], [3.0, 4.0]])
     >>> (x.T + 1).to_numpy()
     array([[2., 4.],

@@ -74,7 +74,8 @@ def asarray(obj, /, *, dtype=None, device=None, copy=None) -> CLArray:
 
     Examples
     --------
-    >>> x = asarray([1.0, 2.0, 3.0])          # doctest: +SKIP
+    >>> import axoncl.backends.opencl as xp
+    >>> x = xp.asarray([1.0, 2.0, 3.0])
     >>> x.dtype, x.shape
     (dtype('float32'), (3,))
     """

@@ -46,7 +46,11 @@ class MatrixOperand:
 
     Examples
     --------
-    >>> a = MatrixOperand(x.buffer, x.offset, (0, 1, 64))  # x (64 x k) transposed; doctest: +SKIP
+    >>> import axoncl.backends.opencl as xp
+    >>> x = xp.zeros((64, 16))
+    >>> a = MatrixOperand(x.buffer, x.offset, (0, 1, 16))  # x transposed: a 16 x 64 matrix
+    >>> a.strides
+    (0, 1, 16)
     """
 
     buffer: Any
