@@ -23,6 +23,19 @@ def test_torch_skips_only_when_it_cannot_be_imported(monkeypatch):
         load_backend("torch")
 
 
+def test_jax_skips_only_when_it_cannot_be_imported(monkeypatch):
+    monkeypatch.setitem(sys.modules, "jax", None)
+    with pytest.raises(pytest.skip.Exception, match="^jax not installed$"):
+        load_backend("jax")
+
+
+def test_jax_loads_with_float64_enabled():
+    xp = load_backend("jax")
+    assert backend_name(xp) == "jax"
+    assert xp.asarray([1.0], dtype=xp.float64).dtype == xp.float64
+    require_float64(xp)  # no skip
+
+
 def test_opencl_skips_when_pyopencl_is_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyopencl", None)
     monkeypatch.delitem(sys.modules, "axoncl.backends.opencl.device", raising=False)

@@ -4,9 +4,10 @@ Test modules import these helpers from here, never from ``conftest.py``: pytest 
 ``conftest.py`` as the one module ``conftest``, so ``from conftest import …`` may find another
 directory's file.
 
-A backend that cannot run here skips with a stated reason, and only for that reason: torch when
-it is not installed, OpenCL when pyopencl is missing or no OpenCL device exists. Any other error
-while loading a backend fails loudly.
+A backend that cannot run here skips with a stated reason, and only for that reason: torch or
+JAX when it is not installed, OpenCL when pyopencl is missing or no OpenCL device exists. Any
+other error while loading a backend fails loudly. JAX is loaded with float64 enabled
+(``jax_enable_x64``), which it leaves off by default.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 import axoncl
 from axoncl.backends import backend_name, get_backend, to_numpy
 
-BACKENDS = ["numpy", "array_api_strict", "torch", "opencl"]
+BACKENDS = ["numpy", "array_api_strict", "torch", "jax", "opencl"]
 
 
 def load_backend(name: str) -> ModuleType:
@@ -30,6 +31,13 @@ def load_backend(name: str) -> ModuleType:
             return get_backend("torch")
         except ImportError:
             pytest.skip("torch not installed")
+    if name == "jax":
+        try:
+            import jax
+        except ImportError:
+            pytest.skip("jax not installed")
+        jax.config.update("jax_enable_x64", True)  # float64 gradchecks; JAX's default is 32-bit
+        return get_backend("jax")
     if name == "opencl":
         try:
             from axoncl.backends.opencl.device import NoOpenCLError, default_device

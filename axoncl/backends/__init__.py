@@ -30,13 +30,19 @@ __all__ = [
     "to_numpy",
 ]
 
+# Short names of the namespaces axoncl knows, each the module that ``array_namespace`` returns for
+# that library's arrays: array-api-compat's wrapper where it has one, else the library's own
+# array-API namespace (JAX's ``jax.numpy``). Any other namespace works too; see get_backend.
 _BACKENDS = {
     "numpy": "array_api_compat.numpy",
     "array_api_strict": "array_api_strict",
     "torch": "array_api_compat.torch",
     "cupy": "array_api_compat.cupy",
+    "jax": "jax.numpy",
+    "dask": "array_api_compat.dask.array",
     "opencl": "axoncl.backends.opencl",
 }
+_COMPAT = "array_api_compat."
 
 # type(array) -> namespace; array_namespace() is the slow part of every op on small arrays.
 _NAMESPACE_CACHE: dict[type, ModuleType] = {}
@@ -52,17 +58,56 @@ class DeviceSpecError(ValueError):
 
 
 def get_backend(name: str | ModuleType) -> ModuleType:
-    """The array-API namespace for a backend name (``"numpy"``, ``"array_api_strict"``,
-    ``"torch"``, ``"cupy"``, ``"opencl"``) or a namespace passed through."""
+    """The array-API namespace of a backend.
+
+    Parameters
+    ----------
+    name
+        A short name (``"numpy"``, ``"array_api_strict"``, ``"torch"``, ``"cupy"``, ``"jax"``,
+        ``"dask"``, ``"opencl"``, optionally followed by ``":device"``), the dotted name of any
+        module that is an array-API namespace (``"jax.numpy"``, ``"ndonnx"``), or the namespace
+        module itself. A library that array-api-compat wraps (``numpy``, ``torch``, …) gives
+        the wrapper, the namespace its arrays report.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> get_backend(numpy) is get_backend("numpy")
+    True
+    """
     if isinstance(name, ModuleType):
-        return name
-    key = name.split(":", 1)[0].lower()
-    if key not in _BACKENDS:
-        raise ValueError(f"get_backend: expected one of {sorted(_BACKENDS)}, got {name!r}")
+        return _compat_wrapper(name.__name__) or name
+    key = name.split(":", 1)[0]
+    path = _BACKENDS.get(key.lower())
+    if path is not None:
+        try:
+            return importlib.import_module(path)
+        except ImportError as exc:
+            raise ImportError(f"get_backend: backend {key!r} is not installed ({exc})") from exc
+    found = _compat_wrapper(key)
+    if found is not None:
+        return found
     try:
-        return importlib.import_module(_BACKENDS[key])
-    except ImportError as exc:
-        raise ImportError(f"get_backend: backend {key!r} is not installed ({exc})") from exc
+        module = importlib.import_module(key)
+    except ImportError:
+        module = None
+    if module is None or not hasattr(module, "__array_api_version__"):
+        raise ValueError(
+            f"get_backend: expected one of {sorted(_BACKENDS)}, the name of an array-API "
+            f"namespace module (one with __array_api_version__) or the module itself, got "
+            f"{name!r}"
+        )
+    return module
+
+
+def _compat_wrapper(module_name: str) -> ModuleType | None:
+    """array-api-compat's wrapper of the library ``module_name`` (``"torch"``), if it has one."""
+    if module_name.startswith(_COMPAT):
+        return None
+    try:
+        return importlib.import_module(_COMPAT + module_name)
+    except ImportError:
+        return None
 
 
 def available_backends() -> list[str]:
@@ -78,12 +123,15 @@ def available_backends() -> list[str]:
 
 
 def backend_name(xp: ModuleType) -> str:
-    """Short name of a namespace: ``numpy``, ``array_api_strict``, ``torch``, ``opencl``, …"""
+    """Short name of a namespace's library: ``numpy``, ``array_api_strict``, ``torch``, ``jax``,
+    ``opencl``, …"""
     module = getattr(xp, "__name__", str(xp))
     for name, path in _BACKENDS.items():
         if module == path:
             return name
-    return module.rsplit(".", 1)[-1]
+    # Otherwise the library's top-level package: "array_api_compat.sparse" and "sparse" both
+    # name "sparse" (a namespace may live in a submodule, as JAX's does in jax.numpy).
+    return module.removeprefix(_COMPAT).split(".", 1)[0]
 
 
 def device_kwargs(device: Any) -> dict[str, Any]:
@@ -224,7 +272,7 @@ def to_backend(array: Any, backend: str | ModuleType, device: Any = None) -> Any
 
         moved = torch.from_numpy(np.ascontiguousarray(host))
         return moved if device is None else moved.to(_torch_device(torch, device))
-    return xp.asarray(host)
+    return xp.asarray(host) if device is None else xp.asarray(host, device=device)
 
 
 def _torch_device(torch: Any, device: Any) -> Any:

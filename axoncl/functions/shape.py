@@ -241,8 +241,7 @@ class _IndexBackward(Function):
         key = tuple(k for k in owner.key if k is not None)
         out = xp.zeros(owner.in_shape, dtype=grad.dtype, device=getattr(grad, "device", None))
         target_shape = out[key].shape
-        out[key] = xp.reshape(grad, target_shape)
-        return out
+        return primitives.set_index(out, key, xp.reshape(grad, target_shape), xp=xp)
 
     @staticmethod
     def backward(ctx, grad):
@@ -384,8 +383,7 @@ class Pad(Function):
         shape = tuple(n + a + b for n, (a, b) in zip(x.shape, pads, strict=True))
         out = xp.full(shape, ctx.value, dtype=x.dtype, device=getattr(x, "device", None))
         ctx.key = tuple(slice(a, a + n) for n, (a, _) in zip(x.shape, pads, strict=True))
-        out[ctx.key] = x
-        return out
+        return primitives.set_index(out, ctx.key, x, xp=xp)
 
     @staticmethod
     def backward(ctx, grad):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import array_api_compat
 import numpy as np
 import pytest
 from xp_backends import assert_close, host, var
@@ -102,7 +103,9 @@ def test_argmax_and_argmin_take_the_first_tie_and_record_no_graph(xp):
 def test_clone_copies_and_passes_the_gradient(xp):
     x = var(xp, [1.0, 2.0])
     y = x.clone()
-    assert y.data is not x.data and y.grad_fn is not None
+    # An immutable array (JAX's) needs no copy: it may come back as the same object.
+    assert y.data is not x.data or not array_api_compat.is_writeable_array(x.data)
+    assert y.grad_fn is not None
     (y * 3.0).sum().backward()
     assert_close(x.grad, [3.0, 3.0])
 

@@ -64,7 +64,11 @@ def test_binary_cross_entropy_of_a_saturated_sigmoid_has_a_finite_gradient(xp):
     loss.backward()
     g = host(x.grad)
     assert np.isfinite(g).all(), g
-    assert g[0] < 0 and g[1] >= 0
+    # JAX (XLA on the CPU) flushes float32 denormals to zero: there sigmoid(-100) is 0, its
+    # derivative p(1 - p) is 0 too, and the first gradient is exactly zero instead of tiny.
+    flushes_denormals = host(xp.exp(to_xp(xp, [-100.0], "float32")))[0] == 0.0
+    assert g[0] < 0 or (flushes_denormals and g[0] == 0.0), g
+    assert g[1] >= 0, g
     assert float(host(loss.data)) == pytest.approx(200.0, rel=1e-3)
 
 

@@ -468,7 +468,7 @@ def default_device() -> Device:
 
 # AXONCL_DEVICE values that choose a backend other than OpenCL (this module then gives the
 # default OpenCL device to whoever asks for one).
-_HOST_BACKENDS = ("numpy", "array_api_strict", "torch", "cupy")
+_HOST_BACKENDS = ("numpy", "array_api_strict", "torch", "cupy", "jax")
 
 
 def set_fp64_disabled(device: Device, disabled: bool) -> None:

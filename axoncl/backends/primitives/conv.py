@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import device_kwargs
 from . import _device, primitive
+from .core import set_index
 
 __all__ = [
     "avg_pool2d",
@@ -46,8 +47,9 @@ def _pad_hw(x: Any, padding: tuple[int, int], value: float, xp: Any) -> Any:
         return x
     n, c, h, w = x.shape
     out = _full_like_device((n, c, h + 2 * ph, w + 2 * pw), value, x, xp)
-    out[:, :, ph : ph + h, pw : pw + w] = x
-    return out
+    return set_index(
+        out, (slice(None), slice(None), slice(ph, ph + h), slice(pw, pw + w)), x, xp=xp
+    )
 
 
 def _windows(x: Any, kernel_size, stride, padding, dilation, pad_value: float, xp: Any) -> Any:
@@ -83,7 +85,7 @@ def _unwindows(cols: Any, input_size, kernel_size, stride, padding, dilation, xp
                 slice(r0, r0 + sh * (oh - 1) + 1, sh),
                 slice(c0, c0 + sw * (ow - 1) + 1, sw),
             )
-            out[key] = out[key] + cols[:, :, i * kw + j, ...]
+            out = set_index(out, key, out[key] + cols[:, :, i * kw + j, ...], xp=xp)
     if ph == 0 and pw == 0:
         return out
     return out[:, :, ph : ph + h, pw : pw + w]

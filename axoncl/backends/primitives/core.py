@@ -1,11 +1,14 @@
 """The primitives of everyday ops: softmax, log-softmax, log-sum-exp, ``linear``, ``erf``, the
-one-hot scatter-add ``index_add``, the index checks ``wrap_index`` and ``check_targets``,
+one-hot scatter-add ``index_add``, the indexed write ``set_index`` (in place, or functional on
+immutable arrays), the index checks ``wrap_index`` and ``check_targets``,
 and the standard calls on the autograd hot path (``sum``, ``broadcast_to``, ``ones_like``,
 ``relu``, ``relu_backward``, ``positive_mask``) that a backend may make faster."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import array_api_compat
 
 from . import _device, primitive
 
@@ -21,6 +24,7 @@ __all__ = [
     "positive_mask",
     "relu",
     "relu_backward",
+    "set_index",
     "softmax",
     "sum",
     "wrap_index",
@@ -77,6 +81,26 @@ def index_add(grad: Any, index: Any, size: int, *, axis: int, xp: Any) -> Any:
     moved = xp.moveaxis(grad, axis, -1)
     out = xp.matmul(moved, onehot)
     return xp.moveaxis(out, -1, axis)
+
+
+@primitive
+def set_index(x: Any, key: Any, value: Any, *, xp: Any) -> Any:
+    """``x`` with ``x[key] = value``. The caller owns ``x`` and uses the result in its place.
+
+    Writes in place where the array allows it. JAX arrays are immutable: they get the
+    functional update ``x.at[key].set(value)``, a new array, which is why callers use the result.
+    """
+    if array_api_compat.is_writeable_array(x):
+        x[key] = value
+        return x
+    at = getattr(x, "at", None)
+    if at is None:
+        kind = type(x)
+        raise NotImplementedError(
+            f"set_index: {kind.__module__}.{kind.__qualname__} arrays are read-only and have no "
+            f"functional update x.at[key].set(value)"
+        )
+    return at[key].set(value)
 
 
 def _first_bad(values: Any, bad: Any, xp: Any) -> tuple[int, int]:
