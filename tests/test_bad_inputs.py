@@ -216,6 +216,20 @@ CASES = [
         IndexError,
         ("__setitem__", "index 3"),
     ),
+    Case(
+        "one_hot_class_too_large",
+        BOTH,
+        lambda xp: axoncl.one_hot(_labels(xp, [0, 3, 1]), 3).numpy(),
+        IndexError,
+        ("one_hot", "target 3", "3 classes", "position 1"),
+    ),
+    Case(
+        "one_hot_negative_class",
+        BOTH,
+        lambda xp: axoncl.one_hot(_labels(xp, [0, -1]), 3).numpy(),
+        IndexError,
+        ("one_hot", "target -1", "position 1"),
+    ),
     # ---- losses --------------------------------------------------------------------------
     Case(
         "cross_entropy_label",

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backends import device_kwargs
+from ..backends import device_kwargs, primitives
 from ..graph import Function
 from ..variable import Variable
 from ._util import as_variable
 
 __all__ = ["argmax", "argmin", "gather", "one_hot", "take_along_axis"]
+
+# The ignore_index of one_hot's check: int64's minimum, which no class index can be.
+_NO_CLASS = -(2**63)
 
 
 def _raw(value: Any) -> Any:
@@ -164,6 +167,9 @@ def one_hot(indices: Any, num_classes: int = -1, *, dtype: Any = None) -> Variab
     idx = _index_array(raw, xp, "one_hot")
     if num_classes < 0:
         num_classes = int(xp.max(idx)) + 1 if idx.size else 0
+    # Every index must name a class: a negative one or one >= num_classes raises (on OpenCL
+    # from the device's error flag, at the next read) instead of giving a row of zeros.
+    primitives.check_targets(idx, num_classes, ignore_index=_NO_CLASS, op="one_hot", xp=xp)
     dtype = xp.int64 if dtype is None else (getattr(xp, dtype) if isinstance(dtype, str) else dtype)
     positions = xp.arange(
         num_classes, dtype=xp.int64, **device_kwargs(getattr(idx, "device", None))
