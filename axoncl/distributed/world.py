@@ -209,6 +209,9 @@ def barrier() -> None:
         _wait(world.comm.Ibarrier(), "barrier")
 
 
+_ABORT_GRACE_S = 0.5  # seconds between the last message and MPI_Abort
+
+
 def _fatal(message: str) -> None:
     """Print ``message`` for this rank, then end every rank (``MPI_Abort``)."""
     world = _WORLD
@@ -217,6 +220,10 @@ def _fatal(message: str) -> None:
     sys.stderr.flush()
     sys.stdout.flush()
     if world is not None and world.comm is not None:
+        # The launcher forwards each rank's output through its own proxies, which MPI_Abort
+        # tears down: give them a moment to pass the message on (on a loaded machine the
+        # message was otherwise sometimes lost).
+        time.sleep(_ABORT_GRACE_S)
         world.comm.Abort(1)
     os._exit(1)
 
