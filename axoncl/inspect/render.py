@@ -617,6 +617,9 @@ def to_svg(
 ) -> str:
     """The graph drawn as a standalone SVG document: its top view.
 
+    Each box is one ``<g class="node …">`` group holding one shape, its text, and a
+    ``<title>`` tooltip with the full statistics; a group box has the class ``group``.
+
     Parameters
     ----------
     snapshot
@@ -630,8 +633,17 @@ def to_svg(
         single boxes; a view with more boxes is split into parts, each one box. ``None`` draws
         every node in one view (slow for huge graphs). :func:`to_html` draws every view.
 
-    Each box is one ``<g class="node …">`` group holding one shape, its text, and a
-    ``<title>`` tooltip with the full statistics; a group box has the class ``group``.
+    Returns
+    -------
+    str
+        The SVG document, from ``<svg`` to ``</svg>``.
+
+    Raises
+    ------
+    ValueError
+        When ``engine`` is not ``"auto"``, ``"python"`` or ``"dot"``.
+    RuntimeError
+        When ``engine="dot"`` and Graphviz is missing or fails.
 
     Examples
     --------
