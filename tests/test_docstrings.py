@@ -36,7 +36,7 @@ MODULES = (
     "axoncl.backends.opencl",
 )
 TODO_FILE = Path(__file__).with_name("docstring_todo.txt")
-COMPLETE_AT_LEAST = 6  # raise it as docstrings are completed; it never falls
+COMPLETE_AT_LEAST = 70  # raise it as docstrings are completed; it never falls
 _SECTION = re.compile(r"^\s*([A-Z][A-Za-z ]+)\n\s*-{3,}\s*$", re.MULTILINE)
 
 
@@ -153,6 +153,9 @@ def test_the_checker_sees_each_missing_section():
 
 
 if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's axoncl
     missing = incomplete()
     total = len(public_objects())
     for name, parts in sorted(missing.items()):

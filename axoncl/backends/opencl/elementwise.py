@@ -28,6 +28,7 @@ from . import dtypes as _dt
 from .array import CLArray, empty, from_numpy
 from .copy import cast, copy_into, fill
 from .device import Device
+from .docstrings import elementwise_doc
 from .launch import Kernel, get_kernel
 from .layout import (
     broadcast_shapes,
@@ -430,11 +431,11 @@ def _binary_function(name: str, doc: str):
     return function
 
 
-for _name, (_, _doc) in UNARY.items():
-    globals()[_name] = _unary_function(_name, _doc)
-for _name, (_, _doc) in BINARY.items():
-    globals()[_name] = _binary_function(_name, _doc)
-del _name, _doc
+for _name, (_rule, _doc) in UNARY.items():
+    globals()[_name] = _unary_function(_name, elementwise_doc(_name, 1, _rule, _doc))
+for _name, (_rule, _doc) in BINARY.items():
+    globals()[_name] = _binary_function(_name, elementwise_doc(_name, 2, _rule, _doc))
+del _name, _rule, _doc
 
 
 def clip(x, /, min=None, max=None):  # noqa: A002 - the standard's names
