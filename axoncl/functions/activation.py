@@ -9,6 +9,7 @@ from ..backends import primitives
 from ..grad_mode import is_grad_enabled
 from ..graph import Function
 from ..variable import Variable, _new_variable
+from . import _docstrings
 from .arithmetic import abs, exp, expm1, log1p, maximum, minimum, where
 
 __all__ = [
@@ -201,3 +202,6 @@ def softmax(x: Any, axis: int = -1) -> Variable:
 
 def log_softmax(x: Any, axis: int = -1) -> Variable:
     return LogSoftmax.apply(x, axis=axis)
+
+
+_docstrings.document(globals())

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..graph import Function
 from ..variable import Variable
+from . import _docstrings
 from ._util import check_broadcast, unbroadcast
 
 __all__ = [
@@ -406,3 +407,6 @@ def where(condition: Any, x: Any, y: Any) -> Variable:
     """Elements of ``x`` where ``condition`` holds, else of ``y``."""
     cond = condition.data if isinstance(condition, Variable) else condition
     return Where.apply(cond, x, y)
+
+
+_docstrings.document(globals())
