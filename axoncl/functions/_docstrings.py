@@ -180,6 +180,10 @@ _TYPE_ERROR = [
     "    When an input is neither a ``Variable``, an array of an array-API namespace, nor a",
     "    Python scalar, or the inputs' arrays come from different libraries.",
 ]
+_X = [
+    "x : Variable or array",
+    "    An array of any array-API namespace, or a ``Variable`` wrapping one.",
+]
 _HEAD = [
     "Examples",
     "--------",
@@ -187,6 +191,17 @@ _HEAD = [
     ">>> import numpy as np",
     ">>> import axoncl",
 ]
+
+
+def _checks(value: str, grad: str) -> list[str]:
+    """Example lines: backward from ``y.sum()``, then ``y`` and ``x.grad`` against numpy."""
+    return [
+        ">>> y.sum().backward()",
+        f">>> bool(np.allclose(y.numpy(), {value}))",
+        "True",
+        f">>> bool(np.allclose(x.grad.numpy(), {grad}))",
+        "True",
+    ]
 
 
 def _unary(name: str) -> str:
@@ -200,8 +215,7 @@ def _unary(name: str) -> str:
             "",
             "Parameters",
             "----------",
-            "x : Variable or array",
-            "    An array of any array-API namespace, or a ``Variable`` wrapping one.",
+            *_X,
             "",
             "Returns",
             "-------",
@@ -216,11 +230,7 @@ def _unary(name: str) -> str:
             f">>> v = np.array({data})",
             ">>> x = axoncl.Variable(v, requires_grad=True)",
             f">>> y = axoncl.{name}(x)",
-            ">>> y.sum().backward()",
-            f">>> bool(np.allclose(y.numpy(), {value}))",
-            "True",
-            f">>> bool(np.allclose(x.grad.numpy(), {grad}))",
-            "True",
+            *_checks(value, grad),
         ]
     )
 
@@ -277,8 +287,7 @@ def _reduction(name: str) -> str:
             "",
             "Parameters",
             "----------",
-            "x : Variable or array",
-            "    An array of any array-API namespace, or a ``Variable`` wrapping one.",
+            *_X,
             "axis : int, tuple of int or None",
             "    The axes to reduce; negative values count from the end; ``None``: all of them.",
             "keepdims : bool",
@@ -310,11 +319,7 @@ def _reduction(name: str) -> str:
             f">>> y = axoncl.{name}(x, axis=0)",
             ">>> y.shape",
             "(2,)",
-            ">>> y.sum().backward()",
-            f">>> bool(np.allclose(y.numpy(), {value}))",
-            "True",
-            f">>> bool(np.allclose(x.grad.numpy(), {grad}))",
-            "True",
+            *_checks(value, grad),
         ]
     )
 
