@@ -39,7 +39,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def is_anomaly_enabled() -> bool:
-    """Whether :class:`detect_anomaly` is on."""
+    """Whether :class:`detect_anomaly` is on.
+
+    Returns
+    -------
+    bool
+        True inside a ``detect_anomaly()`` block in this thread.
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> axoncl.is_anomaly_enabled()
+    False
+    >>> with axoncl.detect_anomaly():
+    ...     axoncl.is_anomaly_enabled()
+    True
+    """
     return graph._ANOMALY[0]
 
 

@@ -33,12 +33,42 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops record a graph in this thread right now."""
+    """Whether ops record a graph in this thread right now.
+
+    Returns
+    -------
+    bool
+        False inside ``no_grad()`` or ``inference_mode()``, True by default.
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> axoncl.is_grad_enabled()
+    True
+    >>> with axoncl.no_grad():
+    ...     axoncl.is_grad_enabled()
+    False
+    """
     return not _MODE.get() & _NO_GRAD
 
 
 def is_inference_mode_enabled() -> bool:
-    """Whether this thread is inside :class:`inference_mode`."""
+    """Whether this thread is inside :class:`inference_mode`.
+
+    Returns
+    -------
+    bool
+        True inside an enabled ``inference_mode()`` block in this thread.
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> with axoncl.inference_mode():
+    ...     axoncl.is_inference_mode_enabled()
+    True
+    >>> axoncl.is_inference_mode_enabled()
+    False
+    """
     return bool(_MODE.get() & _INFERENCE)
 
 

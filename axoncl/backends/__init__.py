@@ -111,7 +111,20 @@ def _compat_wrapper(module_name: str) -> ModuleType | None:
 
 
 def available_backends() -> list[str]:
-    """Names of the backends whose packages import here."""
+    """Names of the backends whose packages import here.
+
+    Returns
+    -------
+    list of str
+        The short names of the backends that import here, in the order of the table of
+        known backends (numpy first, as it is always there).
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> axoncl.available_backends()[0]
+    'numpy'
+    """
     found = []
     for name in _BACKENDS:
         try:

@@ -196,6 +196,12 @@ def conv2d(
     Variable
         Shape ``(N, O, OH, OW)`` with ``OH = (H + 2*ph - dh*(KH-1) - 1) // sh + 1``.
 
+    Raises
+    ------
+    ValueError
+        When ``x`` or ``weight`` is not 4-D, their channels do not match ``groups``, ``groups``
+        is not a positive int, ``bias`` is not ``(O,)``, or the output would be empty.
+
     Examples
     --------
     >>> import numpy as np

@@ -178,6 +178,12 @@ def gradient_flow_summary(
         when the forward ran under :func:`record_activations`, or when the snapshot was taken
         before backward freed the saved outputs.
 
+    Returns
+    -------
+    GradientFlowReport
+        One :class:`ParameterFlow` per parameter (``parameters``), the ``flags`` raised as
+        ``(kind, where)`` pairs, and ``healthy`` when there are none.
+
     Examples
     --------
     >>> import numpy as np, axoncl

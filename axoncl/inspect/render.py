@@ -89,7 +89,19 @@ class _Group:
 
 
 def dot_available() -> bool:
-    """Whether Graphviz's ``dot`` program is on the PATH."""
+    """Whether Graphviz's ``dot`` program is on the PATH.
+
+    Returns
+    -------
+    bool
+        True when ``dot`` can be run: ``to_svg(engine="auto")`` then lays out with Graphviz.
+
+    Examples
+    --------
+    >>> from axoncl.inspect import dot_available
+    >>> isinstance(dot_available(), bool)
+    True
+    """
     return shutil.which("dot") is not None
 
 
@@ -490,6 +502,11 @@ def to_dot(snapshot: GraphSnapshot, *, max_nodes: int | None = None) -> str:
     max_nodes
         ``None`` (default) writes every node; a number writes the top view that
         :func:`to_svg` draws (module calls and parts as single boxes).
+
+    Returns
+    -------
+    str
+        The DOT text, from ``digraph axoncl {`` to the closing brace.
 
     Examples
     --------

@@ -316,6 +316,13 @@ def trace_backward(
         Gradient statistics are filled for leaves with a ``.grad`` and for retained non-leaf
         gradients, so trace after ``backward`` to see them.
 
+    Raises
+    ------
+    TypeError
+        When ``y`` is not a Variable (or a sequence of them).
+    ValueError
+        When an output does not require grad (it has no graph to trace).
+
     Examples
     --------
     >>> import numpy as np, axoncl
@@ -429,6 +436,11 @@ def record_activations(ops: Sequence[str] | None = None) -> Iterator[None]:
     ops
         Op names to record (default: all).
 
+    Yields
+    ------
+    None
+        Statistics of the ops made inside the block are kept until the snapshot is taken.
+
     Examples
     --------
     >>> import numpy as np, axoncl
@@ -465,6 +477,11 @@ def record_modules() -> Iterator[None]:
 
     Off by default; while on, each ``Module.__call__`` and each recorded op does a little more
     work. :func:`record_activations` turns it on too.
+
+    Yields
+    ------
+    None
+        Ops made inside the block carry the module call that made them.
 
     Examples
     --------
