@@ -41,7 +41,14 @@ __all__ = ["CaptureError", "CapturedStep", "capture"]
 
 
 class CaptureError(RuntimeError):
-    """A step cannot be captured, or a call does not match the captured step."""
+    """A step cannot be captured, or a call does not match the captured step.
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> issubclass(axoncl.CaptureError, RuntimeError)
+    True
+    """
 
 
 def capture(fn: Callable[..., Any] | None = None, *, warmup: int = 1):

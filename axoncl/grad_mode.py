@@ -132,6 +132,12 @@ class _GradMode:
 class set_grad_enabled(_GradMode):  # noqa: N801 - a function-like name, as users expect
     """Turn gradient recording on or off, as a context manager, decorator or plain call.
 
+    Parameters
+    ----------
+    mode
+        True records a graph, False does not. As a plain call it takes effect at once, until
+        the next change in this thread.
+
     Examples
     --------
     >>> import axoncl
@@ -156,6 +162,12 @@ class no_grad(set_grad_enabled):  # noqa: N801
     original crate's form). Because of that form, a function that takes no arguments is
     decorated with ``@no_grad()``, with parentheses; ``@no_grad`` alone would call it at once.
     Functions with arguments work either way.
+
+    Parameters
+    ----------
+    fn
+        Optional: a zero-argument function to call with recording off, or a function to
+        decorate.
 
     Examples
     --------
@@ -186,7 +198,17 @@ class no_grad(set_grad_enabled):  # noqa: N801
 
 
 class enable_grad(set_grad_enabled):  # noqa: N801
-    """Record a graph inside the block, even within ``no_grad``."""
+    """Record a graph inside the block, even within ``no_grad``.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> w = axoncl.Variable(np.ones(2), requires_grad=True)
+    >>> with axoncl.no_grad():
+    ...     with axoncl.enable_grad():
+    ...         (w * 2).requires_grad
+    True
+    """
 
     def __init__(self) -> None:
         super().__init__(True)
@@ -200,6 +222,11 @@ class NoGradGuard(no_grad):
 class inference_mode(_GradMode):  # noqa: N801
     """Like ``no_grad`` and stricter: values made inside are marked as inference values, and
     using one later in an op that records a graph raises an error.
+
+    Parameters
+    ----------
+    mode
+        ``False`` makes the block a no-op (inference mode stays as it was).
 
     Examples
     --------

@@ -20,7 +20,31 @@ __all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "numerical_gradient"]
 
 
 class GradcheckError(AssertionError):
-    """Analytical and numerical gradients disagree."""
+    """Analytical and numerical gradients disagree.
+
+    Its message names the input and the element where the gradients differ most.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> class WrongSquare(axoncl.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_values
+    ...         return (grad * x,)  # should be 2 * x
+    >>> x = axoncl.Variable(np.array([1.0, 2.0]), requires_grad=True)
+    >>> try:
+    ...     axoncl.gradcheck(WrongSquare.apply, [x])
+    ... except axoncl.GradcheckError:
+    ...     print("caught")
+    caught
+    >>> axoncl.gradcheck(WrongSquare.apply, [x], raise_exception=False)
+    False
+    """
 
 
 def numerical_gradient(f: Callable[[Any], Any], x: Any, eps: float = 1e-6) -> np.ndarray:

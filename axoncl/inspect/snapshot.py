@@ -117,6 +117,19 @@ class Edge:
 class GraphSnapshot:
     """An immutable record of a computation graph, taken by :func:`trace_backward`.
 
+    Parameters
+    ----------
+    nodes
+        One :class:`NodeInfo` per op and leaf, in topological order (inputs first).
+    edges
+        One :class:`Edge` per input of each op.
+    outputs
+        The ids of the traced outputs.
+    backend
+        The short name of the arrays' namespace.
+    modules
+        Module call path to module class name, recorded under :func:`record_modules`.
+
     Examples
     --------
     >>> import numpy as np, axoncl

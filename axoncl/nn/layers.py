@@ -111,7 +111,16 @@ class Linear(Module):
 
 
 class Identity(Module):
-    """Returns its input."""
+    """Returns its input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> x = np.array([1.0, 2.0])
+    >>> nn.Identity()(x) is x
+    True
+    """
 
     def forward(self, x: Any) -> Any:
         return x
@@ -133,7 +142,15 @@ class Flatten(Module):
 
 
 class ReLU(Module):
-    """``max(x, 0)``."""
+    """``max(x, 0)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> nn.ReLU()(np.array([-1.0, 2.0])).numpy()
+    array([0., 2.])
+    """
 
     def forward(self, x: Any) -> Variable:
         return F.relu(as_input(x))
@@ -154,14 +171,30 @@ class GELU(Module):
 
 
 class Sigmoid(Module):
-    """``1 / (1 + e^-x)``."""
+    """``1 / (1 + e^-x)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> nn.Sigmoid()(np.array([0.0])).numpy()
+    array([0.5])
+    """
 
     def forward(self, x: Any) -> Variable:
         return F.sigmoid(as_input(x))
 
 
 class Tanh(Module):
-    """Hyperbolic tangent."""
+    """Hyperbolic tangent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> nn.Tanh()(np.array([0.0])).numpy()
+    array([0.])
+    """
 
     def forward(self, x: Any) -> Variable:
         return F.tanh(as_input(x))
@@ -198,6 +231,11 @@ class Dropout(Module):
 
 class Sequential(Module):
     """Modules applied in order.
+
+    Parameters
+    ----------
+    modules
+        Modules registered under ``"0"``, ``"1"``, …, or one ``OrderedDict`` of named modules.
 
     Examples
     --------

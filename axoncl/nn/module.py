@@ -22,6 +22,15 @@ class Parameter(Variable):
     ``requires_grad`` defaults to True. Its ``name`` becomes the dotted path inside the model
     (``"features.0.weight"``) once it is assigned to a module, so the graph inspector can show it.
 
+    Parameters
+    ----------
+    data
+        An array of any array-API namespace (or a Variable, whose data is taken).
+    requires_grad
+        Whether the optimizer's gradient is computed for it.
+    name
+        A name for the inspector; a module sets the dotted path.
+
     Examples
     --------
     >>> import numpy as np

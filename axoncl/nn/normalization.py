@@ -140,6 +140,19 @@ class LayerNorm(Module):
     """Normalisation over the last axes (``normalized_shape``) of each sample, with a learned
     elementwise scale (``weight``, ones) and shift (``bias``, zeros), as in PyTorch.
 
+    Parameters
+    ----------
+    normalized_shape
+        The trailing shape normalised over (an int for one axis).
+    eps
+        Added to the variance.
+    elementwise_affine
+        Learn ``weight`` (and ``bias``); ``False``: neither.
+    bias
+        With ``elementwise_affine``, learn ``bias`` too.
+    dtype
+        The parameters' dtype.
+
     Examples
     --------
     >>> import numpy as np

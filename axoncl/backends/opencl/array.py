@@ -46,6 +46,21 @@ class CLArray:
     Create arrays with the namespace functions (``xp.asarray``, ``xp.zeros``, ...), not with this
     constructor, which wraps an existing buffer without copying.
 
+    Parameters
+    ----------
+    device
+        The :class:`Device` that owns ``buffer``.
+    buffer
+        A ``pyopencl.Buffer`` (or pool allocation) holding the elements.
+    offset
+        Offset of the first element in the buffer, in elements.
+    shape
+        The array's shape.
+    strides
+        Strides in elements, or ``None`` for C-contiguous.
+    dtype
+        One of the namespace's dtypes.
+
     Examples
     --------
     >>> import axoncl.backends.opencl as xp

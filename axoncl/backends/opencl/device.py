@@ -40,7 +40,20 @@ _INSTALL_HINT = (
 
 
 class NoOpenCLError(RuntimeError):
-    """No OpenCL platform or no device matching the request."""
+    """No OpenCL platform or no device matching the request.
+
+    A request for a device type that is not here raises its subclass ``DeviceNotFoundError``,
+    which is also a ``ValueError``; the message lists the devices that exist.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> try:
+    ...     xp.get_device("opencl:accelerator")
+    ... except xp.NoOpenCLError as error:
+    ...     print(type(error).__name__)
+    DeviceNotFoundError
+    """
 
 
 class DeviceNotFoundError(NoOpenCLError, DeviceSpecError):
@@ -211,6 +224,18 @@ class _Pool(cl_tools.MemoryPool):
 @dataclass(eq=False)
 class Device:
     """One OpenCL device with its context, in-order queue, memory pool and kernel caches.
+
+    Parameters
+    ----------
+    platform_index, device_index
+        The device's place in ``pyopencl.get_platforms()`` and in its platform's devices
+        (``opencl:P:D``).
+    cl_device
+        The ``pyopencl.Device``.
+    caps
+        What the device can do (fp64, vector width, memory), read once.
+    profiling
+        Make the queue with profiling on (the inspector's device timings).
 
     Examples
     --------
