@@ -172,6 +172,16 @@ def checkpoint(
         Replay the random draws of the forward (dropout masks) in the recomputation, so the
         gradients equal those of a plain run bit for bit.
 
+    Returns
+    -------
+    Any
+        What ``fn`` returns; its Variables are outputs of one recorded node.
+
+    Raises
+    ------
+    TypeError
+        When ``use_reentrant`` is not a bool.
+
     Examples
     --------
     >>> import numpy as np, axoncl

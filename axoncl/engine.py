@@ -327,6 +327,17 @@ def grad(
     allow_unused
         Return ``None`` for an input the outputs do not depend on, instead of raising.
 
+    Returns
+    -------
+    tuple of Variable or None
+        One gradient per input, in order (None for an unused input with ``allow_unused``).
+
+    Raises
+    ------
+    RuntimeError
+        When an input does not require grad, or (without ``allow_unused``) the outputs do
+        not depend on it.
+
     Examples
     --------
     >>> import numpy as np, axoncl

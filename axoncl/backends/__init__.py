@@ -69,6 +69,19 @@ def get_backend(name: str | ModuleType) -> ModuleType:
         module itself. A library that array-api-compat wraps (``numpy``, ``torch``, …) gives
         the wrapper, the namespace its arrays report.
 
+    Returns
+    -------
+    module
+        The array-API namespace module (for numpy and torch, array-api-compat's wrapper).
+
+    Raises
+    ------
+    ValueError
+        When ``name`` is neither a known short name nor the name of an array-API namespace
+        module; the message lists the known names.
+    ImportError
+        When the backend's package is not installed.
+
     Examples
     --------
     >>> import numpy

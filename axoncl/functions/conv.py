@@ -551,6 +551,18 @@ def dropout(x: Any, p: float = 0.5, *, training: bool = True, seed: int | None =
         (numpy, OpenCL, …). ``None`` draws one from ``axoncl.random.default_generator``, so
         ``axoncl.manual_seed(...)`` makes runs reproducible.
 
+    Returns
+    -------
+    Variable
+        ``x``'s shape and dtype: kept elements times ``1 / (1 - p)``, the others 0.
+
+    Raises
+    ------
+    ValueError
+        When ``p`` is not in ``[0, 1]``.
+    TypeError
+        When ``seed`` is neither an int nor None.
+
     Examples
     --------
     >>> import numpy as np

@@ -86,6 +86,17 @@ def take_along_axis(x: Any, indices: Any, axis: int = -1) -> Variable:
     axis
         The axis the indices run along.
 
+    Returns
+    -------
+    Variable
+        ``indices``'s shape, ``x``'s dtype; the gradient scatters back into ``x``'s shape.
+
+    Raises
+    ------
+    ValueError
+        When ``indices`` has not ``x``'s number of dimensions, ``axis`` is out of range, or
+        the other axes' sizes differ.
+
     Examples
     --------
     >>> import numpy as np

@@ -242,6 +242,19 @@ def shadow(
     backward
         Compare gradients too (default).
 
+    Returns
+    -------
+    ShadowReport
+        Whether the runs agree, and else the first diverging op with both values, their
+        largest difference and the tolerance used.
+
+    Raises
+    ------
+    TypeError
+        When no Variable or array is among the inputs.
+    RuntimeError
+        When the two runs build different graphs (``fn`` branches on values).
+
     Examples
     --------
     >>> import numpy as np, axoncl

@@ -81,6 +81,16 @@ def get_total_norm(
     foreach
         Accepted for PyTorch compatibility; the arrays are reduced one by one either way.
 
+    Returns
+    -------
+    Variable
+        0-d, no gradient, on the arrays' namespace and device.
+
+    Raises
+    ------
+    RuntimeError
+        With ``error_if_nonfinite``, when the total norm is NaN or infinite.
+
     Examples
     --------
     >>> import numpy as np

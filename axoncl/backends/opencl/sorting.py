@@ -146,6 +146,19 @@ def searchsorted(
 
     NaN is treated as larger than every number, like numpy.
 
+    Returns
+    -------
+    CLArray
+        int64 positions, ``x2``'s shape (0-d for a scalar ``x2``).
+
+    Raises
+    ------
+    ValueError
+        When ``x1`` is not 1-D, the arrays live on different devices, ``side`` is not
+        ``"left"`` or ``"right"``, or ``sorter`` has not ``x1``'s shape.
+    TypeError
+        When ``x1`` and ``x2`` differ in dtype, or ``sorter`` is not int64.
+
     Examples
     --------
     >>> searchsorted(from_numpy(np.array([1.0, 2.0, 3.0]), dev),
