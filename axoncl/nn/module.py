@@ -50,7 +50,27 @@ class Parameter(Variable):
 
 
 class RemovableHandle:
-    """Returned by ``register_forward_hook``; ``remove()`` unregisters the hook."""
+    """Returned by ``register_forward_hook``; ``remove()`` unregisters the hook.
+
+    Parameters
+    ----------
+    hooks
+        The module's hook table.
+    key
+        This hook's key in it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> layer, shapes = nn.Linear(2, 2), []
+    >>> handle = layer.register_forward_hook(lambda module, args, out: shapes.append(out.shape))
+    >>> _ = layer(np.ones((1, 2), np.float32))
+    >>> handle.remove()
+    >>> _ = layer(np.ones((1, 2), np.float32))
+    >>> shapes
+    [(1, 2)]
+    """
 
     def __init__(self, hooks: dict[int, Any], key: int) -> None:
         self._hooks = hooks

@@ -200,6 +200,23 @@ class GRU(_RNNBase):
     new gate, ``n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))``.
 
     ``forward(input, hx=None)`` returns ``(output, h_n)``, shaped as for :class:`LSTM`.
+
+    Parameters
+    ----------
+    input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional
+        As for :class:`LSTM`.
+    dtype
+        The parameters' dtype.
+    generator, seed
+        The source of the initial weights (uniform in ``±1/sqrt(hidden_size)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> out, h = nn.GRU(3, 5, batch_first=True)(np.ones((4, 7, 3), np.float32))
+    >>> out.shape, h.shape
+    ((4, 7, 5), (1, 4, 5))
     """
 
     _gates = 3
