@@ -519,6 +519,16 @@ def memory_stats(device: str | Device | None = None) -> dict[str, int]:
     the blocks the pool owns. The counters are kept as buffers come and go, so reading them
     costs no device work.
 
+    Parameters
+    ----------
+    device : str, Device or None
+        The device (``None``: the default one).
+
+    Returns
+    -------
+    dict
+        Counter name to value, e.g. ``allocated_bytes.all.current``.
+
     Examples
     --------
     >>> import axoncl.backends.opencl as xp                    # doctest: +SKIP

@@ -198,6 +198,16 @@ def broadcast_arrays(*arrays) -> tuple[CLArray, ...]:
 def broadcast_shapes(*shapes) -> tuple[int, ...]:
     """The shape that arrays of ``shapes`` broadcast to (``()`` for no shapes).
 
+    Parameters
+    ----------
+    shapes : tuple of int
+        Shapes to broadcast together.
+
+    Returns
+    -------
+    tuple of int
+        The broadcast shape.
+
     Examples
     --------
     >>> broadcast_shapes((2, 1), (3,))  # doctest: +SKIP

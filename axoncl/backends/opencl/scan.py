@@ -53,6 +53,22 @@ def cumulative_prod(
     """Running product along ``axis``; arguments as for :func:`cumulative_sum` (the initial
     value is one).
 
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int or None
+        The axis (may be omitted for 1-D input).
+    dtype : dtype or None
+        As for :func:`cumulative_sum`.
+    include_initial : bool
+        Start each line with a one.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape (the axis one longer with ``include_initial``).
+
     Examples
     --------
     >>> cumulative_prod(from_numpy(np.array([1, 2, 3]), dev)).to_numpy()  # doctest: +SKIP

@@ -74,6 +74,16 @@ def _inverse(x: CLArray, order: CLArray, is_start: CLArray) -> CLArray:
 def unique_values(x, /) -> CLArray:
     """The unique elements of ``x`` (flattened), ascending.
 
+    Parameters
+    ----------
+    x : CLArray
+        Any shape.
+
+    Returns
+    -------
+    CLArray
+        1-D, ``x``'s dtype, ascending.
+
     Examples
     --------
     >>> unique_values(asarray([3, 1, 3, 2])).to_numpy()  # doctest: +SKIP

@@ -109,6 +109,22 @@ def sort(
 ) -> CLArray:
     """``x`` sorted along ``axis`` (always stable; ``stable=False`` is accepted).
 
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int
+        The axis sorted.
+    descending : bool
+        Largest first.
+    stable : bool
+        Accepted; the sort is always stable.
+
+    Returns
+    -------
+    CLArray
+        A sorted copy, ``x``'s shape and dtype.
+
     Examples
     --------
     >>> sort(from_numpy(np.array([3, 1, 2]), dev)).to_numpy()  # doctest: +SKIP
@@ -121,6 +137,22 @@ def argsort(
     x: CLArray, /, *, axis: int = -1, descending: bool = False, stable: bool = True
 ) -> CLArray:
     """Indices (int64) that sort ``x`` along ``axis``; stable, so ties keep input order.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int
+        The axis sorted.
+    descending : bool
+        Largest first (ties still keep input order).
+    stable : bool
+        Accepted; the sort is always stable.
+
+    Returns
+    -------
+    CLArray
+        int64 indices, ``x``'s shape.
 
     Examples
     --------
