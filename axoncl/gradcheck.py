@@ -53,6 +53,20 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any, eps: float = 1e-6) -> np
     ``x`` may be a Variable or an array; ``f`` receives a Variable and returns a one-element
     Variable (or array). The result is a float64 NumPy array of ``x``'s shape.
 
+    Parameters
+    ----------
+    f
+        The scalar function.
+    x
+        The point, a Variable or array.
+    eps
+        The step.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, ``x``'s shape.
+
     Examples
     --------
     >>> import numpy as np

@@ -257,6 +257,24 @@ def asarray(
 
     ``dtype`` may be a dtype object of that namespace or a name such as ``"float64"``.
 
+    Parameters
+    ----------
+    data
+        Anything the namespace's ``asarray`` takes: nested lists, scalars, numpy arrays, or
+        arrays of another library (copied through the host).
+    backend
+        A short name, a namespace's dotted name, or the namespace module (see
+        :func:`get_backend`); ``None``: numpy.
+    dtype
+        A dtype of that namespace or its name.
+    device
+        A device of that namespace (``"opencl:gpu"``, a torch device, …).
+
+    Returns
+    -------
+    array
+        An array of the namespace (not a Variable).
+
     Examples
     --------
     >>> import axoncl

@@ -396,6 +396,24 @@ def max_pool2d(
     Output sizes round down (no ``ceil_mode``). On ties the gradient goes to the first maximum
     of the window (row-major), as in PyTorch.
 
+    Parameters
+    ----------
+    x
+        ``(N, C, H, W)`` input.
+    kernel_size
+        The window, an int or ``(kh, kw)``.
+    stride
+        The step; ``None``: ``kernel_size``.
+    padding
+        ``-inf`` on each side, at most half the kernel.
+    dilation
+        Spacing between window elements.
+
+    Returns
+    -------
+    Variable
+        ``(N, C, OH, OW)``.
+
     Examples
     --------
     >>> import numpy as np
@@ -461,6 +479,22 @@ def avg_pool2d(
 ) -> Variable:
     """Average pooling over ``(N, C, H, W)``, zero padding included in each window's count
     (PyTorch's default ``count_include_pad=True``); output sizes round down.
+
+    Parameters
+    ----------
+    x
+        ``(N, C, H, W)`` input.
+    kernel_size
+        The window, an int or ``(kh, kw)``.
+    stride
+        The step; ``None``: ``kernel_size``.
+    padding
+        Zeros on each side, counted in the mean.
+
+    Returns
+    -------
+    Variable
+        ``(N, C, OH, OW)``.
 
     Examples
     --------

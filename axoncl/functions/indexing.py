@@ -160,6 +160,20 @@ def one_hot(indices: Any, num_classes: int = -1, *, dtype: Any = None) -> Variab
     ``num_classes=-1`` uses ``max(indices) + 1`` (a read from the device). ``dtype`` defaults
     to int64, as in PyTorch; pass ``"float32"`` (or a dtype) for a float mask.
 
+    Parameters
+    ----------
+    indices
+        An integer array or Variable of any shape.
+    num_classes
+        The length of the new axis; -1: ``max(indices) + 1``.
+    dtype
+        The result's dtype (default int64).
+
+    Returns
+    -------
+    Variable
+        ``indices.shape + (num_classes,)``; no gradient flows through it.
+
     Examples
     --------
     >>> import numpy as np

@@ -116,6 +116,16 @@ def _reduce_to(g: Variable, shape: tuple[int, ...], promoted: tuple[int, ...]) -
 def matmul(x: Any, y: Any) -> Variable:
     """Matrix product with array-API broadcasting of batch axes.
 
+    Parameters
+    ----------
+    x, y
+        Arrays or Variables of one namespace, at least 1-D, whose inner sizes match.
+
+    Returns
+    -------
+    Variable
+        The product; batch axes broadcast, as in the array API's ``matmul``.
+
     Examples
     --------
     >>> import numpy as np

@@ -278,6 +278,20 @@ def gradient_flow_plot(snapshot: GraphSnapshot, path: str, **thresholds: float) 
 
     Uses matplotlib's Agg backend (no display needed). Returns ``path``.
 
+    Parameters
+    ----------
+    snapshot
+        From :func:`trace_backward`, taken after backward.
+    path
+        Where the PNG is written.
+    thresholds
+        ``vanishing``, ``exploding``, ``dead_relu``, as for :func:`gradient_flow_summary`.
+
+    Returns
+    -------
+    str
+        ``path``.
+
     Examples
     --------
     >>> import numpy as np, axoncl, tempfile, os

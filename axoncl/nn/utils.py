@@ -194,6 +194,20 @@ def clip_grad_norm_(
 def clip_grad_value_(parameters: Any, clip_value: float, foreach: bool | None = None) -> None:
     """Clip every gradient of ``parameters`` elementwise into ``[-clip_value, clip_value]``.
 
+    Parameters
+    ----------
+    parameters
+        A Variable or an iterable of them; those without a gradient are skipped.
+    clip_value
+        The bound, positive.
+    foreach
+        Accepted for compatibility; gradients of one namespace are clipped together.
+
+    Returns
+    -------
+    None
+        The gradients are changed in place.
+
     Examples
     --------
     >>> import numpy as np
