@@ -216,7 +216,20 @@ class enable_grad(set_grad_enabled):  # noqa: N801
 
 
 class NoGradGuard(no_grad):
-    """``no_grad`` under the name of the original crate's RAII guard; use with ``with``."""
+    """``no_grad`` under the name of the original crate's RAII guard; use with ``with``.
+
+    Parameters
+    ----------
+    fn
+        As for :class:`no_grad`.
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> with axoncl.NoGradGuard():
+    ...     axoncl.is_grad_enabled()
+    False
+    """
 
 
 class inference_mode(_GradMode):  # noqa: N801
@@ -250,4 +263,17 @@ class inference_mode(_GradMode):  # noqa: N801
 
 
 class InferenceModeGuard(inference_mode):
-    """``inference_mode`` under the original crate's guard name; use with ``with``."""
+    """``inference_mode`` under the original crate's guard name; use with ``with``.
+
+    Parameters
+    ----------
+    mode
+        As for :class:`inference_mode`.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> with axoncl.InferenceModeGuard():
+    ...     axoncl.is_inference_mode_enabled()
+    True
+    """

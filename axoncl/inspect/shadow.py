@@ -53,6 +53,13 @@ class Divergence:
         ``max|a - b|``, and the bound it exceeded.
     value, reference
         Statistics of the value on the tested backend and on the reference.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from axoncl.inspect import Divergence
+    >>> [field.name for field in dataclasses.fields(Divergence)][:4]
+    ['phase', 'op', 'node_index', 'creation_site']
     """
 
     phase: str
@@ -78,7 +85,29 @@ class Divergence:
 
 @dataclass(frozen=True)
 class ShadowReport:
-    """What :func:`shadow` found: ``divergence`` is ``None`` for a clean run."""
+    """What :func:`shadow` found: ``divergence`` is ``None`` for a clean run.
+
+    Parameters
+    ----------
+    backend, reference
+        The two backends' short names.
+    ops
+        Ops in the graph.
+    compared
+        Values compared (outputs and gradients).
+    divergence
+        The first disagreement, or ``None``.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> from axoncl.inspect import shadow
+    >>> import axoncl.backends.opencl as xp
+    >>> x = axoncl.Variable(xp.asarray([1.0, 2.0]), requires_grad=True)
+    >>> report = shadow(lambda v: (v * v).sum(), x)
+    >>> report.backend, report.reference, report.ops, report.divergence is None
+    ('opencl', 'numpy', 2, True)
+    """
 
     backend: str
     reference: str

@@ -56,6 +56,17 @@ class NodeInfo:
         The module call that made the op, as a path below the outermost module called
         (``"layer1.0.bn"``; ``""`` is the outermost module itself, ``"relu#2"`` a second call of
         the same module), when the forward ran under :func:`record_modules`; else ``None``.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> from axoncl.inspect import trace_backward
+    >>> w = axoncl.Variable(np.array([1.0, -2.0]), requires_grad=True, name="w")
+    >>> loss = (w * 3.0).relu().sum()
+    >>> loss.backward()
+    >>> leaf = trace_backward(loss).nodes[0]
+    >>> leaf.op, leaf.name, leaf.is_parameter, leaf.outputs, leaf.grad.norm
+    ('leaf', 'w', True, (1,), 3.0)
     """
 
     id: int
@@ -106,7 +117,23 @@ class NodeInfo:
 @dataclass(frozen=True)
 class Edge:
     """Data flows from node ``source`` into input ``index`` of node ``target``; gradients flow
-    back the other way."""
+    back the other way.
+
+    Parameters
+    ----------
+    source, target
+        Node ids (positions in :attr:`GraphSnapshot.nodes`).
+    index
+        Which input of ``target``.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> from axoncl.inspect import trace_backward
+    >>> w = axoncl.Variable(np.ones(2), requires_grad=True)
+    >>> trace_backward((w * 3.0).sum()).edges[0]
+    Edge(source=0, target=1, index=0)
+    """
 
     source: int
     target: int
