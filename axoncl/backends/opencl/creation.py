@@ -142,14 +142,74 @@ def _to_host(obj, leaves: list):
 
 
 def empty(shape, *, dtype=None, device=None) -> CLArray:
-    """An uninitialised array."""
+    """An uninitialised array.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        The array's shape.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: the default floating dtype (float32).
+    device : Device, str or None
+        ``None``: the default device.
+
+    Returns
+    -------
+    CLArray
+        Its elements are whatever the buffer held.
+
+    Raises
+    ------
+    ValueError
+        When a dimension is negative.
+    TypeError
+        When ``shape`` is not an int or a tuple of ints.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> x = xp.empty((2, 3))
+    >>> x.shape, str(x.dtype)
+    ((2, 3), 'float32')
+    """
     target = _device(device)
     dtype = _dt.default_float(target) if dtype is None else _dt.as_dtype(dtype, target, "empty")
     return _empty(_shape(shape, "empty"), dtype, target)
 
 
 def full(shape, fill_value, *, dtype=None, device=None) -> CLArray:
-    """An array with every element equal to ``fill_value``."""
+    """An array with every element equal to ``fill_value``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        The array's shape.
+    fill_value : bool, int, float or 0-d CLArray
+        The value.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: bool for a bool, int64 for an int, the
+        default floating dtype for a float.
+    device : Device, str or None
+        ``None``: the default device.
+
+    Returns
+    -------
+    CLArray
+        Filled by one fill kernel.
+
+    Raises
+    ------
+    ValueError
+        When a dimension is negative.
+    TypeError
+        When ``shape`` is not an int or a tuple of ints.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.full((2,), 7).to_numpy()
+    array([7, 7])
+    """
     target = _device(device)
     if isinstance(fill_value, CLArray):
         fill_value = fill_value._scalar("full")
@@ -169,12 +229,71 @@ def full(shape, fill_value, *, dtype=None, device=None) -> CLArray:
 
 
 def zeros(shape, *, dtype=None, device=None) -> CLArray:
+    """An array of zeros.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        The array's shape.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: the default floating dtype (float32).
+    device : Device, str or None
+        ``None``: the default device.
+
+    Returns
+    -------
+    CLArray
+        Filled with 0 by one fill kernel.
+
+    Raises
+    ------
+    ValueError
+        When a dimension is negative.
+    TypeError
+        When ``shape`` is not an int or a tuple of ints.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.zeros((2, 2)).to_numpy()
+    array([[0., 0.],
+           [0., 0.]], dtype=float32)
+    """
     target = _device(device)
     dtype = _dt.default_float(target) if dtype is None else dtype
     return full(shape, 0, dtype=dtype, device=target)
 
 
 def ones(shape, *, dtype=None, device=None) -> CLArray:
+    """An array of ones.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        The array's shape.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: the default floating dtype (float32).
+    device : Device, str or None
+        ``None``: the default device.
+
+    Returns
+    -------
+    CLArray
+        Filled with 1 by one fill kernel.
+
+    Raises
+    ------
+    ValueError
+        When a dimension is negative.
+    TypeError
+        When ``shape`` is not an int or a tuple of ints.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.ones(3, dtype=xp.int32).to_numpy()
+    array([1, 1, 1], dtype=int32)
+    """
     target = _device(device)
     dtype = _dt.default_float(target) if dtype is None else dtype
     return full(shape, 1, dtype=dtype, device=target)
@@ -187,21 +306,131 @@ def _like(x: CLArray, dtype, device, op: str):
 
 
 def empty_like(x, /, *, dtype=None, device=None) -> CLArray:
+    """An uninitialised array like ``x``.
+
+    Parameters
+    ----------
+    x : CLArray
+        The array whose shape (and, by default, dtype and device) is taken.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: ``x``'s.
+    device : Device, str or None
+        ``None``: ``x``'s.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not an OpenCL array.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.empty_like(xp.asarray([[1, 2]])).shape
+    (1, 2)
+    """
     dtype, device = _like(x, dtype, device, "empty_like")
     return empty(x.shape, dtype=dtype, device=device)
 
 
 def zeros_like(x, /, *, dtype=None, device=None) -> CLArray:
+    """Zeros like ``x``.
+
+    Parameters
+    ----------
+    x : CLArray
+        The array whose shape (and, by default, dtype and device) is taken.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: ``x``'s.
+    device : Device, str or None
+        ``None``: ``x``'s.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape, filled with 0.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not an OpenCL array.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.zeros_like(xp.asarray([1, 2])).to_numpy()
+    array([0, 0])
+    """
     dtype, device = _like(x, dtype, device, "zeros_like")
     return zeros(x.shape, dtype=dtype, device=device)
 
 
 def ones_like(x, /, *, dtype=None, device=None) -> CLArray:
+    """Ones like ``x``.
+
+    Parameters
+    ----------
+    x : CLArray
+        The array whose shape (and, by default, dtype and device) is taken.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: ``x``'s.
+    device : Device, str or None
+        ``None``: ``x``'s.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape, filled with 1.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not an OpenCL array.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.ones_like(xp.asarray([1.5, 2.5])).to_numpy()
+    array([1., 1.], dtype=float32)
+    """
     dtype, device = _like(x, dtype, device, "ones_like")
     return ones(x.shape, dtype=dtype, device=device)
 
 
 def full_like(x, /, fill_value, *, dtype=None, device=None) -> CLArray:
+    """``fill_value`` everywhere, like ``x``.
+
+    Parameters
+    ----------
+    x : CLArray
+        The array whose shape (and, by default, dtype and device) is taken.
+    fill_value : bool, int or float
+        The value.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: ``x``'s.
+    device : Device, str or None
+        ``None``: ``x``'s.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape, filled with ``fill_value``.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not an OpenCL array.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.full_like(xp.asarray([1, 2]), 7).to_numpy()
+    array([7, 7])
+    """
     dtype, device = _like(x, dtype, device, "full_like")
     return full(x.shape, fill_value, dtype=dtype, device=device)
 
