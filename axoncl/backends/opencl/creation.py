@@ -42,11 +42,12 @@ def _shape(shape, op: str) -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
     try:
-        shape = tuple(int(n) for n in shape)
+        dims = tuple(shape)
     except TypeError:
-        raise TypeError(
-            f"{op}: expected a shape (an int or a tuple of ints), got {shape!r}"
-        ) from None
+        dims = None
+    if dims is None or not all(isinstance(n, (int, np.integer)) for n in dims):
+        raise TypeError(f"{op}: expected a shape (an int or a tuple of ints), got {shape!r}")
+    shape = tuple(int(n) for n in dims)
     if any(n < 0 for n in shape):
         raise ValueError(f"{op}: negative dimensions are not allowed, got {shape}")
     return shape
