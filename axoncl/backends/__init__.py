@@ -150,7 +150,24 @@ def available_backends() -> list[str]:
 
 def backend_name(xp: ModuleType) -> str:
     """Short name of a namespace's library: ``numpy``, ``array_api_strict``, ``torch``, ``jax``,
-    ``opencl``, …"""
+    ``opencl``, …
+
+    Parameters
+    ----------
+    xp : module
+        An array-API namespace.
+
+    Returns
+    -------
+    str
+        The library's top-level package name, or the short name of a known backend.
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> axoncl.backend_name(axoncl.get_backend("numpy"))
+    'numpy'
+    """
     module = getattr(xp, "__name__", str(xp))
     for name, path in _BACKENDS.items():
         if module == path:
@@ -191,6 +208,22 @@ def namespace_of(*arrays: Any) -> ModuleType:
     ------
     TypeError
         When the arrays come from two backends; the message names both.
+
+    Parameters
+    ----------
+    arrays
+        Arrays, Variables (their data counts), Python scalars or ``None``.
+
+    Returns
+    -------
+    module
+        The namespace (for numpy, array-api-compat's wrapper).
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> axoncl.namespace_of(np.ones(2), 3.0).__name__
+    'array_api_compat.numpy'
     """
     # Fast path, the common case: every argument is an array of one already-seen type (scalars
     # and None are never cached, so they take the loop below).

@@ -198,14 +198,58 @@ def one_hot(indices: Any, num_classes: int = -1, *, dtype: Any = None) -> Variab
 
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Variable:
     """Index of the largest value (the first one on ties), over the flattened value when
-    ``axis`` is None; an int64 Variable outside any graph."""
+    ``axis`` is None; an int64 Variable outside any graph.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    axis : int or None
+        The axis searched; ``None``: the flattened value.
+    keepdims : bool
+        Keep the axis with size 1.
+
+    Returns
+    -------
+    Variable
+        int64 indices, not differentiable.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.argmax(np.array([1.0, 3.0, 3.0])).numpy()
+    array(1)
+    """
     raw = _raw(x)
     xp = as_variable(raw).xp
     return Variable(xp.argmax(raw, axis=axis, keepdims=keepdims))
 
 
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Variable:
-    """Index of the smallest value (the first one on ties); see :func:`argmax`."""
+    """Index of the smallest value (the first one on ties); see :func:`argmax`.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    axis : int or None
+        The axis searched; ``None``: the flattened value.
+    keepdims : bool
+        Keep the axis with size 1.
+
+    Returns
+    -------
+    Variable
+        int64 indices, not differentiable.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.argmin(np.array([[2.0, 1.0], [0.0, 5.0]]), axis=1).numpy()
+    array([1, 0])
+    """
     raw = _raw(x)
     xp = as_variable(raw).xp
     return Variable(xp.argmin(raw, axis=axis, keepdims=keepdims))
