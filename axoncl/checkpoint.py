@@ -250,6 +250,27 @@ def checkpoint_sequential(
     checkpointing all but the last: about ``segments`` inputs are kept instead of every
     activation, and each chunk is recomputed once in backward.
 
+    Parameters
+    ----------
+    model
+        A sequence of modules (or callables) applied in order.
+    segments
+        The number of chunks.
+    x
+        The input of the first module.
+    use_reentrant, preserve_rng_state
+        As for :func:`checkpoint`.
+
+    Returns
+    -------
+    Any
+        The output of the last module.
+
+    Raises
+    ------
+    ValueError
+        When ``segments`` is below 1.
+
     Examples
     --------
     >>> import numpy as np, axoncl

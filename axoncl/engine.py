@@ -279,6 +279,31 @@ def backward(
 ) -> None:
     """Accumulate the gradients of ``outputs`` into the ``.grad`` of every leaf they depend on.
 
+    Parameters
+    ----------
+    outputs
+        A Variable or a sequence of them.
+    gradients
+        d(loss)/d(output) for each output (arrays or Variables); ``None``, or a ``None``
+        entry, means 1 for a one-element output.
+    retain_graph
+        Keep the saved values, so that another backward through the same graph works.
+    create_graph
+        Record the backward itself, for higher-order gradients.
+
+    Returns
+    -------
+    None
+        The gradients are added into the leaves' ``.grad``.
+
+    Raises
+    ------
+    ValueError
+        When the number of gradients differs from the number of outputs.
+    RuntimeError
+        When an output of more than one element gets no gradient, or the graph was already
+        freed by an earlier backward.
+
     Examples
     --------
     >>> import numpy as np, axoncl

@@ -135,6 +135,31 @@ def gradcheck(
     same function in float64 on numpy, and the comparison uses float32 tolerances
     (atol 1e-4 times the largest reference magnitude, at least 1e-4; rtol 1e-3).
 
+    Parameters
+    ----------
+    fn
+        The function checked; it takes ``inputs`` and returns a Variable.
+    inputs
+        The inputs: Variables (those that require grad are checked) and other values.
+    eps
+        The finite-difference step (default chosen for the dtype).
+    atol, rtol
+        The tolerances (defaults chosen for the dtype).
+    raise_exception
+        Raise on a mismatch; ``False`` returns ``False`` instead.
+
+    Returns
+    -------
+    bool
+        True when every gradient matches.
+
+    Raises
+    ------
+    GradcheckError
+        On a mismatch, with ``raise_exception``.
+    ValueError
+        When no input requires grad.
+
     Examples
     --------
     >>> import numpy as np
@@ -294,6 +319,31 @@ def gradgradcheck(
 ) -> bool:
     """Check second derivatives: gradcheck of ``v -> <grad fn(v), w>`` built with
     ``create_graph=True``, for fixed random weights ``w``.
+
+    Parameters
+    ----------
+    fn
+        The function checked; it takes ``inputs`` and returns a Variable.
+    inputs
+        The inputs; those that require grad are checked.
+    eps
+        The finite-difference step.
+    atol, rtol
+        The tolerances.
+    raise_exception
+        Raise on a mismatch; ``False`` returns ``False`` instead.
+
+    Returns
+    -------
+    bool
+        True when every second derivative matches.
+
+    Raises
+    ------
+    GradcheckError
+        On a mismatch, with ``raise_exception``.
+    ValueError
+        When the function does not depend on its inputs.
 
     Examples
     --------

@@ -258,6 +258,30 @@ def conv1d(
     """1-D convolution of an ``(N, C, L)`` input with ``(O, C // groups, K)`` filters: a
     :func:`conv2d` over a height-1 image.
 
+    Parameters
+    ----------
+    x
+        ``(N, C, L)`` input.
+    weight
+        ``(O, C // groups, K)`` filters.
+    bias
+        Optional ``(O,)``.
+    stride, padding, dilation
+        Ints.
+    groups
+        Independent channel blocks.
+
+    Returns
+    -------
+    Variable
+        ``(N, O, L_out)``.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` or ``weight`` is not 3-D, or ``stride``, ``padding``, ``dilation`` or
+        ``groups`` is not an int in range (and as for :func:`conv2d`).
+
     Examples
     --------
     >>> import numpy as np
@@ -525,6 +549,23 @@ def adaptive_avg_pool2d(x: Any, output_size: IntPair) -> Variable:
 
     Built from existing ops: :func:`avg_pool2d` when the sizes divide evenly, else two matrix
     products with constant averaging matrices, ``A_h @ x @ A_w^T``.
+
+    Parameters
+    ----------
+    x
+        ``(N, C, H, W)`` input.
+    output_size
+        ``(OH, OW)`` or one int for both.
+
+    Returns
+    -------
+    Variable
+        ``(N, C, OH, OW)``.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` is not 4-D or has an empty spatial axis.
 
     Examples
     --------

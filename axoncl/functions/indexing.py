@@ -130,6 +130,26 @@ def gather(x: Any, axis: int, index: Any) -> Variable:
     """PyTorch's ``gather(input, dim, index)``: ``take_along_axis`` where ``index`` may be
     smaller than ``x`` on the other axes too (``x`` is cut to match).
 
+    Parameters
+    ----------
+    x
+        Any shape.
+    axis
+        The axis indexed.
+    index
+        An integer array with ``x``'s number of dimensions, no larger than ``x`` off ``axis``.
+
+    Returns
+    -------
+    Variable
+        ``index``'s shape.
+
+    Raises
+    ------
+    ValueError
+        When ``index`` has a different number of dimensions, or is larger than ``x`` off
+        ``axis``.
+
     Examples
     --------
     >>> import numpy as np

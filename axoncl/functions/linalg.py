@@ -93,6 +93,27 @@ def linear(x: Any, weight: Any, bias: Any = None, *, activation: str | None = No
     """``x @ weight.mT + bias`` (PyTorch's layout: weight is ``(out, in)``), with an optional
     fused ``activation="relu"``.
 
+    Parameters
+    ----------
+    x
+        ``(..., in)`` input.
+    weight
+        ``(out, in)``.
+    bias
+        Optional ``(out,)``.
+    activation
+        ``None`` or ``"relu"`` (fused where the backend has the kernel).
+
+    Returns
+    -------
+    Variable
+        ``(..., out)``.
+
+    Raises
+    ------
+    ValueError
+        When ``activation`` is not None or ``"relu"``, or the shapes do not fit.
+
     Examples
     --------
     >>> import numpy as np
