@@ -38,7 +38,7 @@ MODULES = (
     "axoncl.backends.opencl",
 )
 TODO_FILE = Path(__file__).with_name("docstring_todo.txt")
-COMPLETE_AT_LEAST = 279  # raise it as docstrings are completed; it never falls
+COMPLETE_AT_LEAST = 289  # raise it as docstrings are completed; it never falls
 _SECTION = re.compile(r"^\s*([A-Z][A-Za-z ]+)\n\s*-{3,}\s*$", re.MULTILINE)
 
 

@@ -31,7 +31,24 @@ _TOLERANCES = {
 
 
 def tolerance_for(dtype: Any) -> tuple[float, float]:
-    """``(rtol, atol)`` used by :func:`shadow` for values of ``dtype`` (by name)."""
+    """``(rtol, atol)`` used by :func:`shadow` for values of ``dtype`` (by name).
+
+    Parameters
+    ----------
+    dtype
+        A dtype, or its name.
+
+    Returns
+    -------
+    tuple of float
+        ``(rtol, atol)``.
+
+    Examples
+    --------
+    >>> from axoncl.inspect import tolerance_for
+    >>> tolerance_for("float32"), tolerance_for("float64")
+    ((0.001, 1e-06), (1e-07, 1e-12))
+    """
     return _TOLERANCES.get(str(dtype).rsplit(".", 1)[-1], (1e-3, 1e-6))
 
 
