@@ -463,6 +463,18 @@ def get_device(spec: str | Device | None = None) -> Device:
     spec
         ``"opencl"`` (a GPU if present, else the first CPU), ``"opencl:gpu"``, ``"opencl:cpu"``,
         ``"opencl:P:D"``, a :class:`Device`, or ``None`` for :func:`default_device`.
+
+    Returns
+    -------
+    Device
+        One object per device, shared by every array on it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.get_device() is xp.default_device()
+    True
     """
     if isinstance(spec, Device):
         return spec
@@ -479,7 +491,25 @@ def get_device(spec: str | Device | None = None) -> Device:
 
 
 def default_device() -> Device:
-    """``AXONCL_DEVICE`` when it names an OpenCL device, else a GPU, else the first CPU."""
+    """``AXONCL_DEVICE`` when it names an OpenCL device, else a GPU, else the first CPU.
+
+    Returns
+    -------
+    Device
+        The device arrays are made on when none is given.
+
+    Raises
+    ------
+    DeviceSpecError
+        When ``AXONCL_DEVICE`` names no device here (the message lists them).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> str(xp.default_device().id).startswith("opencl:")
+    True
+    """
     env = os.environ.get("AXONCL_DEVICE", "").strip()
     if env.lower().startswith("opencl"):
         return get_device(env)
@@ -541,5 +571,24 @@ def memory_stats(device: str | Device | None = None) -> dict[str, int]:
 
 
 def reset_peak_memory_stats(device: str | Device | None = None) -> None:
-    """Set the peaks of :func:`memory_stats` to the current values."""
+    """Set the peaks of :func:`memory_stats` to the current values.
+
+    Parameters
+    ----------
+    device : str, Device or None
+        The device (default: the default one).
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.reset_peak_memory_stats()
+    >>> s = xp.memory_stats()
+    >>> s["allocated_bytes.all.peak"] == s["allocated_bytes.all.current"]
+    True
+    """
     get_device(device).allocator.reset_peaks()

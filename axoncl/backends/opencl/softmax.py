@@ -119,6 +119,25 @@ def logsumexp(x: CLArray, /, axis: int = -1, keepdims: bool = False) -> CLArray:
 
     An empty axis gives ``-inf`` (the log of an empty sum).
 
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int
+        The axis reduced.
+    keepdims : bool
+        Keep it with size 1.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape without ``axis``.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` is 0-d.
+
     Examples
     --------
     >>> logsumexp(from_numpy(np.array([0.0, 0.0]), dev)).to_numpy()  # doctest: +SKIP
