@@ -39,13 +39,41 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def is_anomaly_enabled() -> bool:
-    """Whether :class:`detect_anomaly` is on."""
+    """Whether :class:`detect_anomaly` is on.
+
+    Returns
+    -------
+    bool
+        True inside a ``detect_anomaly()`` block in this thread.
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> axoncl.is_anomaly_enabled()
+    False
+    >>> with axoncl.detect_anomaly():
+    ...     axoncl.is_anomaly_enabled()
+    True
+    """
     return graph._ANOMALY[0]
 
 
 class detect_anomaly:  # noqa: N801 - a context manager named like a function, as in PyTorch
     """Check every gradient for NaN/Inf and report the forward site of the op that made it; see
-    the module docstring. A context manager and a decorator; blocks nest."""
+    the module docstring. A context manager and a decorator; blocks nest.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.array([0.0, 1.0]), requires_grad=True)
+    >>> with axoncl.detect_anomaly():
+    ...     y = axoncl.sqrt(x).sum()
+    ...     try:
+    ...         y.backward()
+    ...     except RuntimeError as error:
+    ...         print("sqrt" in str(error))
+    True
+    """
 
     def __init__(self) -> None:
         self._previous: list[tuple[bool, bool, bool]] = []

@@ -35,12 +35,42 @@ LOW_DTYPES = ("float16", "bfloat16")
 
 
 def get_autocast_dtype() -> str | None:
-    """The name of the low dtype of the active :class:`autocast`, or None outside one."""
+    """The name of the low dtype of the active :class:`autocast`, or None outside one.
+
+    Returns
+    -------
+    str or None
+        ``"float16"``, ``"bfloat16"`` or None.
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> axoncl.get_autocast_dtype() is None
+    True
+    >>> with axoncl.autocast(dtype="bfloat16"):
+    ...     axoncl.get_autocast_dtype()
+    'bfloat16'
+    """
     return _AUTOCAST.get()
 
 
 def is_autocast_enabled() -> bool:
-    """Whether an :class:`autocast` region is active in this thread or task."""
+    """Whether an :class:`autocast` region is active in this thread or task.
+
+    Returns
+    -------
+    bool
+        True inside an enabled ``autocast`` block.
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> axoncl.is_autocast_enabled()
+    False
+    >>> with axoncl.autocast():
+    ...     axoncl.is_autocast_enabled()
+    True
+    """
     return _AUTOCAST.get() is not None
 
 
@@ -55,6 +85,11 @@ class autocast(_GradMode):  # noqa: N801 - a function-like name, as users expect
         a backend without it raises a ``TypeError`` naming the backend and the dtype.
     enabled
         ``False`` turns autocast off inside the block (also within an enclosing autocast).
+
+    Raises
+    ------
+    ValueError
+        When ``dtype`` is not ``"float16"`` or ``"bfloat16"``.
 
     Examples
     --------

@@ -172,6 +172,16 @@ def checkpoint(
         Replay the random draws of the forward (dropout masks) in the recomputation, so the
         gradients equal those of a plain run bit for bit.
 
+    Returns
+    -------
+    Any
+        What ``fn`` returns; its Variables are outputs of one recorded node.
+
+    Raises
+    ------
+    TypeError
+        When ``use_reentrant`` is not a bool.
+
     Examples
     --------
     >>> import numpy as np, axoncl
@@ -239,6 +249,27 @@ def checkpoint_sequential(
     """Run a sequence of modules (e.g. :class:`axoncl.nn.Sequential`) in ``segments`` chunks,
     checkpointing all but the last: about ``segments`` inputs are kept instead of every
     activation, and each chunk is recomputed once in backward.
+
+    Parameters
+    ----------
+    model
+        A sequence of modules (or callables) applied in order.
+    segments
+        The number of chunks.
+    x
+        The input of the first module.
+    use_reentrant, preserve_rng_state
+        As for :func:`checkpoint`.
+
+    Returns
+    -------
+    Any
+        The output of the last module.
+
+    Raises
+    ------
+    ValueError
+        When ``segments`` is below 1.
 
     Examples
     --------

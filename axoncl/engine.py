@@ -279,6 +279,31 @@ def backward(
 ) -> None:
     """Accumulate the gradients of ``outputs`` into the ``.grad`` of every leaf they depend on.
 
+    Parameters
+    ----------
+    outputs
+        A Variable or a sequence of them.
+    gradients
+        d(loss)/d(output) for each output (arrays or Variables); ``None``, or a ``None``
+        entry, means 1 for a one-element output.
+    retain_graph
+        Keep the saved values, so that another backward through the same graph works.
+    create_graph
+        Record the backward itself, for higher-order gradients.
+
+    Returns
+    -------
+    None
+        The gradients are added into the leaves' ``.grad``.
+
+    Raises
+    ------
+    ValueError
+        When the number of gradients differs from the number of outputs.
+    RuntimeError
+        When an output of more than one element gets no gradient, or the graph was already
+        freed by an earlier backward.
+
     Examples
     --------
     >>> import numpy as np, axoncl
@@ -326,6 +351,17 @@ def grad(
         Record the computation of the gradients, for higher-order derivatives.
     allow_unused
         Return ``None`` for an input the outputs do not depend on, instead of raising.
+
+    Returns
+    -------
+    tuple of Variable or None
+        One gradient per input, in order (None for an unused input with ``allow_unused``).
+
+    Raises
+    ------
+    RuntimeError
+        When an input does not require grad, or (without ``allow_unused``) the outputs do
+        not depend on it.
 
     Examples
     --------

@@ -33,12 +33,42 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops record a graph in this thread right now."""
+    """Whether ops record a graph in this thread right now.
+
+    Returns
+    -------
+    bool
+        False inside ``no_grad()`` or ``inference_mode()``, True by default.
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> axoncl.is_grad_enabled()
+    True
+    >>> with axoncl.no_grad():
+    ...     axoncl.is_grad_enabled()
+    False
+    """
     return not _MODE.get() & _NO_GRAD
 
 
 def is_inference_mode_enabled() -> bool:
-    """Whether this thread is inside :class:`inference_mode`."""
+    """Whether this thread is inside :class:`inference_mode`.
+
+    Returns
+    -------
+    bool
+        True inside an enabled ``inference_mode()`` block in this thread.
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> with axoncl.inference_mode():
+    ...     axoncl.is_inference_mode_enabled()
+    True
+    >>> axoncl.is_inference_mode_enabled()
+    False
+    """
     return bool(_MODE.get() & _INFERENCE)
 
 
@@ -102,6 +132,12 @@ class _GradMode:
 class set_grad_enabled(_GradMode):  # noqa: N801 - a function-like name, as users expect
     """Turn gradient recording on or off, as a context manager, decorator or plain call.
 
+    Parameters
+    ----------
+    mode
+        True records a graph, False does not. As a plain call it takes effect at once, until
+        the next change in this thread.
+
     Examples
     --------
     >>> import axoncl
@@ -126,6 +162,12 @@ class no_grad(set_grad_enabled):  # noqa: N801
     original crate's form). Because of that form, a function that takes no arguments is
     decorated with ``@no_grad()``, with parentheses; ``@no_grad`` alone would call it at once.
     Functions with arguments work either way.
+
+    Parameters
+    ----------
+    fn
+        Optional: a zero-argument function to call with recording off, or a function to
+        decorate.
 
     Examples
     --------
@@ -156,7 +198,17 @@ class no_grad(set_grad_enabled):  # noqa: N801
 
 
 class enable_grad(set_grad_enabled):  # noqa: N801
-    """Record a graph inside the block, even within ``no_grad``."""
+    """Record a graph inside the block, even within ``no_grad``.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> w = axoncl.Variable(np.ones(2), requires_grad=True)
+    >>> with axoncl.no_grad():
+    ...     with axoncl.enable_grad():
+    ...         (w * 2).requires_grad
+    True
+    """
 
     def __init__(self) -> None:
         super().__init__(True)
@@ -164,12 +216,30 @@ class enable_grad(set_grad_enabled):  # noqa: N801
 
 
 class NoGradGuard(no_grad):
-    """``no_grad`` under the name of the original crate's RAII guard; use with ``with``."""
+    """``no_grad`` under the name of the original crate's RAII guard; use with ``with``.
+
+    Parameters
+    ----------
+    fn
+        As for :class:`no_grad`.
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> with axoncl.NoGradGuard():
+    ...     axoncl.is_grad_enabled()
+    False
+    """
 
 
 class inference_mode(_GradMode):  # noqa: N801
     """Like ``no_grad`` and stricter: values made inside are marked as inference values, and
     using one later in an op that records a graph raises an error.
+
+    Parameters
+    ----------
+    mode
+        ``False`` makes the block a no-op (inference mode stays as it was).
 
     Examples
     --------
@@ -193,4 +263,17 @@ class inference_mode(_GradMode):  # noqa: N801
 
 
 class InferenceModeGuard(inference_mode):
-    """``inference_mode`` under the original crate's guard name; use with ``with``."""
+    """``inference_mode`` under the original crate's guard name; use with ``with``.
+
+    Parameters
+    ----------
+    mode
+        As for :class:`inference_mode`.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> with axoncl.InferenceModeGuard():
+    ...     axoncl.is_inference_mode_enabled()
+    True
+    """

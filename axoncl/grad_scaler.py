@@ -51,6 +51,12 @@ class GradScaler:
         ``False`` makes every method a pass-through (``step`` just steps), so one training
         loop serves every precision.
 
+    Raises
+    ------
+    ValueError
+        When ``init_scale`` is not finite and positive, ``growth_factor`` is not above 1,
+        ``backoff_factor`` is not in (0, 1), or ``growth_interval`` is not an int of at least 1.
+
     Examples
     --------
     >>> import numpy as np, axoncl

@@ -20,7 +20,31 @@ __all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "numerical_gradient"]
 
 
 class GradcheckError(AssertionError):
-    """Analytical and numerical gradients disagree."""
+    """Analytical and numerical gradients disagree.
+
+    Its message names the input and the element where the gradients differ most.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> class WrongSquare(axoncl.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_values
+    ...         return (grad * x,)  # should be 2 * x
+    >>> x = axoncl.Variable(np.array([1.0, 2.0]), requires_grad=True)
+    >>> try:
+    ...     axoncl.gradcheck(WrongSquare.apply, [x])
+    ... except axoncl.GradcheckError:
+    ...     print("caught")
+    caught
+    >>> axoncl.gradcheck(WrongSquare.apply, [x], raise_exception=False)
+    False
+    """
 
 
 def numerical_gradient(f: Callable[[Any], Any], x: Any, eps: float = 1e-6) -> np.ndarray:
@@ -28,6 +52,20 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any, eps: float = 1e-6) -> np
 
     ``x`` may be a Variable or an array; ``f`` receives a Variable and returns a one-element
     Variable (or array). The result is a float64 NumPy array of ``x``'s shape.
+
+    Parameters
+    ----------
+    f
+        The scalar function.
+    x
+        The point, a Variable or array.
+    eps
+        The step.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, ``x``'s shape.
 
     Examples
     --------
@@ -96,6 +134,31 @@ def gradcheck(
     On a backend without float64 (float32 inputs), the reference is central differences of the
     same function in float64 on numpy, and the comparison uses float32 tolerances
     (atol 1e-4 times the largest reference magnitude, at least 1e-4; rtol 1e-3).
+
+    Parameters
+    ----------
+    fn
+        The function checked; it takes ``inputs`` and returns a Variable.
+    inputs
+        The inputs: Variables (those that require grad are checked) and other values.
+    eps
+        The finite-difference step (default chosen for the dtype).
+    atol, rtol
+        The tolerances (defaults chosen for the dtype).
+    raise_exception
+        Raise on a mismatch; ``False`` returns ``False`` instead.
+
+    Returns
+    -------
+    bool
+        True when every gradient matches.
+
+    Raises
+    ------
+    GradcheckError
+        On a mismatch, with ``raise_exception``.
+    ValueError
+        When no input requires grad.
 
     Examples
     --------
@@ -256,6 +319,31 @@ def gradgradcheck(
 ) -> bool:
     """Check second derivatives: gradcheck of ``v -> <grad fn(v), w>`` built with
     ``create_graph=True``, for fixed random weights ``w``.
+
+    Parameters
+    ----------
+    fn
+        The function checked; it takes ``inputs`` and returns a Variable.
+    inputs
+        The inputs; those that require grad are checked.
+    eps
+        The finite-difference step.
+    atol, rtol
+        The tolerances.
+    raise_exception
+        Raise on a mismatch; ``False`` returns ``False`` instead.
+
+    Returns
+    -------
+    bool
+        True when every second derivative matches.
+
+    Raises
+    ------
+    GradcheckError
+        On a mismatch, with ``raise_exception``.
+    ValueError
+        When the function does not depend on its inputs.
 
     Examples
     --------

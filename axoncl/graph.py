@@ -214,6 +214,26 @@ class Function:
 
     Options (``axis``, ``stride``) are passed to :meth:`apply` as keywords and become attributes
     of ``ctx``; ``forward`` and ``backward`` read them there.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> class Cube(axoncl.Function):
+    ...     name = "doc_cube"                 # the registry name (default: the class's, snake_case)
+    ...     @staticmethod
+    ...     def forward(ctx, x):              # raw arrays of any namespace
+    ...         ctx.save_for_backward(x)
+    ...         return x * x * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad):          # Variables, so it is differentiable again
+    ...         (x,) = ctx.saved_values
+    ...         return (grad * 3.0 * x * x,)
+    >>> x = axoncl.Variable(np.array([1.0, 2.0]), requires_grad=True)
+    >>> Cube.apply(x).sum().backward()
+    >>> x.grad.numpy()
+    array([ 3., 12.])
+    >>> axoncl.gradcheck(Cube.apply, [x])
+    True
     """
 
     name: ClassVar[str] = "function"

@@ -86,6 +86,16 @@ default_generator = Generator(0)
 def manual_seed(seed: int) -> Generator:
     """Seed the default generator (used by layer initialisation and ``Dropout``); returns it.
 
+    Parameters
+    ----------
+    seed
+        A non-negative int.
+
+    Returns
+    -------
+    Generator
+        The default generator, seeded.
+
     Examples
     --------
     >>> import axoncl

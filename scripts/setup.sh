@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh Debian/Ubuntu machine: the PoCL OpenCL runtime (CPU device),
 # oclgrind (kernel checker), Graphviz (optional layout engine of the inspector), Chromium and its
-# driver (the inspector's page is tested in a headless browser), and axoncl with its test and
-# distributed (mpi4py, MPICH's mpiexec) extras. Safe to run again.
+# driver (the inspector's page is tested in a headless browser), and axoncl with its test,
+# distributed (mpi4py, MPICH's mpiexec) and docs (mkdocs-material, mkdocstrings-python) extras.
+# Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,4 +22,4 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need_apt[@]}"
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e ".[test,distributed]"
+python3 -m pip install -q --disable-pip-version-check -e ".[test,distributed,docs]"

@@ -52,6 +52,7 @@ for page, blocks in pages.items():
                 runner = doctest.DocTestRunner(optionflags=flags)
                 out = []
                 runner.run(test, out=out.append, clear_globs=False)
+                namespace.update(test.globs)  # names a doctest block defines carry on
                 if runner.failures:
                     raise AssertionError("".join(out))
             else:

@@ -69,6 +69,19 @@ def get_backend(name: str | ModuleType) -> ModuleType:
         module itself. A library that array-api-compat wraps (``numpy``, ``torch``, …) gives
         the wrapper, the namespace its arrays report.
 
+    Returns
+    -------
+    module
+        The array-API namespace module (for numpy and torch, array-api-compat's wrapper).
+
+    Raises
+    ------
+    ValueError
+        When ``name`` is neither a known short name nor the name of an array-API namespace
+        module; the message lists the known names.
+    ImportError
+        When the backend's package is not installed.
+
     Examples
     --------
     >>> import numpy
@@ -111,7 +124,20 @@ def _compat_wrapper(module_name: str) -> ModuleType | None:
 
 
 def available_backends() -> list[str]:
-    """Names of the backends whose packages import here."""
+    """Names of the backends whose packages import here.
+
+    Returns
+    -------
+    list of str
+        The short names of the backends that import here, in the order of the table of
+        known backends (numpy first, as it is always there).
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> axoncl.available_backends()[0]
+    'numpy'
+    """
     found = []
     for name in _BACKENDS:
         try:
@@ -124,7 +150,24 @@ def available_backends() -> list[str]:
 
 def backend_name(xp: ModuleType) -> str:
     """Short name of a namespace's library: ``numpy``, ``array_api_strict``, ``torch``, ``jax``,
-    ``opencl``, …"""
+    ``opencl``, …
+
+    Parameters
+    ----------
+    xp : module
+        An array-API namespace.
+
+    Returns
+    -------
+    str
+        The library's top-level package name, or the short name of a known backend.
+
+    Examples
+    --------
+    >>> import axoncl
+    >>> axoncl.backend_name(axoncl.get_backend("numpy"))
+    'numpy'
+    """
     module = getattr(xp, "__name__", str(xp))
     for name, path in _BACKENDS.items():
         if module == path:
@@ -165,6 +208,22 @@ def namespace_of(*arrays: Any) -> ModuleType:
     ------
     TypeError
         When the arrays come from two backends; the message names both.
+
+    Parameters
+    ----------
+    arrays
+        Arrays, Variables (their data counts), Python scalars or ``None``.
+
+    Returns
+    -------
+    module
+        The namespace (for numpy, array-api-compat's wrapper).
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> axoncl.namespace_of(np.ones(2), 3.0).__name__
+    'array_api_compat.numpy'
     """
     # Fast path, the common case: every argument is an array of one already-seen type (scalars
     # and None are never cached, so they take the loop below).
@@ -230,6 +289,24 @@ def asarray(
     """An array of ``backend`` (default ``"numpy"``) holding ``data``.
 
     ``dtype`` may be a dtype object of that namespace or a name such as ``"float64"``.
+
+    Parameters
+    ----------
+    data
+        Anything the namespace's ``asarray`` takes: nested lists, scalars, numpy arrays, or
+        arrays of another library (copied through the host).
+    backend
+        A short name, a namespace's dotted name, or the namespace module (see
+        :func:`get_backend`); ``None``: numpy.
+    dtype
+        A dtype of that namespace or its name.
+    device
+        A device of that namespace (``"opencl:gpu"``, a torch device, …).
+
+    Returns
+    -------
+    array
+        An array of the namespace (not a Variable).
 
     Examples
     --------

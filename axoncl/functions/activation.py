@@ -9,6 +9,7 @@ from ..backends import primitives
 from ..grad_mode import is_grad_enabled
 from ..graph import Function
 from ..variable import Variable, _new_variable
+from . import _docstrings
 from .arithmetic import abs, exp, expm1, log1p, maximum, minimum, where
 
 __all__ = [
@@ -150,6 +151,28 @@ def relu(x: Any) -> Variable:
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Variable:
+    """``x`` for x > 0, else ``negative_slope * x``.
+
+    Differentiable, on any backend.
+
+    Parameters
+    ----------
+    x : Variable or array
+        Any shape.
+    negative_slope : float
+        The slope for negative ``x``.
+
+    Returns
+    -------
+    Variable
+        ``x``'s shape and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> axoncl.leaky_relu(np.array([-1.0, 2.0])).numpy()
+    array([-0.01,  2.  ])
+    """
     return LeakyRelu.apply(x, negative_slope=float(negative_slope))
 
 
@@ -166,7 +189,34 @@ def erf(x: Any) -> Variable:
 
 
 def gelu(x: Any, approximate: str = "none") -> Variable:
-    """``x Φ(x)``; ``approximate="tanh"`` uses the tanh formula, as in PyTorch."""
+    """``x Φ(x)``; ``approximate="tanh"`` uses the tanh formula, as in PyTorch.
+
+    Differentiable, on any backend.
+
+    Parameters
+    ----------
+    x : Variable or array
+        Any shape.
+    approximate : str
+        ``"none"`` (the erf form) or ``"tanh"``.
+
+    Returns
+    -------
+    Variable
+        ``x``'s shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        When ``approximate`` is neither ``"none"`` nor ``"tanh"``.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = np.array([1.0])
+    >>> axoncl.gelu(x).numpy().round(4), axoncl.gelu(x, approximate="tanh").numpy().round(4)
+    (array([0.8413]), array([0.8412]))
+    """
     if approximate == "tanh":
         c = math.sqrt(2.0 / math.pi)
         return 0.5 * x * (1.0 + tanh(c * (x + 0.044715 * x * x * x)))
@@ -181,14 +231,56 @@ def silu(x: Any) -> Variable:
 
 
 def softplus(x: Any, beta: float = 1.0) -> Variable:
-    """``log(1 + e^(βx)) / β``, as ``max(βx, 0) + log1p(e^-|βx|)`` to avoid overflow."""
+    """``log(1 + e^(βx)) / β``, as ``max(βx, 0) + log1p(e^-|βx|)`` to avoid overflow.
+
+    Differentiable, on any backend.
+
+    Parameters
+    ----------
+    x : Variable or array
+        Any shape.
+    beta : float
+        Sharpness; large values approach ``relu``.
+
+    Returns
+    -------
+    Variable
+        ``x``'s shape and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> axoncl.softplus(np.array([0.0])).numpy().round(4)   # log 2
+    array([0.6931])
+    """
     z = x * beta if beta != 1.0 else x
     out = maximum(z, 0.0) + log1p(exp(-abs(z)))
     return out / beta if beta != 1.0 else out
 
 
 def elu(x: Any, alpha: float = 1.0) -> Variable:
-    """``x`` for x > 0, else ``alpha (e^x - 1)``."""
+    """``x`` for x > 0, else ``alpha (e^x - 1)``.
+
+    Differentiable, on any backend.
+
+    Parameters
+    ----------
+    x : Variable or array
+        Any shape.
+    alpha : float
+        The value approached for large negative ``x`` is ``-alpha``.
+
+    Returns
+    -------
+    Variable
+        ``x``'s shape and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> axoncl.elu(np.array([-1.0, 2.0])).numpy().round(4)
+    array([-0.6321,  2.    ])
+    """
     data = x.data if isinstance(x, Variable) else x
 
     # expm1 of min(x, 0) keeps the unused branch finite (no overflow, no NaN gradient).
@@ -196,8 +288,55 @@ def elu(x: Any, alpha: float = 1.0) -> Variable:
 
 
 def softmax(x: Any, axis: int = -1) -> Variable:
+    """``exp(x) / sum(exp(x))`` along ``axis``, computed stably (the maximum subtracted first).
+
+    Differentiable, on any backend.
+
+    Parameters
+    ----------
+    x : Variable or array
+        Any shape.
+    axis : int
+        The axis normalised.
+
+    Returns
+    -------
+    Variable
+        ``x``'s shape and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> axoncl.softmax(np.array([0.0, np.log(3.0)])).numpy().round(4)
+    array([0.25, 0.75])
+    """
     return Softmax.apply(x, axis=axis)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Variable:
+    """``x - logsumexp(x)`` along ``axis``, computed stably.
+
+    Differentiable, on any backend.
+
+    Parameters
+    ----------
+    x : Variable or array
+        Any shape.
+    axis : int
+        The axis normalised.
+
+    Returns
+    -------
+    Variable
+        ``x``'s shape and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> axoncl.log_softmax(np.array([0.0, 0.0])).numpy().round(4)
+    array([-0.6931, -0.6931])
+    """
     return LogSoftmax.apply(x, axis=axis)
+
+
+_docstrings.document(globals())

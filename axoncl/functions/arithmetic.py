@@ -6,6 +6,7 @@ from typing import Any
 
 from ..graph import Function
 from ..variable import Variable
+from . import _docstrings
 from ._util import check_broadcast, unbroadcast
 
 __all__ = [
@@ -390,7 +391,27 @@ def square(x: Any) -> Variable:
 
 
 def clip(x: Any, min: float | None = None, max: float | None = None) -> Variable:  # noqa: A002
-    """Clamp ``x`` to ``[min, max]`` (scalars; either may be ``None``)."""
+    """Clamp ``x`` to ``[min, max]`` (scalars; either may be ``None``).
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    min, max : float or None
+        The bounds.
+
+    Returns
+    -------
+    Variable
+        ``x``'s shape; the gradient passes where ``x`` is inside the bounds.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.clip(np.array([-2.0, 0.5, 3.0]), -1.0, 1.0).numpy()
+    array([-1. ,  0.5,  1. ])
+    """
     return Clip.apply(x, lo=min, hi=max)
 
 
@@ -403,6 +424,34 @@ def minimum(x: Any, y: Any) -> Variable:
 
 
 def where(condition: Any, x: Any, y: Any) -> Variable:
-    """Elements of ``x`` where ``condition`` holds, else of ``y``."""
+    """Elements of ``x`` where ``condition`` holds, else of ``y``.
+
+    Parameters
+    ----------
+    condition : array or Variable
+        Boolean.
+    x, y : Variable, array or Python scalar
+        The values chosen from.
+
+    Returns
+    -------
+    Variable
+        The broadcast shape; each of ``x`` and ``y`` gets the gradient where it was chosen.
+
+    Raises
+    ------
+    ValueError
+        When the shapes do not broadcast together.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.where(np.array([True, False]), np.array([1.0, 2.0]), np.array([3.0, 4.0])).numpy()
+    array([1., 4.])
+    """
     cond = condition.data if isinstance(condition, Variable) else condition
     return Where.apply(cond, x, y)
+
+
+_docstrings.document(globals())

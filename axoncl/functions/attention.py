@@ -112,6 +112,13 @@ def dot_product_attention(
         ``(..., L, Ev)``. A query row whose every key is masked is NaN, as with the composed
         ops (a softmax over no finite score).
 
+    Raises
+    ------
+    ValueError
+        When the shapes of ``query``, ``key`` and ``value`` disagree (feature or sequence
+        axes, leading axes that do not broadcast), ``attn_mask`` does not broadcast to the
+        scores' shape, or ``is_causal`` is given with a mask.
+
     Examples
     --------
     >>> import numpy as np, axoncl

@@ -105,6 +105,23 @@ def einsum(subscripts: str, *operands: Any) -> Variable:
     """Einstein summation over any number of operands, with ``...`` and repeated letters
     (diagonals); operands are contracted left to right, two at a time, as batched matmuls.
 
+    Parameters
+    ----------
+    subscripts
+        Such as ``"ij,jk->ik"``; without ``->`` the output holds the letters used once, sorted.
+    operands
+        The values, one per input term.
+
+    Returns
+    -------
+    Variable
+        The contraction.
+
+    Raises
+    ------
+    ValueError
+        When there is no operand, or an output letter is repeated or missing from the inputs.
+
     Examples
     --------
     >>> import numpy as np

@@ -196,6 +196,12 @@ def conv2d(
     Variable
         Shape ``(N, O, OH, OW)`` with ``OH = (H + 2*ph - dh*(KH-1) - 1) // sh + 1``.
 
+    Raises
+    ------
+    ValueError
+        When ``x`` or ``weight`` is not 4-D, their channels do not match ``groups``, ``groups``
+        is not a positive int, ``bias`` is not ``(O,)``, or the output would be empty.
+
     Examples
     --------
     >>> import numpy as np
@@ -251,6 +257,30 @@ def conv1d(
 ) -> Variable:
     """1-D convolution of an ``(N, C, L)`` input with ``(O, C // groups, K)`` filters: a
     :func:`conv2d` over a height-1 image.
+
+    Parameters
+    ----------
+    x
+        ``(N, C, L)`` input.
+    weight
+        ``(O, C // groups, K)`` filters.
+    bias
+        Optional ``(O,)``.
+    stride, padding, dilation
+        Ints.
+    groups
+        Independent channel blocks.
+
+    Returns
+    -------
+    Variable
+        ``(N, O, L_out)``.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` or ``weight`` is not 3-D, or ``stride``, ``padding``, ``dilation`` or
+        ``groups`` is not an int in range (and as for :func:`conv2d`).
 
     Examples
     --------
@@ -390,6 +420,24 @@ def max_pool2d(
     Output sizes round down (no ``ceil_mode``). On ties the gradient goes to the first maximum
     of the window (row-major), as in PyTorch.
 
+    Parameters
+    ----------
+    x
+        ``(N, C, H, W)`` input.
+    kernel_size
+        The window, an int or ``(kh, kw)``.
+    stride
+        The step; ``None``: ``kernel_size``.
+    padding
+        ``-inf`` on each side, at most half the kernel.
+    dilation
+        Spacing between window elements.
+
+    Returns
+    -------
+    Variable
+        ``(N, C, OH, OW)``.
+
     Examples
     --------
     >>> import numpy as np
@@ -456,6 +504,22 @@ def avg_pool2d(
     """Average pooling over ``(N, C, H, W)``, zero padding included in each window's count
     (PyTorch's default ``count_include_pad=True``); output sizes round down.
 
+    Parameters
+    ----------
+    x
+        ``(N, C, H, W)`` input.
+    kernel_size
+        The window, an int or ``(kh, kw)``.
+    stride
+        The step; ``None``: ``kernel_size``.
+    padding
+        Zeros on each side, counted in the mean.
+
+    Returns
+    -------
+    Variable
+        ``(N, C, OH, OW)``.
+
     Examples
     --------
     >>> import numpy as np
@@ -485,6 +549,23 @@ def adaptive_avg_pool2d(x: Any, output_size: IntPair) -> Variable:
 
     Built from existing ops: :func:`avg_pool2d` when the sizes divide evenly, else two matrix
     products with constant averaging matrices, ``A_h @ x @ A_w^T``.
+
+    Parameters
+    ----------
+    x
+        ``(N, C, H, W)`` input.
+    output_size
+        ``(OH, OW)`` or one int for both.
+
+    Returns
+    -------
+    Variable
+        ``(N, C, OH, OW)``.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` is not 4-D or has an empty spatial axis.
 
     Examples
     --------
@@ -544,6 +625,18 @@ def dropout(x: Any, p: float = 0.5, *, training: bool = True, seed: int | None =
         A 64-bit key for Philox4x32-10. The same seed gives the same mask on every backend
         (numpy, OpenCL, …). ``None`` draws one from ``axoncl.random.default_generator``, so
         ``axoncl.manual_seed(...)`` makes runs reproducible.
+
+    Returns
+    -------
+    Variable
+        ``x``'s shape and dtype: kept elements times ``1 / (1 - p)``, the others 0.
+
+    Raises
+    ------
+    ValueError
+        When ``p`` is not in ``[0, 1]``.
+    TypeError
+        When ``seed`` is neither an int nor None.
 
     Examples
     --------

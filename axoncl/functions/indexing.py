@@ -89,6 +89,17 @@ def take_along_axis(x: Any, indices: Any, axis: int = -1) -> Variable:
     axis
         The axis the indices run along.
 
+    Returns
+    -------
+    Variable
+        ``indices``'s shape, ``x``'s dtype; the gradient scatters back into ``x``'s shape.
+
+    Raises
+    ------
+    ValueError
+        When ``indices`` has not ``x``'s number of dimensions, ``axis`` is out of range, or
+        the other axes' sizes differ.
+
     Examples
     --------
     >>> import numpy as np
@@ -122,6 +133,26 @@ def gather(x: Any, axis: int, index: Any) -> Variable:
     """PyTorch's ``gather(input, dim, index)``: ``take_along_axis`` where ``index`` may be
     smaller than ``x`` on the other axes too (``x`` is cut to match).
 
+    Parameters
+    ----------
+    x
+        Any shape.
+    axis
+        The axis indexed.
+    index
+        An integer array with ``x``'s number of dimensions, no larger than ``x`` off ``axis``.
+
+    Returns
+    -------
+    Variable
+        ``index``'s shape.
+
+    Raises
+    ------
+    ValueError
+        When ``index`` has a different number of dimensions, or is larger than ``x`` off
+        ``axis``.
+
     Examples
     --------
     >>> import numpy as np
@@ -152,6 +183,20 @@ def one_hot(indices: Any, num_classes: int = -1, *, dtype: Any = None) -> Variab
     ``num_classes=-1`` uses ``max(indices) + 1`` (a read from the device). ``dtype`` defaults
     to int64, as in PyTorch; pass ``"float32"`` (or a dtype) for a float mask.
 
+    Parameters
+    ----------
+    indices
+        An integer array or Variable of any shape.
+    num_classes
+        The length of the new axis; -1: ``max(indices) + 1``.
+    dtype
+        The result's dtype (default int64).
+
+    Returns
+    -------
+    Variable
+        ``indices.shape + (num_classes,)``; no gradient flows through it.
+
     Examples
     --------
     >>> import numpy as np
@@ -179,14 +224,58 @@ def one_hot(indices: Any, num_classes: int = -1, *, dtype: Any = None) -> Variab
 
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Variable:
     """Index of the largest value (the first one on ties), over the flattened value when
-    ``axis`` is None; an int64 Variable outside any graph."""
+    ``axis`` is None; an int64 Variable outside any graph.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    axis : int or None
+        The axis searched; ``None``: the flattened value.
+    keepdims : bool
+        Keep the axis with size 1.
+
+    Returns
+    -------
+    Variable
+        int64 indices, not differentiable.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.argmax(np.array([1.0, 3.0, 3.0])).numpy()
+    array(1)
+    """
     raw = _raw(x)
     xp = as_variable(raw).xp
     return Variable(xp.argmax(raw, axis=axis, keepdims=keepdims))
 
 
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Variable:
-    """Index of the smallest value (the first one on ties); see :func:`argmax`."""
+    """Index of the smallest value (the first one on ties); see :func:`argmax`.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    axis : int or None
+        The axis searched; ``None``: the flattened value.
+    keepdims : bool
+        Keep the axis with size 1.
+
+    Returns
+    -------
+    Variable
+        int64 indices, not differentiable.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.argmin(np.array([[2.0, 1.0], [0.0, 5.0]]), axis=1).numpy()
+    array([1, 0])
+    """
     raw = _raw(x)
     xp = as_variable(raw).xp
     return Variable(xp.argmin(raw, axis=axis, keepdims=keepdims))

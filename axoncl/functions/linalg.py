@@ -93,6 +93,27 @@ def linear(x: Any, weight: Any, bias: Any = None, *, activation: str | None = No
     """``x @ weight.mT + bias`` (PyTorch's layout: weight is ``(out, in)``), with an optional
     fused ``activation="relu"``.
 
+    Parameters
+    ----------
+    x
+        ``(..., in)`` input.
+    weight
+        ``(out, in)``.
+    bias
+        Optional ``(out,)``.
+    activation
+        ``None`` or ``"relu"`` (fused where the backend has the kernel).
+
+    Returns
+    -------
+    Variable
+        ``(..., out)``.
+
+    Raises
+    ------
+    ValueError
+        When ``activation`` is not None or ``"relu"``, or the shapes do not fit.
+
     Examples
     --------
     >>> import numpy as np
@@ -115,6 +136,16 @@ def _reduce_to(g: Variable, shape: tuple[int, ...], promoted: tuple[int, ...]) -
 
 def matmul(x: Any, y: Any) -> Variable:
     """Matrix product with array-API broadcasting of batch axes.
+
+    Parameters
+    ----------
+    x, y
+        Arrays or Variables of one namespace, at least 1-D, whose inner sizes match.
+
+    Returns
+    -------
+    Variable
+        The product; batch axes broadcast, as in the array API's ``matmul``.
 
     Examples
     --------

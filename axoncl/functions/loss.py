@@ -48,7 +48,31 @@ def _same_shape(x: Variable, target: Variable, op: str) -> None:
 
 
 def mse_loss(x: Any, target: Any, reduction: str = "mean") -> Variable:
-    """Mean squared error ``(x - target)²``."""
+    """Mean squared error ``(x - target)²``.
+
+    Parameters
+    ----------
+    x, target : Variable or array
+        Predictions and targets of one shape.
+    reduction : str
+        ``"mean"`` (default), ``"sum"`` or ``"none"`` (the elementwise losses).
+
+    Returns
+    -------
+    Variable
+        0-d for ``"mean"`` and ``"sum"``, else the elementwise losses.
+
+    Raises
+    ------
+    ValueError
+        When ``reduction`` is unknown or the shapes differ.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> axoncl.mse_loss(np.array([1.0, 3.0]), np.array([0.0, 1.0])).item()    # (1 + 4) / 2
+    2.5
+    """
     x, target = _var(x), _var(target)
     _same_shape(x, target, "mse_loss")
     diff = x - target
@@ -56,7 +80,31 @@ def mse_loss(x: Any, target: Any, reduction: str = "mean") -> Variable:
 
 
 def l1_loss(x: Any, target: Any, reduction: str = "mean") -> Variable:
-    """Mean absolute error ``|x - target|``."""
+    """Mean absolute error ``|x - target|``.
+
+    Parameters
+    ----------
+    x, target : Variable or array
+        Predictions and targets of one shape.
+    reduction : str
+        ``"mean"`` (default), ``"sum"`` or ``"none"`` (the elementwise losses).
+
+    Returns
+    -------
+    Variable
+        0-d for ``"mean"`` and ``"sum"``, else the elementwise losses.
+
+    Raises
+    ------
+    ValueError
+        When ``reduction`` is unknown or the shapes differ.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> axoncl.l1_loss(np.array([1.0, 3.0]), np.array([0.0, 1.0]), reduction="sum").item()
+    3.0
+    """
     x, target = _var(x), _var(target)
     _same_shape(x, target, "l1_loss")
     return _reduce(abs(x - target), reduction, "l1_loss")
@@ -66,6 +114,31 @@ def binary_cross_entropy(x: Any, target: Any, reduction: str = "mean") -> Variab
     """``-(t log p + (1 - t) log(1 - p))`` for probabilities ``p`` in [0, 1].
 
     Logs are clamped at -100, as in PyTorch, so p = 0 or 1 gives a finite loss.
+
+    Parameters
+    ----------
+    x : Variable or array
+        Probabilities in [0, 1], any shape.
+    target : Variable or array
+        Targets in [0, 1], ``x``'s shape.
+    reduction : str
+        ``"mean"`` (default), ``"sum"`` or ``"none"`` (the elementwise losses).
+
+    Returns
+    -------
+    Variable
+        0-d for ``"mean"`` and ``"sum"``, else the elementwise losses.
+
+    Raises
+    ------
+    ValueError
+        When ``reduction`` is unknown, the shapes differ, or ``x`` has values outside [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> axoncl.binary_cross_entropy(np.array([0.5]), np.array([1.0])).item()  # -log 0.5
+    0.6931471805599453
     """
     x, target = _var(x), _var(target)
     _same_shape(x, target, "binary_cross_entropy")
@@ -110,7 +183,33 @@ def _clamped_log(p: Variable) -> Variable:
 
 def binary_cross_entropy_with_logits(x: Any, target: Any, reduction: str = "mean") -> Variable:
     """Binary cross-entropy of ``sigmoid(x)``, as ``max(x, 0) - x t + log(1 + e^-|x|)``
-    (stable for any logit)."""
+    (stable for any logit).
+
+    Parameters
+    ----------
+    x : Variable or array
+        Logits, any shape.
+    target : Variable or array
+        Targets in [0, 1], ``x``'s shape.
+    reduction : str
+        ``"mean"`` (default), ``"sum"`` or ``"none"`` (the elementwise losses).
+
+    Returns
+    -------
+    Variable
+        0-d for ``"mean"`` and ``"sum"``, else the elementwise losses.
+
+    Raises
+    ------
+    ValueError
+        When ``reduction`` is unknown or the shapes differ.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> axoncl.binary_cross_entropy_with_logits(np.array([0.0]), np.array([1.0])).item()  # log 2
+    0.6931471805599453
+    """
     x, target = _var(x), _var(target)
     _same_shape(x, target, "binary_cross_entropy_with_logits")
     loss = maximum(x, 0.0) - x * target + log1p(exp(-abs(x)))
@@ -142,7 +241,39 @@ def _class_targets(x: Variable, target: Any, ignore_index: int, op: str) -> tupl
 
 
 def nll_loss(x: Any, target: Any, reduction: str = "mean", ignore_index: int = -100) -> Variable:
-    """Negative log-likelihood of class indices, given log-probabilities ``x`` (N, C, ...)."""
+    """Negative log-likelihood of class indices, given log-probabilities ``x`` (N, C, ...).
+
+    Parameters
+    ----------
+    x : Variable or array
+        Log-probabilities, (N, C) or (N, C, d1, ...).
+    target : Variable or array
+        Integer class indices, ``x``'s shape without axis 1.
+    reduction : str
+        ``"mean"`` (default), ``"sum"`` or ``"none"`` (the elementwise losses).
+    ignore_index : int
+        Targets equal to this add nothing and do not count in the mean.
+
+    Returns
+    -------
+    Variable
+        0-d for ``"mean"`` and ``"sum"``, else the elementwise losses.
+
+    Raises
+    ------
+    ValueError
+        When ``reduction`` is unknown or ``target``'s shape is not ``x``'s without axis 1.
+    IndexError
+        When a target class is outside ``[0, C)`` (and not ``ignore_index``); on OpenCL from
+        the device's error flag, at the next read.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> logp = np.log(np.array([[0.5, 0.5], [0.25, 0.75]]))
+    >>> round(axoncl.nll_loss(logp, np.array([0, 1])).item(), 6)   # -(log 0.5 + log 0.75) / 2
+    0.490415
+    """
     x = _var(x)
     return _class_loss(x, target, reduction, ignore_index, 0.0, "nll_loss")
 
@@ -217,7 +348,46 @@ def cross_entropy(
     label_smoothing: float = 0.0,
 ) -> Variable:
     """Cross-entropy of logits ``x`` (N, C, ...) against class indices, through a stable
-    log-softmax; ``ignore_index`` entries add nothing and do not count in the mean."""
+    log-softmax; ``ignore_index`` entries add nothing and do not count in the mean.
+
+    Parameters
+    ----------
+    x : Variable or array
+        Logits, (N, C) or (N, C, d1, ...).
+    target : Variable or array
+        Integer class indices, ``x``'s shape without axis 1.
+    reduction : str
+        ``"mean"`` (default), ``"sum"`` or ``"none"`` (the elementwise losses).
+    ignore_index : int
+        Targets equal to this add nothing and do not count in the mean.
+    label_smoothing : float
+        Mixes the one-hot target with the uniform distribution, in [0, 1].
+
+    Returns
+    -------
+    Variable
+        0-d for ``"mean"`` and ``"sum"``, else the elementwise losses.
+
+    Raises
+    ------
+    ValueError
+        When ``reduction`` is unknown or ``target``'s shape is not ``x``'s without axis 1.
+    IndexError
+        When a target class is outside ``[0, C)`` (and not ``ignore_index``); on OpenCL from
+        the device's error flag, at the next read.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.array([[2.0, 0.0], [0.0, 1.0]]), requires_grad=True)
+    >>> loss = axoncl.cross_entropy(x, np.array([0, 1]))
+    >>> loss.backward()
+    >>> round(loss.item(), 6)
+    0.220095
+    >>> p = axoncl.softmax(x).numpy()
+    >>> bool(np.allclose(x.grad.numpy(), (p - np.eye(2)) / 2))  # (p - y) / N
+    True
+    """
     x = _var(x)
     if _fused_cross_entropy(x, target, reduction, label_smoothing):
         t = target.data if isinstance(target, Variable) else target

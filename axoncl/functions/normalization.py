@@ -83,6 +83,11 @@ def batch_norm(
         A dict that receives the batch ``"mean"`` and biased ``"var"`` (raw arrays shaped to
         broadcast against ``x``), e.g. for running statistics.
 
+    Returns
+    -------
+    Variable
+        ``x``'s shape: ``(x - mean) / sqrt(var + eps) * weight + bias`` per channel.
+
     Examples
     --------
     >>> import numpy as np, axoncl

@@ -25,6 +25,27 @@ def norm(
     ``|x|``), or ``"fro"`` (the 2-norm). The gradient of the 2-norm is ``x / ‖x‖``: NaN at
     ``x = 0``, where the norm has no derivative.
 
+    Parameters
+    ----------
+    x
+        Any shape.
+    ord
+        As above.
+    axis
+        The axes reduced; ``None``: all.
+    keepdims
+        Keep the reduced axes with size 1.
+
+    Returns
+    -------
+    Variable
+        The norm, ``x``'s shape without the reduced axes.
+
+    Raises
+    ------
+    ValueError
+        When ``ord`` is not a positive number, ``inf``, ``-inf`` or ``"fro"``.
+
     Examples
     --------
     >>> import numpy as np

@@ -10,6 +10,7 @@ from ..autocast import to_float32
 from ..backends import primitives
 from ..graph import Function
 from ..variable import Variable
+from . import _docstrings
 from ._util import normalize_axes
 from .arithmetic import exp, where
 from .shape import broadcast_to
@@ -202,3 +203,6 @@ def logsumexp(
     x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
 ) -> Variable:
     return Logsumexp.apply(x, axis=axis, keepdims=keepdims)
+
+
+_docstrings.document(globals())

@@ -31,6 +31,23 @@ class Cumsum(Function):
 def cumsum(x: Any, axis: int | None = None) -> Variable:
     """Running sum along ``axis``; ``axis=None`` flattens first (as in NumPy).
 
+    Parameters
+    ----------
+    x
+        At least 1-D.
+    axis
+        The axis summed along; ``None``: the flattened value.
+
+    Returns
+    -------
+    Variable
+        ``x``'s shape (1-D for ``axis=None``); the gradient is the reversed running sum.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` is 0-d or ``axis`` is out of range.
+
     Examples
     --------
     >>> import numpy as np

@@ -254,20 +254,118 @@ class _IndexBackward(Function):
 
 
 def getitem(x: Any, key: Any) -> Variable:
-    """``x[key]``."""
+    """``x[key]``.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    key : index
+        Ints, slices, ``None``, ``...``, integer or boolean arrays, as the namespace accepts.
+
+    Returns
+    -------
+    Variable
+        The selection; its gradient is scattered back into ``x``'s shape.
+
+    Raises
+    ------
+    IndexError
+        When an index is out of range (raised by the namespace; on OpenCL from the device's
+        error flag for integer-array indices).
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.getitem(x, (0, slice(1, None))).numpy()
+    array([1., 2.])
+    """
     return GetItem.apply(x, key=key)
 
 
 def reshape(x: Any, shape: Sequence[int]) -> Variable:
+    """The same elements in a new shape (C order).
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    shape : sequence of int
+        The new shape; one entry may be -1.
+
+    Returns
+    -------
+    Variable
+        The new shape; the gradient is reshaped back.
+
+    Raises
+    ------
+    ValueError
+        When the number of elements differs.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.reshape(x, (3, 2)).shape
+    (3, 2)
+    """
     return Reshape.apply(x, shape=tuple(shape))
 
 
 def permute_dims(x: Any, axes: Sequence[int]) -> Variable:
+    """Reorder the axes.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    axes : sequence of int
+        A permutation of ``range(x.ndim)``.
+
+    Returns
+    -------
+    Variable
+        Axis ``i`` of the result is axis ``axes[i]`` of ``x``.
+
+    Raises
+    ------
+    ValueError
+        When ``axes`` is not a permutation of ``x``'s axes.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.permute_dims(x, (1, 0)).shape
+    (3, 2)
+    """
     return PermuteDims.apply(x, axes=tuple(axes))
 
 
 def transpose(x: Any, axis0: int = -2, axis1: int = -1) -> Variable:
-    """Swap two axes."""
+    """Swap two axes.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    axis0, axis1 : int
+        The two axes swapped.
+
+    Returns
+    -------
+    Variable
+        The same data with the two axes swapped.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.transpose(x).shape
+    (3, 2)
+    """
     ndim = x.ndim
     axes = list(range(ndim))
     a, b = axis0 % ndim, axis1 % ndim
@@ -276,7 +374,31 @@ def transpose(x: Any, axis0: int = -2, axis1: int = -1) -> Variable:
 
 
 def matrix_transpose(x: Any) -> Variable:
-    """Swap the last two axes."""
+    """Swap the last two axes.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+        At least 2-D.
+
+    Returns
+    -------
+    Variable
+        The last two axes swapped.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` has fewer than 2 dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.matrix_transpose(x).shape
+    (3, 2)
+    """
     if x.ndim < 2:
         raise ValueError(
             f"matrix_transpose: expected at least 2 dimensions, got shape {tuple(x.shape)}"
@@ -285,6 +407,32 @@ def matrix_transpose(x: Any) -> Variable:
 
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Variable:
+    """``x`` broadcast to ``shape``; the gradient is summed back over the broadcast axes.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    shape : sequence of int
+        A shape ``x`` broadcasts to.
+
+    Returns
+    -------
+    Variable
+        The broadcast shape.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` does not broadcast to ``shape`` (raised by the namespace).
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.broadcast_to(np.ones(3), (2, 3)).shape
+    (2, 3)
+    """
     shape = shape if type(shape) is tuple else tuple(shape)
     if x.shape == shape or tuple(x.shape) == shape:
         return x if isinstance(x, Variable) else Variable(x)
@@ -292,7 +440,32 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Variable:
 
 
 def squeeze(x: Any, axis: int | tuple[int, ...] | None = None) -> Variable:
-    """Remove size-1 axes (all of them by default)."""
+    """Remove size-1 axes (all of them by default).
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    axis : int, tuple of int or None
+        The size-1 axes removed; ``None``: all of them.
+
+    Returns
+    -------
+    Variable
+        ``x``'s data without those axes.
+
+    Raises
+    ------
+    ValueError
+        When a named axis does not have size 1.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.squeeze(np.ones((1, 3, 1))).shape
+    (3,)
+    """
     shape = tuple(x.shape)
     axes = (
         tuple(i for i, n in enumerate(shape) if n == 1)
@@ -306,7 +479,27 @@ def squeeze(x: Any, axis: int | tuple[int, ...] | None = None) -> Variable:
 
 
 def unsqueeze(x: Any, axis: int) -> Variable:
-    """Insert a size-1 axis at ``axis``."""
+    """Insert a size-1 axis at ``axis``.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    axis : int
+        Where the new axis goes.
+
+    Returns
+    -------
+    Variable
+        ``x``'s data with one more axis.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.unsqueeze(x, 0).shape
+    (1, 2, 3)
+    """
     shape = list(x.shape)
     axis = axis % (len(shape) + 1)
     shape.insert(axis, 1)
@@ -314,7 +507,27 @@ def unsqueeze(x: Any, axis: int) -> Variable:
 
 
 def flatten(x: Any, start_axis: int = 0, end_axis: int = -1) -> Variable:
-    """Merge axes ``start_axis..end_axis`` into one."""
+    """Merge axes ``start_axis..end_axis`` into one.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    start_axis, end_axis : int
+        The first and last axes merged (negative counts from the end).
+
+    Returns
+    -------
+    Variable
+        A view-like reshape; the gradient is reshaped back.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.flatten(x).shape
+    (6,)
+    """
     shape = tuple(x.shape)
     if not shape:
         return reshape(x, (1,))
@@ -323,7 +536,32 @@ def flatten(x: Any, start_axis: int = 0, end_axis: int = -1) -> Variable:
 
 
 def concat(xs: Sequence[Any], axis: int = 0) -> Variable:
-    """Join along an existing axis."""
+    """Join along an existing axis.
+
+    Parameters
+    ----------
+    xs : sequence of Variable or array
+        Values of one namespace and dtype whose shapes match except on ``axis``.
+    axis : int
+        The axis joined along.
+
+    Returns
+    -------
+    Variable
+        The joined value; each input gets its slice of the gradient.
+
+    Raises
+    ------
+    ValueError
+        When ``xs`` is empty or the shapes differ off ``axis``.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.concat([x, x], axis=1).shape
+    (2, 6)
+    """
     xs = list(xs)
     if not xs:
         raise ValueError("concat: expected at least one value, got none")
@@ -342,7 +580,32 @@ def concat(xs: Sequence[Any], axis: int = 0) -> Variable:
 
 
 def stack(xs: Sequence[Any], axis: int = 0) -> Variable:
-    """Join along a new axis."""
+    """Join along a new axis.
+
+    Parameters
+    ----------
+    xs : sequence of Variable or array
+        Values of one namespace, shape and dtype.
+    axis : int
+        Where the new axis goes.
+
+    Returns
+    -------
+    Variable
+        One more axis than the inputs.
+
+    Raises
+    ------
+    ValueError
+        When ``xs`` is empty or the shapes differ.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.stack([x, x]).shape
+    (2, 2, 3)
+    """
     xs = list(xs)
     if not xs:
         raise ValueError("stack: expected at least one value, got none")
@@ -354,7 +617,34 @@ def stack(xs: Sequence[Any], axis: int = 0) -> Variable:
 
 
 def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Variable]:
-    """Split into equal sections (an int) or at the given indices."""
+    """Split into equal sections (an int) or at the given indices.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    indices_or_sections : int or sequence of int
+        A number of equal sections, or the indices to split at.
+    axis : int
+        The axis split.
+
+    Returns
+    -------
+    list of Variable
+        The pieces, in order.
+
+    Raises
+    ------
+    ValueError
+        When an int does not divide the axis's size.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> [piece.shape for piece in axoncl.split(x, 3, axis=1)]
+    [(2, 1), (2, 1), (2, 1)]
+    """
     if not isinstance(x, Variable):
         x = Variable(x)
     axis = axis % x.ndim
@@ -392,7 +682,34 @@ class Pad(Function):
 
 def pad(x: Any, pad_width: int | Sequence[Any], value: float = 0.0) -> Variable:
     """Pad with a constant. ``pad_width``: an int, one ``(before, after)`` pair for every axis,
-    or a flat PyTorch-style sequence for the last axes (``(left, right, top, bottom)``)."""
+    or a flat PyTorch-style sequence for the last axes (``(left, right, top, bottom)``).
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    pad_width : int or sequence
+        As above.
+    value : float
+        The constant.
+
+    Returns
+    -------
+    Variable
+        ``x`` with the padding; the gradient is the inner slice.
+
+    Raises
+    ------
+    ValueError
+        When ``pad_width`` has negative entries or names more axes than ``x`` has.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> axoncl.pad(x, 1).shape
+    (4, 5)
+    """
     ndim = x.ndim
     if isinstance(pad_width, int):
         pads = [(pad_width, pad_width)] * ndim
@@ -412,7 +729,27 @@ def pad(x: Any, pad_width: int | Sequence[Any], value: float = 0.0) -> Variable:
 
 
 def astype(x: Any, dtype: Any) -> Variable:
-    """Cast to ``dtype`` (a dtype object of the namespace, or a name such as ``"float32"``)."""
+    """Cast to ``dtype`` (a dtype object of the namespace, or a name such as ``"float32"``).
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    dtype : dtype or str
+        The target dtype.
+
+    Returns
+    -------
+    Variable
+        ``x``'s shape in ``dtype``; the gradient is cast back to ``x``'s dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> x = axoncl.Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> str(axoncl.astype(x, "float32").dtype)
+    'float32'
+    """
     if isinstance(dtype, str):
         data = x.data if isinstance(x, Variable) else x
         from ..backends import namespace_of

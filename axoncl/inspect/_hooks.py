@@ -46,6 +46,26 @@ class TensorStats:
 
     ``norm``, ``mean`` and ``max_abs`` cover the finite entries only; ``nan`` and ``inf`` count
     the others. ``zeros`` counts exact zeros.
+
+    Parameters
+    ----------
+    size
+        The number of elements.
+    norm, mean, max_abs
+        Over the finite entries.
+    zeros, nan, inf
+        Counts of exact zeros, NaNs and infinities.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> from axoncl.inspect import trace_backward
+    >>> w = axoncl.Variable(np.array([1.0, -2.0]), requires_grad=True, name="w")
+    >>> loss = (w * 3.0).relu().sum()
+    >>> loss.backward()
+    >>> stats = trace_backward(loss).nodes[0].grad
+    >>> stats.size, stats.norm, stats.zeros, stats.zero_fraction
+    (2, 3.0, 1, 0.5)
     """
 
     size: int

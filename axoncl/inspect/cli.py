@@ -151,6 +151,21 @@ def _parser() -> argparse.ArgumentParser:
 def cli_main(argv: list[str]) -> int:
     """Entry point of ``axoncl inspect``; returns the exit status.
 
+    Parameters
+    ----------
+    argv
+        The arguments after ``axoncl inspect``.
+
+    Returns
+    -------
+    int
+        The exit status (0 on success).
+
+    Raises
+    ------
+    ValueError
+        When the model's loss does not require grad (nothing to trace).
+
     Examples
     --------
     >>> import contextlib, io, tempfile

@@ -27,6 +27,28 @@ class ParameterFlow:
 
     ``ratio`` is ``grad_norm / weight_norm`` (``grad_norm`` alone for an all-zero weight, such as
     a freshly zeroed bias): the relative size of one plain SGD step at learning rate 1.
+
+    Parameters
+    ----------
+    name, node_id, layer, shape
+        The parameter's name, its node, its layer (the name before the last dot), its shape.
+    grad_norm, weight_norm, ratio, max_abs
+        Norms of the gradient and the weight, their ratio, the largest gradient magnitude.
+    nan, inf
+        Non-finite gradient entries.
+    flags
+        What was flagged (``"vanishing"``, ``"exploding"``, ``"nan"``, …).
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> from axoncl.inspect import gradient_flow_summary, trace_backward
+    >>> w = axoncl.Variable(np.array([[1.0, -2.0]]), requires_grad=True, name="w")
+    >>> loss = (w * 3.0).relu().sum()
+    >>> loss.backward()
+    >>> flow = gradient_flow_summary(trace_backward(loss)).parameters[0]
+    >>> flow.name, flow.grad_norm, round(flow.ratio, 4), flow.flags
+    ('w', 3.0, 1.3416, ())
     """
 
     name: str
@@ -92,6 +114,17 @@ class GradientFlowReport:
         One :class:`ActivationFlow` per ReLU whose output statistics are known.
     flags
         ``(what, where)`` pairs for everything flagged; empty when healthy.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> from axoncl.inspect import gradient_flow_summary, trace_backward
+    >>> w = axoncl.Variable(np.array([[1.0, -2.0]]), requires_grad=True, name="w")
+    >>> loss = (w * 3.0).relu().sum()
+    >>> loss.backward()
+    >>> report = gradient_flow_summary(trace_backward(loss))
+    >>> report.healthy, report.flags, report.layers
+    (True, (), {'w': 3.0})
     """
 
     parameters: tuple[ParameterFlow, ...]
@@ -177,6 +210,12 @@ def gradient_flow_summary(
         Flag a ReLU whose output has at least this fraction of zeros. Output statistics exist
         when the forward ran under :func:`record_activations`, or when the snapshot was taken
         before backward freed the saved outputs.
+
+    Returns
+    -------
+    GradientFlowReport
+        One :class:`ParameterFlow` per parameter (``parameters``), the ``flags`` raised as
+        ``(kind, where)`` pairs, and ``healthy`` when there are none.
 
     Examples
     --------
@@ -271,6 +310,20 @@ def gradient_flow_plot(snapshot: GraphSnapshot, path: str, **thresholds: float) 
     """Write a PNG bar chart of gradient norms per parameter (log scale), flagged bars in red.
 
     Uses matplotlib's Agg backend (no display needed). Returns ``path``.
+
+    Parameters
+    ----------
+    snapshot
+        From :func:`trace_backward`, taken after backward.
+    path
+        Where the PNG is written.
+    thresholds
+        ``vanishing``, ``exploding``, ``dead_relu``, as for :func:`gradient_flow_summary`.
+
+    Returns
+    -------
+    str
+        ``path``.
 
     Examples
     --------

@@ -419,6 +419,20 @@ def to_html(
     dtype, gradient and value statistics, flags), op counts, a gradient-flow chart and table
     when gradients are known, and a table of nodes. No external scripts or files.
 
+    Parameters
+    ----------
+    snapshot
+        From :func:`trace_backward`.
+    engine, max_nodes
+        As for :func:`to_svg`.
+    title
+        The page's title.
+
+    Returns
+    -------
+    str
+        The HTML document.
+
     Examples
     --------
     >>> import numpy as np, axoncl

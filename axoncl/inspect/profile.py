@@ -32,7 +32,33 @@ OTHER = "(other)"
 
 @dataclass
 class OpProfile:
-    """Totals for one op name."""
+    """Totals for one op name.
+
+    Parameters
+    ----------
+    op
+        The op name.
+    count, forward_s
+        Forward calls and their total host time in seconds.
+    backward_count, backward_s
+        Backward calls and their total host time.
+    bytes
+        Bytes of the arrays made: forward outputs and the gradients backward returned
+        (here 16 of each).
+    device_s
+        Device time, when the device's profiling was on.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> from axoncl.inspect import profile
+    >>> w = axoncl.Variable(np.ones(2), requires_grad=True)
+    >>> with profile() as prof:
+    ...     (w * 2.0).sum().backward()
+    >>> stats = prof.ops["multiply"]
+    >>> stats.count, stats.backward_count, stats.bytes
+    (1, 1, 32)
+    """
 
     op: str
     count: int = 0

@@ -89,7 +89,19 @@ class _Group:
 
 
 def dot_available() -> bool:
-    """Whether Graphviz's ``dot`` program is on the PATH."""
+    """Whether Graphviz's ``dot`` program is on the PATH.
+
+    Returns
+    -------
+    bool
+        True when ``dot`` can be run: ``to_svg(engine="auto")`` then lays out with Graphviz.
+
+    Examples
+    --------
+    >>> from axoncl.inspect import dot_available
+    >>> isinstance(dot_available(), bool)
+    True
+    """
     return shutil.which("dot") is not None
 
 
@@ -491,6 +503,11 @@ def to_dot(snapshot: GraphSnapshot, *, max_nodes: int | None = None) -> str:
         ``None`` (default) writes every node; a number writes the top view that
         :func:`to_svg` draws (module calls and parts as single boxes).
 
+    Returns
+    -------
+    str
+        The DOT text, from ``digraph axoncl {`` to the closing brace.
+
     Examples
     --------
     >>> import numpy as np, axoncl
@@ -617,6 +634,9 @@ def to_svg(
 ) -> str:
     """The graph drawn as a standalone SVG document: its top view.
 
+    Each box is one ``<g class="node …">`` group holding one shape, its text, and a
+    ``<title>`` tooltip with the full statistics; a group box has the class ``group``.
+
     Parameters
     ----------
     snapshot
@@ -630,8 +650,17 @@ def to_svg(
         single boxes; a view with more boxes is split into parts, each one box. ``None`` draws
         every node in one view (slow for huge graphs). :func:`to_html` draws every view.
 
-    Each box is one ``<g class="node …">`` group holding one shape, its text, and a
-    ``<title>`` tooltip with the full statistics; a group box has the class ``group``.
+    Returns
+    -------
+    str
+        The SVG document, from ``<svg`` to ``</svg>``.
+
+    Raises
+    ------
+    ValueError
+        When ``engine`` is not ``"auto"``, ``"python"`` or ``"dot"``.
+    RuntimeError
+        When ``engine="dot"`` and Graphviz is missing or fails.
 
     Examples
     --------

@@ -31,7 +31,24 @@ _TOLERANCES = {
 
 
 def tolerance_for(dtype: Any) -> tuple[float, float]:
-    """``(rtol, atol)`` used by :func:`shadow` for values of ``dtype`` (by name)."""
+    """``(rtol, atol)`` used by :func:`shadow` for values of ``dtype`` (by name).
+
+    Parameters
+    ----------
+    dtype
+        A dtype, or its name.
+
+    Returns
+    -------
+    tuple of float
+        ``(rtol, atol)``.
+
+    Examples
+    --------
+    >>> from axoncl.inspect import tolerance_for
+    >>> tolerance_for("float32"), tolerance_for("float64")
+    ((0.001, 1e-06), (1e-07, 1e-12))
+    """
     return _TOLERANCES.get(str(dtype).rsplit(".", 1)[-1], (1e-3, 1e-6))
 
 
@@ -53,6 +70,13 @@ class Divergence:
         ``max|a - b|``, and the bound it exceeded.
     value, reference
         Statistics of the value on the tested backend and on the reference.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from axoncl.inspect import Divergence
+    >>> [field.name for field in dataclasses.fields(Divergence)][:4]
+    ['phase', 'op', 'node_index', 'creation_site']
     """
 
     phase: str
@@ -78,7 +102,29 @@ class Divergence:
 
 @dataclass(frozen=True)
 class ShadowReport:
-    """What :func:`shadow` found: ``divergence`` is ``None`` for a clean run."""
+    """What :func:`shadow` found: ``divergence`` is ``None`` for a clean run.
+
+    Parameters
+    ----------
+    backend, reference
+        The two backends' short names.
+    ops
+        Ops in the graph.
+    compared
+        Values compared (outputs and gradients).
+    divergence
+        The first disagreement, or ``None``.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> from axoncl.inspect import shadow
+    >>> import axoncl.backends.opencl as xp
+    >>> x = axoncl.Variable(xp.asarray([1.0, 2.0]), requires_grad=True)
+    >>> report = shadow(lambda v: (v * v).sum(), x)
+    >>> report.backend, report.reference, report.ops, report.divergence is None
+    ('opencl', 'numpy', 2, True)
+    """
 
     backend: str
     reference: str
@@ -241,6 +287,19 @@ def shadow(
         when ``max|a - b| > atol + rtol * max|reference|``.
     backward
         Compare gradients too (default).
+
+    Returns
+    -------
+    ShadowReport
+        Whether the runs agree, and else the first diverging op with both values, their
+        largest difference and the tolerance used.
+
+    Raises
+    ------
+    TypeError
+        When no Variable or array is among the inputs.
+    RuntimeError
+        When the two runs build different graphs (``fn`` branches on values).
 
     Examples
     --------

@@ -56,6 +56,17 @@ class NodeInfo:
         The module call that made the op, as a path below the outermost module called
         (``"layer1.0.bn"``; ``""`` is the outermost module itself, ``"relu#2"`` a second call of
         the same module), when the forward ran under :func:`record_modules`; else ``None``.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> from axoncl.inspect import trace_backward
+    >>> w = axoncl.Variable(np.array([1.0, -2.0]), requires_grad=True, name="w")
+    >>> loss = (w * 3.0).relu().sum()
+    >>> loss.backward()
+    >>> leaf = trace_backward(loss).nodes[0]
+    >>> leaf.op, leaf.name, leaf.is_parameter, leaf.outputs, leaf.grad.norm
+    ('leaf', 'w', True, (1,), 3.0)
     """
 
     id: int
@@ -106,7 +117,23 @@ class NodeInfo:
 @dataclass(frozen=True)
 class Edge:
     """Data flows from node ``source`` into input ``index`` of node ``target``; gradients flow
-    back the other way."""
+    back the other way.
+
+    Parameters
+    ----------
+    source, target
+        Node ids (positions in :attr:`GraphSnapshot.nodes`).
+    index
+        Which input of ``target``.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> from axoncl.inspect import trace_backward
+    >>> w = axoncl.Variable(np.ones(2), requires_grad=True)
+    >>> trace_backward((w * 3.0).sum()).edges[0]
+    Edge(source=0, target=1, index=0)
+    """
 
     source: int
     target: int
@@ -116,6 +143,19 @@ class Edge:
 @dataclass(frozen=True)
 class GraphSnapshot:
     """An immutable record of a computation graph, taken by :func:`trace_backward`.
+
+    Parameters
+    ----------
+    nodes
+        One :class:`NodeInfo` per op and leaf, in topological order (inputs first).
+    edges
+        One :class:`Edge` per input of each op.
+    outputs
+        The ids of the traced outputs.
+    backend
+        The short name of the arrays' namespace.
+    modules
+        Module call path to module class name, recorded under :func:`record_modules`.
 
     Examples
     --------
@@ -316,6 +356,13 @@ def trace_backward(
         Gradient statistics are filled for leaves with a ``.grad`` and for retained non-leaf
         gradients, so trace after ``backward`` to see them.
 
+    Raises
+    ------
+    TypeError
+        When ``y`` is not a Variable (or a sequence of them).
+    ValueError
+        When an output does not require grad (it has no graph to trace).
+
     Examples
     --------
     >>> import numpy as np, axoncl
@@ -429,6 +476,11 @@ def record_activations(ops: Sequence[str] | None = None) -> Iterator[None]:
     ops
         Op names to record (default: all).
 
+    Yields
+    ------
+    None
+        Statistics of the ops made inside the block are kept until the snapshot is taken.
+
     Examples
     --------
     >>> import numpy as np, axoncl
@@ -465,6 +517,11 @@ def record_modules() -> Iterator[None]:
 
     Off by default; while on, each ``Module.__call__`` and each recorded op does a little more
     work. :func:`record_activations` turns it on too.
+
+    Yields
+    ------
+    None
+        Ops made inside the block carry the module call that made them.
 
     Examples
     --------

@@ -30,6 +30,28 @@ class MultiheadAttention(Module):
     ``key_padding_mask`` marks with True the positions that may **not** be attended; a float
     mask is added to the scores. ``is_causal=True`` without a mask builds the causal mask.
 
+    Parameters
+    ----------
+    embed_dim
+        The embedding size E of query, key and value.
+    num_heads
+        Heads; each has ``E // num_heads`` features.
+    dropout
+        Dropout on the attention weights, in training mode.
+    bias
+        Learn ``in_proj_bias`` and ``out_proj.bias``.
+    batch_first
+        Inputs and outputs are (N, L, E) instead of (L, N, E).
+    dtype
+        The parameters' dtype.
+    generator, seed
+        The source of the initial weights and of the dropout masks.
+
+    Raises
+    ------
+    ValueError
+        When ``embed_dim`` is not divisible by ``num_heads``.
+
     Examples
     --------
     >>> import numpy as np

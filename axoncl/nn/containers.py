@@ -17,6 +17,11 @@ __all__ = ["ModuleDict", "ModuleList"]
 class ModuleList(Module):
     """Modules in a list, registered under ``"0"``, ``"1"``, …
 
+    Parameters
+    ----------
+    modules
+        Modules registered under their positions.
+
     Examples
     --------
     >>> from axoncl import nn
@@ -78,6 +83,11 @@ class ModuleList(Module):
 
 class ModuleDict(Module):
     """Modules by name, in insertion order.
+
+    Parameters
+    ----------
+    modules
+        A mapping or ``(name, module)`` pairs, registered in order.
 
     Examples
     --------

@@ -69,6 +69,26 @@ class Conv2d(Module):
     Weight shape ``(out_channels, in_channels // groups, kH, kW)``; initialised as in PyTorch:
     ``kaiming_uniform_(a=sqrt(5))`` and the bias by U(±1/sqrt(fan_in)).
 
+    Parameters
+    ----------
+    in_channels, out_channels
+        Channels of the input and the output.
+    kernel_size, stride, padding, dilation
+        Ints or ``(h, w)`` pairs, as for :func:`axoncl.conv2d`.
+    groups
+        Independent channel blocks; both channel counts must divide by it.
+    bias
+        Learn an ``(out_channels,)`` bias.
+    dtype
+        The parameters' dtype.
+    generator
+        The source of the initial weights (default: the global one).
+
+    Raises
+    ------
+    ValueError
+        When ``in_channels`` or ``out_channels`` is not divisible by ``groups``.
+
     Examples
     --------
     >>> import numpy as np
@@ -152,7 +172,35 @@ class Conv2d(Module):
 
 class Conv1d(Conv2d):
     """1-D convolution over (N, C, L) inputs; weight ``(out_channels, in_channels // groups,
-    kernel_size)`` as in PyTorch, initialised as :class:`Conv2d` (a height-1 kernel)."""
+    kernel_size)`` as in PyTorch, initialised as :class:`Conv2d` (a height-1 kernel).
+
+    Parameters
+    ----------
+    in_channels, out_channels
+        Channels of the input and the output.
+    kernel_size, stride, padding, dilation
+        Ints, as for :func:`axoncl.conv1d`.
+    groups
+        Independent channel blocks; both channel counts must divide by it.
+    bias
+        Learn an ``(out_channels,)`` bias.
+    dtype
+        The parameters' dtype.
+    generator
+        The source of the initial weights (default: the global one).
+
+    Raises
+    ------
+    TypeError
+        When ``kernel_size``, ``stride``, ``padding`` or ``dilation`` is not an int.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> nn.Conv1d(2, 4, kernel_size=3, padding=1)(np.zeros((5, 2, 7), np.float32)).shape
+    (5, 4, 7)
+    """
 
     def __init__(
         self,
@@ -244,7 +292,25 @@ class _Pool2d(Module):
 
 
 class MaxPool2d(_Pool2d):
-    """Maximum over ``kernel_size`` windows (stride defaults to the kernel size)."""
+    """Maximum over ``kernel_size`` windows (stride defaults to the kernel size).
+
+    Parameters
+    ----------
+    kernel_size
+        The window, an int or ``(kh, kw)``.
+    stride
+        The step between windows; ``None``: ``kernel_size``.
+    padding
+        Implicit ``-inf`` on each side.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> nn.MaxPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4)).numpy()
+    array([[[[ 5.,  7.],
+             [13., 15.]]]])
+    """
 
     def forward(self, x: Any) -> Variable:
         x = self._checked(x)
@@ -252,7 +318,25 @@ class MaxPool2d(_Pool2d):
 
 
 class AvgPool2d(_Pool2d):
-    """Mean over ``kernel_size`` windows (stride defaults to the kernel size)."""
+    """Mean over ``kernel_size`` windows (stride defaults to the kernel size).
+
+    Parameters
+    ----------
+    kernel_size
+        The window, an int or ``(kh, kw)``.
+    stride
+        The step between windows; ``None``: ``kernel_size``.
+    padding
+        Zeros added on each side (they count in the mean).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> nn.AvgPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4)).numpy()
+    array([[[[ 2.5,  4.5],
+             [10.5, 12.5]]]])
+    """
 
     def forward(self, x: Any) -> Variable:
         x = self._checked(x)
@@ -260,7 +344,20 @@ class AvgPool2d(_Pool2d):
 
 
 class AdaptiveAvgPool2d(Module):
-    """Mean pooling to a fixed ``output_size`` (as in PyTorch's window rule)."""
+    """Mean pooling to a fixed ``output_size`` (as in PyTorch's window rule).
+
+    Parameters
+    ----------
+    output_size
+        ``(OH, OW)``, or one int for both.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> nn.AdaptiveAvgPool2d(1)(np.arange(16.0).reshape(1, 1, 4, 4)).numpy()
+    array([[[[7.5]]]])
+    """
 
     def __init__(self, output_size: int | tuple[int, int]) -> None:
         super().__init__()

@@ -23,10 +23,38 @@ class _ChannelDropout(Dropout):
 
 class Dropout1d(_ChannelDropout):
     """Zeroes whole channels of (N, C, L) input with probability ``p`` in training mode (the
-    rest scaled by ``1 / (1 - p)``); seeded like :class:`~axoncl.nn.Dropout`."""
+    rest scaled by ``1 / (1 - p)``); seeded like :class:`~axoncl.nn.Dropout`.
+
+    Parameters
+    ----------
+    p, seed
+        As for :class:`Dropout`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> y = nn.Dropout1d(0.5, seed=0)(np.ones((1, 4, 3), np.float32)).numpy()
+    >>> all(len(set(channel.tolist())) == 1 for channel in y[0])   # whole channels
+    True
+    """
 
 
 class Dropout2d(_ChannelDropout):
-    """Zeroes whole channels of (N, C, H, W) input with probability ``p`` in training mode."""
+    """Zeroes whole channels of (N, C, H, W) input with probability ``p`` in training mode.
+
+    Parameters
+    ----------
+    p, seed
+        As for :class:`Dropout`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> y = nn.Dropout2d(0.5, seed=0)(np.ones((1, 4, 2, 2), np.float32)).numpy()
+    >>> all(len(set(channel.ravel().tolist())) == 1 for channel in y[0])   # whole channels
+    True
+    """
 
     _function = staticmethod(functional.dropout2d)

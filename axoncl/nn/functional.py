@@ -104,7 +104,36 @@ def layer_norm(
 ) -> Variable:
     """Normalise over the last ``len(normalized_shape)`` axes with the biased variance, then
     scale by ``weight`` and shift by ``bias`` (both of ``normalized_shape``), as in PyTorch.
-    Under autocast it runs in float32."""
+    Under autocast it runs in float32.
+
+    Parameters
+    ----------
+    x
+        ``(*, *normalized_shape)``.
+    normalized_shape
+        The trailing shape normalised over (an int for one axis).
+    weight, bias
+        Optional, of ``normalized_shape``.
+    eps
+        Added to the variance.
+
+    Returns
+    -------
+    Variable
+        ``x``'s shape.
+
+    Raises
+    ------
+    ValueError
+        When ``x``'s trailing shape is not ``normalized_shape``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl.nn import functional as F
+    >>> F.layer_norm(np.array([[1.0, 3.0]]), 2).numpy()
+    array([[-0.999995,  0.999995]])
+    """
     x = to_float32(as_variable(x))
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(x.shape[x.ndim - len(shape) :]) != shape or len(shape) > x.ndim:
@@ -124,7 +153,31 @@ def layer_norm(
 
 
 def normalize(x: Any, p: float = 2.0, axis: int = 1, eps: float = 1e-12) -> Variable:
-    """``x / max(‖x‖_p, eps)`` along ``axis``."""
+    """``x / max(‖x‖_p, eps)`` along ``axis``.
+
+    Parameters
+    ----------
+    x
+        Any shape.
+    p
+        The norm's order.
+    axis
+        The axis normalised.
+    eps
+        The smallest divisor.
+
+    Returns
+    -------
+    Variable
+        ``x``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl.nn import functional as F
+    >>> F.normalize(np.array([[3.0, 4.0]])).numpy()
+    array([[0.6, 0.8]])
+    """
     x = as_variable(x)
     length = norm(x, p, axis=axis, keepdims=True)
     return x / length.clip(min=eps)
@@ -132,7 +185,37 @@ def normalize(x: Any, p: float = 2.0, axis: int = 1, eps: float = 1e-12) -> Vari
 
 def embedding(indices: Any, weight: Any, padding_idx: int | None = None) -> Variable:
     """Rows of ``weight`` (num_embeddings, dim) at integer ``indices`` (any shape); the result
-    has shape ``indices.shape + (dim,)``. The row ``padding_idx`` gets no gradient."""
+    has shape ``indices.shape + (dim,)``. The row ``padding_idx`` gets no gradient.
+
+    Parameters
+    ----------
+    indices
+        Integer array of any shape.
+    weight
+        ``(num_embeddings, dim)``.
+    padding_idx
+        A row that gets no gradient.
+
+    Returns
+    -------
+    Variable
+        ``indices.shape + (dim,)``.
+
+    Raises
+    ------
+    TypeError
+        When ``indices`` is not of an integer dtype.
+    ValueError
+        When ``weight`` is not 2-D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl.nn import functional as F
+    >>> F.embedding(np.array([[2, 0]]), np.arange(6.0).reshape(3, 2)).numpy()
+    array([[[4., 5.],
+            [0., 1.]]])
+    """
     weight = as_variable(weight)
     idx = _raw(indices)
     xp = weight.xp
@@ -163,7 +246,37 @@ def _channel_dropout(x: Any, p: float, training: bool, seed: int | None, spatial
 
 def dropout1d(x: Any, p: float = 0.5, training: bool = True, seed: int | None = None) -> Variable:
     """Zero whole channels of (N, C, L) input with probability ``p``; scale the rest by
-    ``1 / (1 - p)``."""
+    ``1 / (1 - p)``.
+
+    Parameters
+    ----------
+    x
+        ``(N, C, L)`` or ``(C, L)``.
+    p
+        The drop probability of a channel.
+    training
+        ``False`` returns ``x`` unchanged.
+    seed
+        As for :func:`axoncl.dropout`.
+
+    Returns
+    -------
+    Variable
+        ``x``'s shape.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` is not 2-D or 3-D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl.nn import functional as F
+    >>> y = F.dropout1d(np.ones((1, 4, 3), np.float32), 0.5, seed=0).numpy()
+    >>> sorted({float(v) for v in y.ravel()}), bool((y == y[:, :, :1]).all())  # whole channels
+    ([0.0, 2.0], True)
+    """
     if as_variable(x).ndim not in (2, 3):
         raise ValueError(
             f"dropout1d: expected (N, C, L) or (C, L) input, got {as_variable(x).shape}"
@@ -172,7 +285,36 @@ def dropout1d(x: Any, p: float = 0.5, training: bool = True, seed: int | None = 
 
 
 def dropout2d(x: Any, p: float = 0.5, training: bool = True, seed: int | None = None) -> Variable:
-    """Zero whole channels of (N, C, H, W) input with probability ``p``."""
+    """Zero whole channels of (N, C, H, W) input with probability ``p``.
+
+    Parameters
+    ----------
+    x
+        ``(N, C, H, W)`` or ``(C, H, W)``.
+    p
+        The drop probability of a channel.
+    training
+        ``False`` returns ``x`` unchanged.
+    seed
+        As for :func:`axoncl.dropout`.
+
+    Returns
+    -------
+    Variable
+        ``x``'s shape.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` is not 3-D or 4-D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl.nn import functional as F
+    >>> F.dropout2d(np.ones((2, 3, 4, 4), np.float32), 0.5, training=False).shape
+    (2, 3, 4, 4)
+    """
     x = as_variable(x)
     if x.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected (N, C, H, W) or (C, H, W) input, got {x.shape}")
@@ -181,7 +323,28 @@ def dropout2d(x: Any, p: float = 0.5, training: bool = True, seed: int | None = 
 
 def causal_mask(rows: int, cols: int, like: Any) -> Any:
     """A boolean (rows, cols) array, True on and below the diagonal (top-left aligned), on the
-    namespace and device of the array ``like``."""
+    namespace and device of the array ``like``.
+
+    Parameters
+    ----------
+    rows, cols
+        The mask's shape (query and key lengths).
+    like
+        An array whose namespace and device the mask takes.
+
+    Returns
+    -------
+    array
+        Boolean, ``(rows, cols)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl.nn import functional as F
+    >>> F.causal_mask(2, 3, np.ones(1))
+    array([[ True, False, False],
+           [ True,  True, False]])
+    """
     xp = as_variable(like).xp
     on = device_kwargs(getattr(_raw(like), "device", None))
     r = xp.reshape(xp.arange(rows, **on), (-1, 1))
@@ -231,6 +394,26 @@ def scaled_dot_product_attention(
         None (the default): the fused op where the backend has one and there is no dropout;
         False: the composed ops; True: the op :func:`~axoncl.dot_product_attention` on any
         backend (no dropout).
+
+    Returns
+    -------
+    Variable
+        ``(..., L, Ev)``.
+
+    Raises
+    ------
+    ValueError
+        When ``fused=True`` is asked with dropout, and as for
+        :func:`~axoncl.dot_product_attention` for shapes and masks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl.nn import functional as F
+    >>> q, k, v = np.zeros((1, 2, 4)), np.ones((1, 3, 4)), np.arange(6.0).reshape(1, 3, 2)
+    >>> F.scaled_dot_product_attention(q, k, v).numpy()   # equal scores: the mean of v's rows
+    array([[[2., 3.],
+            [2., 3.]]])
     """
     q, k, v = as_variable(query), as_variable(key), as_variable(value)
     check_attention("scaled_dot_product_attention", q, k, v, attn_mask, is_causal)

@@ -50,7 +50,32 @@ def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    """The recommended gain for ``nonlinearity``, as in PyTorch."""
+    """The recommended gain for ``nonlinearity``, as in PyTorch.
+
+    Parameters
+    ----------
+    nonlinearity : str
+        ``"linear"``, ``"identity"``, ``"conv1d"``/``"conv2d"``/``"conv3d"``, ``"sigmoid"``
+        (gain 1), ``"tanh"``, ``"relu"``, ``"leaky_relu"`` or ``"selu"``.
+    param : float or None
+        The negative slope of ``leaky_relu`` (default 0.01).
+
+    Returns
+    -------
+    float
+        The gain.
+
+    Raises
+    ------
+    ValueError
+        When ``nonlinearity`` is unknown.
+
+    Examples
+    --------
+    >>> from axoncl import nn
+    >>> nn.init.calculate_gain("relu"), nn.init.calculate_gain("tanh")
+    (1.4142135623730951, 1.6666666666666667)
+    """
     linear = ("linear", "conv1d", "conv2d", "conv3d", "sigmoid", "identity")
     if nonlinearity in linear:
         return 1.0
@@ -79,24 +104,110 @@ def _gen(generator: Generator | None) -> Generator:
 def uniform_(
     tensor: Variable, a: float = 0.0, b: float = 1.0, generator: Generator | None = None
 ) -> Variable:
-    """Fill with U(a, b)."""
+    """Fill with U(a, b).
+
+    Parameters
+    ----------
+    tensor : Variable
+        The array to fill, in place (usually a ``Parameter``); any backend.
+    a, b : float
+        The interval's ends.
+    generator : Generator or None
+        The source of random numbers; ``None``: the global one (``axoncl.manual_seed``).
+
+    Returns
+    -------
+    Variable
+        ``tensor``, filled.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> w = nn.Parameter(np.zeros((300, 200), np.float32))
+    >>> w = nn.init.uniform_(w, -1.0, 1.0)
+    >>> bool(w.numpy().min() >= -1.0 and w.numpy().max() <= 1.0)
+    True
+    """
     return _fill(tensor, _gen(generator).uniform(a, b, tensor.shape))
 
 
 def normal_(
     tensor: Variable, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None
 ) -> Variable:
-    """Fill with N(mean, std²)."""
+    """Fill with N(mean, std²).
+
+    Parameters
+    ----------
+    tensor : Variable
+        The array to fill, in place (usually a ``Parameter``); any backend.
+    mean, std : float
+        The distribution's mean and standard deviation.
+    generator : Generator or None
+        The source of random numbers; ``None``: the global one (``axoncl.manual_seed``).
+
+    Returns
+    -------
+    Variable
+        ``tensor``, filled.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> w = nn.Parameter(np.zeros((300, 200), np.float32))
+    >>> w = nn.init.normal_(w, mean=1.0, std=0.5)
+    >>> round(float(w.numpy().mean()), 1), round(float(w.numpy().std()), 1)
+    (1.0, 0.5)
+    """
     return _fill(tensor, _gen(generator).normal(mean, std, tensor.shape))
 
 
 def zeros_(tensor: Variable) -> Variable:
-    """Fill with 0."""
+    """Fill with 0.
+
+    Parameters
+    ----------
+    tensor : Variable
+        The array to fill, in place (usually a ``Parameter``); any backend.
+
+    Returns
+    -------
+    Variable
+        ``tensor``, filled.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> w = nn.Parameter(np.zeros((300, 200), np.float32))
+    >>> nn.init.zeros_(w) is w, float(w.numpy().sum())
+    (True, 0.0)
+    """
     return _fill(tensor, np.zeros(tensor.shape))
 
 
 def ones_(tensor: Variable) -> Variable:
-    """Fill with 1."""
+    """Fill with 1.
+
+    Parameters
+    ----------
+    tensor : Variable
+        The array to fill, in place (usually a ``Parameter``); any backend.
+
+    Returns
+    -------
+    Variable
+        ``tensor``, filled.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> w = nn.Parameter(np.zeros((300, 200), np.float32))
+    >>> nn.init.ones_(w) is w, float(w.numpy().sum())
+    (True, 60000.0)
+    """
     return _fill(tensor, np.ones(tensor.shape))
 
 
@@ -115,7 +226,42 @@ def kaiming_uniform_(
     nonlinearity: str = "leaky_relu",
     generator: Generator | None = None,
 ) -> Variable:
-    """Fill with U(-b, b), b = gain · sqrt(3 / fan) (He et al., 2015)."""
+    """Fill with U(-b, b), b = gain · sqrt(3 / fan) (He et al., 2015).
+
+    Parameters
+    ----------
+    tensor : Variable
+        The array to fill, in place (usually a ``Parameter``); any backend.
+    a : float
+        The negative slope for ``leaky_relu``.
+    mode : str
+        ``"fan_in"`` or ``"fan_out"``.
+    nonlinearity : str
+        The activation after the layer, for :func:`calculate_gain`.
+    generator : Generator or None
+        The source of random numbers; ``None``: the global one (``axoncl.manual_seed``).
+
+    Returns
+    -------
+    Variable
+        ``tensor``, filled.
+
+    Raises
+    ------
+    ValueError
+        When ``tensor`` has fewer than 2 dimensions (no fan in and fan out).
+    ValueError
+        When ``mode`` is unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> w = nn.Parameter(np.zeros((300, 200), np.float32))
+    >>> w = nn.init.kaiming_uniform_(w, nonlinearity="relu")
+    >>> bool(np.abs(w.numpy()).max() <= np.sqrt(6 / 200))
+    True
+    """
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound, generator)
 
@@ -127,14 +273,78 @@ def kaiming_normal_(
     nonlinearity: str = "leaky_relu",
     generator: Generator | None = None,
 ) -> Variable:
-    """Fill with N(0, std²), std = gain / sqrt(fan)."""
+    """Fill with N(0, std²), std = gain / sqrt(fan).
+
+    Parameters
+    ----------
+    tensor : Variable
+        The array to fill, in place (usually a ``Parameter``); any backend.
+    a : float
+        The negative slope for ``leaky_relu``.
+    mode : str
+        ``"fan_in"`` (keeps the forward's variance) or ``"fan_out"`` (the backward's).
+    nonlinearity : str
+        The activation after the layer, for :func:`calculate_gain`.
+    generator : Generator or None
+        The source of random numbers; ``None``: the global one (``axoncl.manual_seed``).
+
+    Returns
+    -------
+    Variable
+        ``tensor``, filled.
+
+    Raises
+    ------
+    ValueError
+        When ``tensor`` has fewer than 2 dimensions (no fan in and fan out).
+    ValueError
+        When ``mode`` is unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> w = nn.Parameter(np.zeros((300, 200), np.float32))
+    >>> w = nn.init.kaiming_normal_(w, nonlinearity="relu")
+    >>> round(float(w.numpy().std()), 2)   # sqrt(2 / fan_in) = 0.1
+    0.1
+    """
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
 def xavier_uniform_(
     tensor: Variable, gain: float = 1.0, generator: Generator | None = None
 ) -> Variable:
-    """Fill with U(-b, b), b = gain · sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
+    """Fill with U(-b, b), b = gain · sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010).
+
+    Parameters
+    ----------
+    tensor : Variable
+        The array to fill, in place (usually a ``Parameter``); any backend.
+    gain : float
+        Scales the bound.
+    generator : Generator or None
+        The source of random numbers; ``None``: the global one (``axoncl.manual_seed``).
+
+    Returns
+    -------
+    Variable
+        ``tensor``, filled.
+
+    Raises
+    ------
+    ValueError
+        When ``tensor`` has fewer than 2 dimensions (no fan in and fan out).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> w = nn.Parameter(np.zeros((300, 200), np.float32))
+    >>> w = nn.init.xavier_uniform_(w)
+    >>> bool(np.abs(w.numpy()).max() <= np.sqrt(6 / 500))
+    True
+    """
     fan_in, fan_out = _fans(tensor.shape)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound, generator)
@@ -143,6 +353,35 @@ def xavier_uniform_(
 def xavier_normal_(
     tensor: Variable, gain: float = 1.0, generator: Generator | None = None
 ) -> Variable:
-    """Fill with N(0, std²), std = gain · sqrt(2 / (fan_in + fan_out))."""
+    """Fill with N(0, std²), std = gain · sqrt(2 / (fan_in + fan_out)).
+
+    Parameters
+    ----------
+    tensor : Variable
+        The array to fill, in place (usually a ``Parameter``); any backend.
+    gain : float
+        Scales the standard deviation.
+    generator : Generator or None
+        The source of random numbers; ``None``: the global one (``axoncl.manual_seed``).
+
+    Returns
+    -------
+    Variable
+        ``tensor``, filled.
+
+    Raises
+    ------
+    ValueError
+        When ``tensor`` has fewer than 2 dimensions (no fan in and fan out).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> w = nn.Parameter(np.zeros((300, 200), np.float32))
+    >>> w = nn.init.xavier_normal_(w)
+    >>> round(float(w.numpy().std()), 3)   # sqrt(2 / (200 + 300))
+    0.063
+    """
     fan_in, fan_out = _fans(tensor.shape)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)

@@ -111,14 +111,36 @@ class Linear(Module):
 
 
 class Identity(Module):
-    """Returns its input."""
+    """Returns its input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> x = np.array([1.0, 2.0])
+    >>> nn.Identity()(x) is x
+    True
+    """
 
     def forward(self, x: Any) -> Any:
         return x
 
 
 class Flatten(Module):
-    """Flattens axes ``start_dim`` … ``end_dim`` into one (by default all but the batch axis)."""
+    """Flattens axes ``start_dim`` … ``end_dim`` into one (by default all but the batch axis).
+
+    Parameters
+    ----------
+    start_dim, end_dim
+        The first and last axes joined (negative values count from the end).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> nn.Flatten()(np.ones((2, 3, 4))).shape
+    (2, 12)
+    """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
@@ -133,14 +155,35 @@ class Flatten(Module):
 
 
 class ReLU(Module):
-    """``max(x, 0)``."""
+    """``max(x, 0)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> nn.ReLU()(np.array([-1.0, 2.0])).numpy()
+    array([0., 2.])
+    """
 
     def forward(self, x: Any) -> Variable:
         return F.relu(as_input(x))
 
 
 class GELU(Module):
-    """``x Φ(x)``; ``approximate="tanh"`` for the tanh formula."""
+    """``x Φ(x)``; ``approximate="tanh"`` for the tanh formula.
+
+    Parameters
+    ----------
+    approximate
+        ``"none"`` (the erf form) or ``"tanh"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> nn.GELU()(np.array([0.0, 1.0])).numpy().round(4)
+    array([0.    , 0.8413])
+    """
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
@@ -154,14 +197,30 @@ class GELU(Module):
 
 
 class Sigmoid(Module):
-    """``1 / (1 + e^-x)``."""
+    """``1 / (1 + e^-x)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> nn.Sigmoid()(np.array([0.0])).numpy()
+    array([0.5])
+    """
 
     def forward(self, x: Any) -> Variable:
         return F.sigmoid(as_input(x))
 
 
 class Tanh(Module):
-    """Hyperbolic tangent."""
+    """Hyperbolic tangent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> nn.Tanh()(np.array([0.0])).numpy()
+    array([0.])
+    """
 
     def forward(self, x: Any) -> Variable:
         return F.tanh(as_input(x))
@@ -175,6 +234,29 @@ class Dropout(Module):
     ``seed`` or, when that is None, from the global generator (``axoncl.manual_seed``) at
     construction. So the same seed gives the same masks, call after call, on every backend
     whose ``dropout`` draws the same mask for the same seed.
+
+    Parameters
+    ----------
+    p
+        The drop probability, in ``[0, 1]``.
+    seed
+        Seeds the module's generator; ``None``: drawn from the global generator.
+
+    Raises
+    ------
+    ValueError
+        When ``p`` is outside ``[0, 1]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> drop = nn.Dropout(0.5, seed=0)
+    >>> sorted(set(drop(np.ones(8, np.float32)).numpy().tolist()))   # dropped or doubled
+    [0.0, 2.0]
+    >>> _ = drop.eval()
+    >>> drop(np.ones(3, np.float32)).numpy()
+    array([1., 1., 1.], dtype=float32)
     """
 
     def __init__(self, p: float = 0.5, *, seed: int | None = None) -> None:
@@ -198,6 +280,11 @@ class Dropout(Module):
 
 class Sequential(Module):
     """Modules applied in order.
+
+    Parameters
+    ----------
+    modules
+        Modules registered under ``"0"``, ``"1"``, …, or one ``OrderedDict`` of named modules.
 
     Examples
     --------

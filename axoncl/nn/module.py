@@ -22,6 +22,15 @@ class Parameter(Variable):
     ``requires_grad`` defaults to True. Its ``name`` becomes the dotted path inside the model
     (``"features.0.weight"``) once it is assigned to a module, so the graph inspector can show it.
 
+    Parameters
+    ----------
+    data
+        An array of any array-API namespace (or a Variable, whose data is taken).
+    requires_grad
+        Whether the optimizer's gradient is computed for it.
+    name
+        A name for the inspector; a module sets the dotted path.
+
     Examples
     --------
     >>> import numpy as np
@@ -41,7 +50,27 @@ class Parameter(Variable):
 
 
 class RemovableHandle:
-    """Returned by ``register_forward_hook``; ``remove()`` unregisters the hook."""
+    """Returned by ``register_forward_hook``; ``remove()`` unregisters the hook.
+
+    Parameters
+    ----------
+    hooks
+        The module's hook table.
+    key
+        This hook's key in it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> layer, shapes = nn.Linear(2, 2), []
+    >>> handle = layer.register_forward_hook(lambda module, args, out: shapes.append(out.shape))
+    >>> _ = layer(np.ones((1, 2), np.float32))
+    >>> handle.remove()
+    >>> _ = layer(np.ones((1, 2), np.float32))
+    >>> shapes
+    [(1, 2)]
+    """
 
     def __init__(self, hooks: dict[int, Any], key: int) -> None:
         self._hooks = hooks

@@ -125,13 +125,52 @@ class BatchNorm1d(_BatchNorm):
 
     Training mode normalises with the batch's mean and (biased) variance and updates the
     running estimates; eval mode uses the running estimates.
+
+    Parameters
+    ----------
+    num_features
+        The number of channels C.
+    eps
+        Added to the variance.
+    momentum
+        Weight of the new batch in the running estimates; ``None``: a cumulative average.
+    affine
+        Learn a per-channel ``weight`` (ones) and ``bias`` (zeros).
+    track_running_stats
+        Keep ``running_mean`` and ``running_var``; without them eval mode uses batch statistics.
+    dtype
+        The parameters' dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> bn = nn.BatchNorm1d(2)
+    >>> bn(np.array([[1.0, 2.0], [3.0, 6.0]], np.float32)).numpy().round(4)
+    array([[-1., -1.],
+           [ 1.,  1.]], dtype=float32)
+    >>> bn.running_mean.round(4)       # a buffer: 0.9 * 0 + 0.1 * the batch mean
+    array([0.2, 0.4], dtype=float32)
     """
 
     _ranks = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch normalisation over (N, C, H, W) inputs, per channel C."""
+    """Batch normalisation over (N, C, H, W) inputs, per channel C.
+
+    Parameters
+    ----------
+    num_features, eps, momentum, affine, track_running_stats, dtype
+        As for :class:`BatchNorm1d`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> nn.BatchNorm2d(3)(np.ones((2, 3, 4, 4), np.float32)).shape
+    (2, 3, 4, 4)
+    """
 
     _ranks = (4,)
 
@@ -139,6 +178,19 @@ class BatchNorm2d(_BatchNorm):
 class LayerNorm(Module):
     """Normalisation over the last axes (``normalized_shape``) of each sample, with a learned
     elementwise scale (``weight``, ones) and shift (``bias``, zeros), as in PyTorch.
+
+    Parameters
+    ----------
+    normalized_shape
+        The trailing shape normalised over (an int for one axis).
+    eps
+        Added to the variance.
+    elementwise_affine
+        Learn ``weight`` (and ``bias``); ``False``: neither.
+    bias
+        With ``elementwise_affine``, learn ``bias`` too.
+    dtype
+        The parameters' dtype.
 
     Examples
     --------

@@ -134,6 +134,25 @@ class LSTM(_RNNBase):
     (N, T, H) with ``batch_first``) holds the last layer's hidden state at each step;
     ``h_n`` and ``c_n`` are (num_layers, N, H). ``hx`` is ``(h_0, c_0)`` or None (zeros).
 
+    Parameters
+    ----------
+    input_size, hidden_size
+        Features of each input step and of the hidden state.
+    num_layers
+        Stacked layers; each takes the previous one's output sequence.
+    bias
+        Learn ``bias_ih_l*`` and ``bias_hh_l*``.
+    batch_first
+        Inputs and outputs are (N, T, features) instead of (T, N, features).
+    dropout
+        Dropout on each layer's output except the last, in training mode.
+    bidirectional
+        Also run each layer backwards; outputs concatenate the two directions (2 H).
+    dtype
+        The parameters' dtype.
+    generator, seed
+        The source of the initial weights (uniform in ``±1/sqrt(hidden_size)``).
+
     Examples
     --------
     >>> import numpy as np
@@ -181,6 +200,23 @@ class GRU(_RNNBase):
     new gate, ``n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))``.
 
     ``forward(input, hx=None)`` returns ``(output, h_n)``, shaped as for :class:`LSTM`.
+
+    Parameters
+    ----------
+    input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional
+        As for :class:`LSTM`.
+    dtype
+        The parameters' dtype.
+    generator, seed
+        The source of the initial weights (uniform in ``±1/sqrt(hidden_size)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn
+    >>> out, h = nn.GRU(3, 5, batch_first=True)(np.ones((4, 7, 3), np.float32))
+    >>> out.shape, h.shape
+    ((4, 7, 5), (1, 4, 5))
     """
 
     _gates = 3

@@ -82,6 +82,23 @@ def save(obj: Any, path: str | os.PathLike[str]) -> str:
     method (a module, optimizer or scheduler) is saved through it. Returns the path written
     (``.npz`` is appended when it is missing).
 
+    Parameters
+    ----------
+    obj
+        A :class:`Module` or a state dict (possibly nested).
+    path
+        The file written (``.npz``).
+
+    Returns
+    -------
+    str
+        The path written.
+
+    Raises
+    ------
+    TypeError
+        When ``obj`` is neither a Module nor a state dict.
+
     Examples
     --------
     >>> import tempfile, os
@@ -121,6 +138,24 @@ def load(path: str | os.PathLike[str]) -> OrderedDict[str, Any]:
     ValueError
         When the file is not an ``.npz`` archive of plain arrays (truncated, another format,
         pickled objects); the message names the file.
+
+    Parameters
+    ----------
+    path
+        A file written by :func:`save`.
+
+    Returns
+    -------
+    OrderedDict
+        The state dict, numpy arrays in the saved order (nested as saved).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from axoncl import nn
+    >>> path = nn.save(nn.Linear(2, 1), os.path.join(tempfile.mkdtemp(), "model.npz"))
+    >>> list(nn.load(path))
+    ['weight', 'bias']
     """
     path = os.fspath(path)
     try:

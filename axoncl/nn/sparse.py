@@ -20,6 +20,24 @@ class Embedding(Module):
     Initialised from N(0, 1) as in PyTorch; the ``padding_idx`` row starts at zero and gets
     no gradient.
 
+    Parameters
+    ----------
+    num_embeddings
+        The number of rows.
+    embedding_dim
+        The size of each row.
+    padding_idx
+        A row that starts at zero and gets no gradient (negative counts from the end).
+    dtype
+        The weight's dtype.
+    generator
+        The source of the initial weights (default: the global one).
+
+    Raises
+    ------
+    ValueError
+        When ``padding_idx`` is out of range for ``num_embeddings``.
+
     Examples
     --------
     >>> import numpy as np

@@ -81,6 +81,16 @@ def get_total_norm(
     foreach
         Accepted for PyTorch compatibility; the arrays are reduced one by one either way.
 
+    Returns
+    -------
+    Variable
+        0-d, no gradient, on the arrays' namespace and device.
+
+    Raises
+    ------
+    RuntimeError
+        With ``error_if_nonfinite``, when the total norm is NaN or infinite.
+
     Examples
     --------
     >>> import numpy as np
@@ -116,6 +126,33 @@ def clip_grads_with_norm_(
     norm is within ``max_norm``), as in PyTorch; ``total_norm`` is typically
     :func:`get_total_norm`'s result. Each parameter's ``.grad.data`` is replaced by the scaled
     array.
+
+    Parameters
+    ----------
+    parameters
+        A Variable or an iterable of them; those without a gradient are skipped.
+    max_norm
+        The largest total norm allowed.
+    total_norm
+        The gradients' total norm (a 0-d Variable or array, or a number).
+    foreach
+        Accepted for compatibility.
+
+    Returns
+    -------
+    None
+        The gradients are scaled in place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import Variable, nn
+    >>> w = nn.Parameter(np.zeros(2))
+    >>> w.grad = Variable(np.array([3.0, 4.0]))
+    >>> total = nn.utils.get_total_norm([w.grad])
+    >>> nn.utils.clip_grads_with_norm_([w], 1.0, total)
+    >>> w.grad.numpy().round(4)
+    array([0.6, 0.8])
     """
     del foreach
     grads = _grads(parameters, "clip_grads_with_norm_")
@@ -183,6 +220,20 @@ def clip_grad_norm_(
 
 def clip_grad_value_(parameters: Any, clip_value: float, foreach: bool | None = None) -> None:
     """Clip every gradient of ``parameters`` elementwise into ``[-clip_value, clip_value]``.
+
+    Parameters
+    ----------
+    parameters
+        A Variable or an iterable of them; those without a gradient are skipped.
+    clip_value
+        The bound, positive.
+    foreach
+        Accepted for compatibility; gradients of one namespace are clipped together.
+
+    Returns
+    -------
+    None
+        The gradients are changed in place.
 
     Examples
     --------

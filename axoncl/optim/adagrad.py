@@ -16,6 +16,29 @@ class Adagrad(Optimizer):
     ``lr_t = lr / (1 + (t − 1) · lr_decay)``, as in PyTorch; ``s`` starts at
     ``initial_accumulator_value``.
 
+    Parameters
+    ----------
+    params
+        Variables that require grad, or parameter groups (dicts with ``"params"``).
+    lr
+        The learning rate.
+    lr_decay
+        Decay of the learning rate with the step count.
+    weight_decay
+        L2 penalty added to the gradient.
+    initial_accumulator_value
+        Starting value of the sum of squares.
+    eps
+        Added to the denominator.
+    maximize
+        Ascend instead of descend.
+
+    Raises
+    ------
+    ValueError
+        When any of ``lr``, ``lr_decay``, ``weight_decay``, ``initial_accumulator_value`` and
+        ``eps`` is negative, or ``params`` is empty.
+
     Examples
     --------
     >>> import numpy as np

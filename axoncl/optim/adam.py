@@ -22,6 +22,29 @@ class Adam(Optimizer):
     The step count is a host integer, so the bias corrections are Python floats and the update
     never reads from the device.
 
+    Parameters
+    ----------
+    params
+        Variables that require grad, or parameter groups (dicts with ``"params"``).
+    lr
+        The learning rate.
+    betas
+        Decay rates ``(β₁, β₂)`` of the running mean and mean square of the gradient.
+    eps
+        Added to the denominator.
+    weight_decay
+        L2 penalty added to the gradient.
+    amsgrad
+        Use the running maximum of ``v``.
+    maximize
+        Ascend instead of descend.
+
+    Raises
+    ------
+    ValueError
+        When ``lr``, ``eps`` or ``weight_decay`` is negative, a beta is outside ``[0, 1)``, or
+        ``params`` is empty.
+
     Examples
     --------
     >>> import numpy as np
@@ -109,7 +132,25 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay: ``p ← p (1 − lr · weight_decay)`` before the Adam
-    step (default ``weight_decay=0.01``, as in PyTorch)."""
+    step (default ``weight_decay=0.01``, as in PyTorch).
+
+    Parameters
+    ----------
+    params, lr, betas, eps, amsgrad, maximize
+        As for :class:`Adam`.
+    weight_decay
+        The decoupled decay rate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn, optim
+    >>> p = nn.Parameter(np.array([1.0]))
+    >>> opt = optim.AdamW([p], lr=0.1, weight_decay=0.5)
+    >>> (p * p).sum().backward(); opt.step()      # 1 * (1 - 0.1 * 0.5), then the Adam step
+    >>> p.numpy().round(6)
+    array([0.85])
+    """
 
     _decoupled = True
 

@@ -36,7 +36,30 @@ class _Schedule:
 
 
 class LRScheduler(_Schedule):
-    """Base class: sets each group's ``lr`` to ``lr_at(base_lr, epoch)`` on every ``step()``."""
+    """Base class: sets each group's ``lr`` to ``lr_at(base_lr, epoch)`` on every ``step()``.
+
+    A subclass defines ``lr_at(base_lr, epoch)``.
+
+    Parameters
+    ----------
+    optimizer
+        The optimizer whose groups' ``lr`` it sets; each group's first ``lr`` is kept as its
+        ``initial_lr`` (``base_lr``).
+    last_epoch
+        The epoch to resume after (-1: start).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn, optim
+    >>> class Halving(optim.lr_scheduler.LRScheduler):
+    ...     def lr_at(self, base_lr, epoch):
+    ...         return base_lr / 2**epoch
+    >>> opt = optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0)
+    >>> sched = Halving(opt)
+    >>> sched.step(); sched.step(); sched.get_last_lr()
+    [0.25]
+    """
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         self.optimizer = optimizer
@@ -58,6 +81,22 @@ class LRScheduler(_Schedule):
 
 class StepLR(LRScheduler):
     """``lr = base_lr · gamma ** (epoch // step_size)``.
+
+    Parameters
+    ----------
+    optimizer
+        The optimizer whose groups' ``lr`` it sets.
+    step_size
+        Epochs between two decays.
+    gamma
+        The decay factor.
+    last_epoch
+        The epoch to resume after (-1: start).
+
+    Raises
+    ------
+    ValueError
+        When ``step_size`` is below 1.
 
     Examples
     --------
@@ -84,7 +123,33 @@ class StepLR(LRScheduler):
 
 class CosineAnnealingLR(LRScheduler):
     """``lr = eta_min + (base_lr − eta_min) (1 + cos(π · epoch / T_max)) / 2``
-    (Loshchilov & Hutter, 2017, without restarts; periodic past ``T_max``, as in PyTorch)."""
+    (Loshchilov & Hutter, 2017, without restarts; periodic past ``T_max``, as in PyTorch).
+
+    Parameters
+    ----------
+    optimizer
+        The optimizer whose groups' ``lr`` it sets.
+    T_max
+        Epochs of half a cosine period.
+    eta_min
+        The lowest learning rate.
+    last_epoch
+        The epoch to resume after (-1: start).
+
+    Raises
+    ------
+    ValueError
+        When ``T_max`` is below 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn, optim
+    >>> opt = optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0)
+    >>> sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
+    >>> [(sched.step(), round(sched.get_last_lr()[0], 4))[1] for _ in range(4)]
+    [0.8536, 0.5, 0.1464, 0.0]
+    """
 
     def __init__(
         self,
@@ -108,6 +173,20 @@ class LambdaLR(LRScheduler):
     """``lr = base_lr · lr_lambda(epoch)``; one function for all groups or one per group.
 
     ``state_dict`` leaves the functions out (they are code, not state).
+
+    Parameters
+    ----------
+    optimizer
+        The optimizer whose groups' ``lr`` it sets.
+    lr_lambda
+        A function of the epoch giving the factor on ``base_lr``, or one per group.
+    last_epoch
+        The epoch to resume after (-1: start).
+
+    Raises
+    ------
+    ValueError
+        When a list of functions does not have one per parameter group.
 
     Examples
     --------
@@ -147,7 +226,34 @@ class LambdaLR(LRScheduler):
 
 class LinearLR(LRScheduler):
     """The factor on ``base_lr`` moves linearly from ``start_factor`` to ``end_factor`` over
-    ``total_iters`` steps and then stays (a linear warm-up with the defaults of PyTorch)."""
+    ``total_iters`` steps and then stays (a linear warm-up with the defaults of PyTorch).
+
+    Parameters
+    ----------
+    optimizer
+        The optimizer whose groups' ``lr`` it sets.
+    start_factor, end_factor
+        The factors on ``base_lr`` at the first and the last of ``total_iters`` steps.
+    total_iters
+        Steps of the ramp.
+    last_epoch
+        The epoch to resume after (-1: start).
+
+    Raises
+    ------
+    ValueError
+        When ``start_factor`` is outside ``(0, 1]``, ``end_factor`` outside ``[0, 1]``, or
+        ``total_iters`` below 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn, optim
+    >>> opt = optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0)
+    >>> sched = optim.lr_scheduler.LinearLR(opt, start_factor=0.25, total_iters=3)
+    >>> sched.get_last_lr(), [(sched.step(), sched.get_last_lr()[0])[1] for _ in range(4)]
+    ([0.25], [0.5, 0.75, 1.0, 1.0])
+    """
 
     def __init__(
         self,
@@ -182,6 +288,51 @@ class OneCycleLR(LRScheduler):
     (``three_phase`` comes back down to the initial rate first). With ``cycle_momentum``, a
     group's ``momentum`` (or ``betas[0]``) moves the other way between ``max_momentum`` and
     ``base_momentum``. Stepping past ``total_steps`` is an error.
+
+    Parameters
+    ----------
+    optimizer
+        The optimizer whose groups' ``lr`` (and momentum) it sets.
+    max_lr
+        The peak learning rate, one for all groups or one per group.
+    total_steps
+        Steps of the cycle; or give ``epochs`` and ``steps_per_epoch``.
+    epochs, steps_per_epoch
+        Their product is ``total_steps`` when that is not given.
+    pct_start
+        The fraction of the cycle spent rising.
+    anneal_strategy
+        ``"cos"`` or ``"linear"``.
+    cycle_momentum, base_momentum, max_momentum
+        Move the momentum between these two, opposite to the learning rate.
+    div_factor
+        The initial rate is ``max_lr / div_factor``.
+    final_div_factor
+        The final rate is the initial one divided by this.
+    three_phase
+        Come back down to the initial rate before annealing.
+    last_epoch
+        The step to resume after (-1: start).
+
+    Raises
+    ------
+    ValueError
+        When the number of steps is not given or below 1, ``pct_start`` is outside
+        ``[0, 1]``, ``anneal_strategy`` is unknown, a list of ``max_lr`` does not have one
+        per group, or ``cycle_momentum`` is asked of an optimizer without momentum or betas.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn, optim
+    >>> opt = optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0, momentum=0.9)
+    >>> sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10)
+    >>> rates = [sched.get_last_lr()[0]]
+    >>> for _ in range(3):
+    ...     sched.step()
+    ...     rates.append(sched.get_last_lr()[0])
+    >>> [round(lr, 4) for lr in rates]
+    [0.04, 0.52, 1.0, 0.9505]
     """
 
     def __init__(
@@ -279,6 +430,31 @@ class ReduceLROnPlateau(_Schedule):
     """Multiply the learning rate by ``factor`` when a metric has stopped improving for more
     than ``patience`` calls of ``step(metric)``, as in PyTorch (``threshold`` in ``"rel"`` or
     ``"abs"`` mode, ``cooldown`` steps after a reduction, never below ``min_lr``).
+
+    Parameters
+    ----------
+    optimizer
+        The optimizer whose groups' ``lr`` it sets.
+    mode
+        ``"min"``: lower metrics are better; ``"max"``: higher.
+    factor
+        Multiplies the learning rate at a reduction.
+    patience
+        Calls without improvement tolerated before a reduction.
+    threshold, threshold_mode
+        What counts as an improvement: relative (``"rel"``) or absolute (``"abs"``).
+    cooldown
+        Calls after a reduction during which no new one happens.
+    min_lr
+        The lowest learning rate, one for all groups or one per group.
+    eps
+        A reduction smaller than this is not made.
+
+    Raises
+    ------
+    ValueError
+        When ``mode`` or ``threshold_mode`` is unknown, ``factor`` is outside ``[0, 1)``, or
+        a list of ``min_lr`` does not have one per group.
 
     Examples
     --------

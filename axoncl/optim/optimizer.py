@@ -70,6 +70,26 @@ class Optimizer:
         ``{"params": [...], "lr": ...}`` (parameter groups with their own hyper-parameters).
     defaults
         Hyper-parameters that groups do not set.
+
+    Raises
+    ------
+    ValueError
+        When ``params`` is empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import nn, optim
+    >>> class SignDescent(optim.Optimizer):
+    ...     def __init__(self, params, lr=0.1):
+    ...         super().__init__(params, {"lr": lr})
+    ...     def _update(self, group, param, grad, state, xp):
+    ...         return param - group["lr"] * xp.sign(grad)
+    >>> p = nn.Parameter(np.array([1.0, -2.0]))
+    >>> opt = SignDescent([p])
+    >>> (p * p).sum().backward(); opt.step()
+    >>> p.numpy()
+    array([ 0.9, -1.9])
     """
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:

@@ -27,6 +27,31 @@ class RMSprop(Optimizer):
     root; ``momentum`` accumulates ``b ← μ b + g / (sqrt(v) + eps)`` and steps by ``lr · b``;
     ``weight_decay`` adds ``weight_decay · p`` to the gradient.
 
+    Parameters
+    ----------
+    params
+        Variables that require grad, or parameter groups (dicts with ``"params"``).
+    lr
+        The learning rate.
+    alpha
+        Decay rate of the running mean square.
+    eps
+        Added to the denominator.
+    weight_decay
+        L2 penalty added to the gradient.
+    momentum
+        Momentum factor of the step.
+    centered
+        Normalise by the estimated variance instead of the mean square.
+    maximize
+        Ascend instead of descend.
+
+    Raises
+    ------
+    ValueError
+        When ``lr``, ``eps``, ``weight_decay`` or ``momentum`` is negative, ``alpha`` is
+        outside ``[0, 1]``, or ``params`` is empty.
+
     Examples
     --------
     >>> import numpy as np

@@ -17,6 +17,29 @@ class SGD(Optimizer):
     With ``g' = g + weight_decay · p``: the buffer is ``b ← momentum · b + (1 − dampening) · g'``
     (``b = g'`` on the first step); ``d = g' + momentum · b`` (Nesterov) or ``d = b``.
 
+    Parameters
+    ----------
+    params
+        Variables that require grad, or parameter groups (dicts with ``"params"``).
+    lr
+        The learning rate.
+    momentum
+        The momentum factor (0: plain SGD).
+    dampening
+        Scales the new gradient in the momentum buffer by ``1 - dampening``.
+    weight_decay
+        L2 penalty added to the gradient.
+    nesterov
+        Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+    maximize
+        Ascend instead of descend.
+
+    Raises
+    ------
+    ValueError
+        When ``lr``, ``momentum`` or ``weight_decay`` is negative, when Nesterov is asked
+        without momentum or with dampening, or when ``params`` is empty.
+
     Examples
     --------
     >>> import numpy as np

@@ -147,7 +147,22 @@ class _NamespaceInfo:
 
 
 def __array_namespace_info__() -> _NamespaceInfo:
-    """Inspection API of the namespace (array API 2025.12)."""
+    """Inspection API of the namespace (array API 2025.12).
+
+    Returns
+    -------
+    object
+        With ``capabilities()``, ``default_device()``, ``devices()``, ``default_dtypes()`` and
+        ``dtypes()``, as the standard describes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> info = xp.__array_namespace_info__()
+    >>> info.default_dtypes()["real floating"], info.capabilities()["boolean indexing"]
+    (dtype('float32'), True)
+    """
     return _NamespaceInfo()
 
 

@@ -46,6 +46,21 @@ class CLArray:
     Create arrays with the namespace functions (``xp.asarray``, ``xp.zeros``, ...), not with this
     constructor, which wraps an existing buffer without copying.
 
+    Parameters
+    ----------
+    device
+        The :class:`Device` that owns ``buffer``.
+    buffer
+        A ``pyopencl.Buffer`` (or pool allocation) holding the elements.
+    offset
+        Offset of the first element in the buffer, in elements.
+    shape
+        The array's shape.
+    strides
+        Strides in elements, or ``None`` for C-contiguous.
+    dtype
+        One of the namespace's dtypes.
+
     Examples
     --------
     >>> import axoncl.backends.opencl as xp
@@ -445,7 +460,27 @@ def empty(shape, dtype, device: Device) -> CLArray:
 
 
 def from_numpy(a, device: Device) -> CLArray:
-    """A device copy of the numpy array ``a`` (the upload is queued, not waited for)."""
+    """A device copy of the numpy array ``a`` (the upload is queued, not waited for).
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        The host data (any layout; copied as C-contiguous).
+    device : Device
+        The device.
+
+    Returns
+    -------
+    CLArray
+        ``a``'s shape and dtype on ``device``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.from_numpy(np.arange(4.0), xp.default_device()).to_numpy()
+    array([0., 1., 2., 3.])
+    """
     a = np.asarray(a)
     dtype = _dt.as_dtype(a.dtype, device, "from_numpy")
     host = np.asarray(a, dtype=dtype, order="C")  # (ascontiguousarray would make 0-d 1-d)
@@ -460,7 +495,27 @@ def _from_host(host: np.ndarray, device_id: str) -> CLArray:
 
 
 def ascontiguous(x: CLArray) -> CLArray:
-    """``x`` itself when C-contiguous, else a C-contiguous copy made by the copy kernel."""
+    """``x`` itself when C-contiguous, else a C-contiguous copy made by the copy kernel.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+
+    Returns
+    -------
+    CLArray
+        C-contiguous, ``x``'s shape and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> x = xp.asarray([[1, 2], [3, 4]]).T
+    >>> y = xp.ascontiguous(x)
+    >>> y.strides, y.to_numpy().tolist()
+    ((2, 1), [[1, 3], [2, 4]])
+    """
     if x.is_contiguous():
         return x
     out = empty(x.shape, x.dtype, x.device)

@@ -133,7 +133,36 @@ def iota(dst: CLArray, start: float, step: float) -> None:
 
 
 def astype(x: CLArray, dtype, /, *, copy: bool = True, device=None) -> CLArray:
-    """``x`` converted to ``dtype`` (a copy unless ``copy=False`` and nothing changes)."""
+    """``x`` converted to ``dtype`` (a copy unless ``copy=False`` and nothing changes).
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    dtype
+        The target dtype.
+    copy : bool
+        ``False`` returns ``x`` itself when nothing changes.
+    device
+        Accepted when it is ``x``'s device.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s values in ``dtype``.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not an OpenCL array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.astype(xp.asarray([1.7, -1.7]), xp.int32).to_numpy()
+    array([ 1, -1], dtype=int32)
+    """
     if not isinstance(x, CLArray):
         raise TypeError(f"astype: expected an OpenCL array, got {type_name(x)}")
     if device is not None:

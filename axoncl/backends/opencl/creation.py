@@ -42,11 +42,12 @@ def _shape(shape, op: str) -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
     try:
-        shape = tuple(int(n) for n in shape)
+        dims = tuple(shape)
     except TypeError:
-        raise TypeError(
-            f"{op}: expected a shape (an int or a tuple of ints), got {shape!r}"
-        ) from None
+        dims = None
+    if dims is None or not all(isinstance(n, (int, np.integer)) for n in dims):
+        raise TypeError(f"{op}: expected a shape (an int or a tuple of ints), got {shape!r}")
+    shape = tuple(int(n) for n in dims)
     if any(n < 0 for n in shape):
         raise ValueError(f"{op}: negative dimensions are not allowed, got {shape}")
     return shape
@@ -71,6 +72,31 @@ def _host_dtype(host: np.ndarray, obj, device: Device) -> np.dtype:
 
 def asarray(obj, /, *, dtype=None, device=None, copy=None) -> CLArray:
     """An OpenCL array from a CLArray, numpy array, nested sequence, scalar or DLPack object.
+
+    Parameters
+    ----------
+    obj
+        A CLArray, numpy array, nested sequence, Python scalar or DLPack object.
+    dtype
+        The result's dtype. Default: a numpy array or CLArray keeps its dtype; Python floats
+        become the default floating dtype (float32), ints int64, bools bool.
+    device
+        The device (default: ``obj``'s, or the default device).
+    copy
+        ``True``: always copy; ``False``: never (raises when a copy is needed); ``None``: only
+        when needed.
+
+    Returns
+    -------
+    CLArray
+        The data on the device.
+
+    Raises
+    ------
+    ValueError
+        When ``copy=False`` cannot be honoured.
+    OverflowError
+        When values do not fit ``dtype``.
 
     Examples
     --------
@@ -142,14 +168,74 @@ def _to_host(obj, leaves: list):
 
 
 def empty(shape, *, dtype=None, device=None) -> CLArray:
-    """An uninitialised array."""
+    """An uninitialised array.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        The array's shape.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: the default floating dtype (float32).
+    device : Device, str or None
+        ``None``: the default device.
+
+    Returns
+    -------
+    CLArray
+        Its elements are whatever the buffer held.
+
+    Raises
+    ------
+    ValueError
+        When a dimension is negative.
+    TypeError
+        When ``shape`` is not an int or a tuple of ints.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> x = xp.empty((2, 3))
+    >>> x.shape, str(x.dtype)
+    ((2, 3), 'float32')
+    """
     target = _device(device)
     dtype = _dt.default_float(target) if dtype is None else _dt.as_dtype(dtype, target, "empty")
     return _empty(_shape(shape, "empty"), dtype, target)
 
 
 def full(shape, fill_value, *, dtype=None, device=None) -> CLArray:
-    """An array with every element equal to ``fill_value``."""
+    """An array with every element equal to ``fill_value``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        The array's shape.
+    fill_value : bool, int, float or 0-d CLArray
+        The value.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: bool for a bool, int64 for an int, the
+        default floating dtype for a float.
+    device : Device, str or None
+        ``None``: the default device.
+
+    Returns
+    -------
+    CLArray
+        Filled by one fill kernel.
+
+    Raises
+    ------
+    ValueError
+        When a dimension is negative.
+    TypeError
+        When ``shape`` is not an int or a tuple of ints.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.full((2,), 7).to_numpy()
+    array([7, 7])
+    """
     target = _device(device)
     if isinstance(fill_value, CLArray):
         fill_value = fill_value._scalar("full")
@@ -169,12 +255,71 @@ def full(shape, fill_value, *, dtype=None, device=None) -> CLArray:
 
 
 def zeros(shape, *, dtype=None, device=None) -> CLArray:
+    """An array of zeros.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        The array's shape.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: the default floating dtype (float32).
+    device : Device, str or None
+        ``None``: the default device.
+
+    Returns
+    -------
+    CLArray
+        Filled with 0 by one fill kernel.
+
+    Raises
+    ------
+    ValueError
+        When a dimension is negative.
+    TypeError
+        When ``shape`` is not an int or a tuple of ints.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.zeros((2, 2)).to_numpy()
+    array([[0., 0.],
+           [0., 0.]], dtype=float32)
+    """
     target = _device(device)
     dtype = _dt.default_float(target) if dtype is None else dtype
     return full(shape, 0, dtype=dtype, device=target)
 
 
 def ones(shape, *, dtype=None, device=None) -> CLArray:
+    """An array of ones.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        The array's shape.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: the default floating dtype (float32).
+    device : Device, str or None
+        ``None``: the default device.
+
+    Returns
+    -------
+    CLArray
+        Filled with 1 by one fill kernel.
+
+    Raises
+    ------
+    ValueError
+        When a dimension is negative.
+    TypeError
+        When ``shape`` is not an int or a tuple of ints.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.ones(3, dtype=xp.int32).to_numpy()
+    array([1, 1, 1], dtype=int32)
+    """
     target = _device(device)
     dtype = _dt.default_float(target) if dtype is None else dtype
     return full(shape, 1, dtype=dtype, device=target)
@@ -187,27 +332,164 @@ def _like(x: CLArray, dtype, device, op: str):
 
 
 def empty_like(x, /, *, dtype=None, device=None) -> CLArray:
+    """An uninitialised array like ``x``.
+
+    Parameters
+    ----------
+    x : CLArray
+        The array whose shape (and, by default, dtype and device) is taken.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: ``x``'s.
+    device : Device, str or None
+        ``None``: ``x``'s.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not an OpenCL array.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.empty_like(xp.asarray([[1, 2]])).shape
+    (1, 2)
+    """
     dtype, device = _like(x, dtype, device, "empty_like")
     return empty(x.shape, dtype=dtype, device=device)
 
 
 def zeros_like(x, /, *, dtype=None, device=None) -> CLArray:
+    """Zeros like ``x``.
+
+    Parameters
+    ----------
+    x : CLArray
+        The array whose shape (and, by default, dtype and device) is taken.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: ``x``'s.
+    device : Device, str or None
+        ``None``: ``x``'s.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape, filled with 0.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not an OpenCL array.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.zeros_like(xp.asarray([1, 2])).to_numpy()
+    array([0, 0])
+    """
     dtype, device = _like(x, dtype, device, "zeros_like")
     return zeros(x.shape, dtype=dtype, device=device)
 
 
 def ones_like(x, /, *, dtype=None, device=None) -> CLArray:
+    """Ones like ``x``.
+
+    Parameters
+    ----------
+    x : CLArray
+        The array whose shape (and, by default, dtype and device) is taken.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: ``x``'s.
+    device : Device, str or None
+        ``None``: ``x``'s.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape, filled with 1.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not an OpenCL array.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.ones_like(xp.asarray([1.5, 2.5])).to_numpy()
+    array([1., 1.], dtype=float32)
+    """
     dtype, device = _like(x, dtype, device, "ones_like")
     return ones(x.shape, dtype=dtype, device=device)
 
 
 def full_like(x, /, fill_value, *, dtype=None, device=None) -> CLArray:
+    """``fill_value`` everywhere, like ``x``.
+
+    Parameters
+    ----------
+    x : CLArray
+        The array whose shape (and, by default, dtype and device) is taken.
+    fill_value : bool, int or float
+        The value.
+    dtype : dtype or None
+        One of the namespace's dtypes; ``None``: ``x``'s.
+    device : Device, str or None
+        ``None``: ``x``'s.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape, filled with ``fill_value``.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not an OpenCL array.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.full_like(xp.asarray([1, 2]), 7).to_numpy()
+    array([7, 7])
+    """
     dtype, device = _like(x, dtype, device, "full_like")
     return full(x.shape, fill_value, dtype=dtype, device=device)
 
 
 def arange(start, /, stop=None, step=1, *, dtype=None, device=None) -> CLArray:
-    """Evenly spaced values in ``[start, stop)``."""
+    """Evenly spaced values in ``[start, stop)``.
+
+    Parameters
+    ----------
+    start, stop : int or float
+        The interval ``[start, stop)``; with one argument, ``[0, start)``.
+    step : int or float
+        The spacing, not 0.
+    dtype, device
+        ``None``: int64 for int arguments, else the default floating dtype; the default device.
+
+    Returns
+    -------
+    CLArray
+        1-D, ``ceil((stop - start) / step)`` values.
+
+    Raises
+    ------
+    ValueError
+        When ``step`` is 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.arange(1, 7, 2).to_numpy()
+    array([1, 3, 5])
+    """
     target = _device(device)
     if stop is None:
         start, stop = 0, start
@@ -224,7 +506,38 @@ def arange(start, /, stop=None, step=1, *, dtype=None, device=None) -> CLArray:
 
 
 def linspace(start, stop, /, num, *, dtype=None, device=None, endpoint=True) -> CLArray:
-    """``num`` evenly spaced values from ``start`` to ``stop``."""
+    """``num`` evenly spaced values from ``start`` to ``stop``.
+
+    Parameters
+    ----------
+    start, stop : int or float
+        The ends.
+    num : int
+        The number of values, >= 0.
+    dtype, device
+        A floating dtype (default float32); the device.
+    endpoint : bool
+        Include ``stop``.
+
+    Returns
+    -------
+    CLArray
+        1-D, ``num`` values.
+
+    Raises
+    ------
+    ValueError
+        When ``num`` is negative.
+    TypeError
+        When ``dtype`` is not floating.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.linspace(0, 1, 5).to_numpy()
+    array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32)
+    """
     target = _device(device)
     dtype = _dt.default_float(target) if dtype is None else _dt.as_dtype(dtype, target, "linspace")
     if dtype.kind != "f":
@@ -242,7 +555,30 @@ def linspace(start, stop, /, num, *, dtype=None, device=None, endpoint=True) -> 
 
 
 def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None) -> CLArray:
-    """A 2-D array with ones on diagonal ``k`` and zeros elsewhere."""
+    """A 2-D array with ones on diagonal ``k`` and zeros elsewhere.
+
+    Parameters
+    ----------
+    n_rows, n_cols : int
+        The shape (``n_cols`` defaults to ``n_rows``).
+    k : int
+        The diagonal: 0 the main one, positive above.
+    dtype, device
+        ``None``: the default floating dtype; the default device.
+
+    Returns
+    -------
+    CLArray
+        2-D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.eye(2, 3, k=1).to_numpy()
+    array([[0., 1., 0.],
+           [0., 0., 1.]], dtype=float32)
+    """
     n_cols = n_rows if n_cols is None else n_cols
     out = zeros((n_rows, n_cols), dtype=dtype, device=device)
     if k >= 0:
@@ -258,7 +594,32 @@ def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None) -> CLArray:
 
 
 def meshgrid(*arrays, indexing="xy") -> tuple[CLArray, ...]:
-    """Coordinate matrices from 1-D coordinate vectors (broadcast views)."""
+    """Coordinate matrices from 1-D coordinate vectors (broadcast views).
+
+    Parameters
+    ----------
+    arrays : CLArray
+        1-D coordinate vectors.
+    indexing : str
+        ``"xy"`` (Cartesian, the first two outputs' axes swapped) or ``"ij"`` (matrix).
+
+    Returns
+    -------
+    tuple of CLArray
+        One broadcast view per input.
+
+    Raises
+    ------
+    ValueError
+        When ``indexing`` is unknown or an array is not 1-D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> [g.shape for g in xp.meshgrid(xp.arange(3), xp.arange(2))]
+    [(2, 3), (2, 3)]
+    """
     if indexing not in ("xy", "ij"):
         raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
     for a in arrays:
@@ -291,17 +652,88 @@ def _tri(x: CLArray, k: int, lower: bool, op: str) -> CLArray:
 
 
 def tril(x, /, *, k=0) -> CLArray:
-    """The lower triangle (on and below diagonal ``k``) of the last two axes; zeros above."""
+    """The lower triangle (on and below diagonal ``k``) of the last two axes; zeros above.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array. At least 2-D.
+    k : int
+        The diagonal.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.tril(xp.ones((2, 2))).to_numpy()
+    array([[1., 0.],
+           [1., 1.]], dtype=float32)
+    """
     return _tri(x, k, True, "tril")
 
 
 def triu(x, /, *, k=0) -> CLArray:
-    """The upper triangle (on and above diagonal ``k``) of the last two axes; zeros below."""
+    """The upper triangle (on and above diagonal ``k``) of the last two axes; zeros below.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array. At least 2-D.
+    k : int
+        The diagonal.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.triu(xp.ones((2, 2))).to_numpy()
+    array([[1., 1.],
+           [0., 1.]], dtype=float32)
+    """
     return _tri(x, k, False, "triu")
 
 
 def from_dlpack(x, /, *, device=None, copy=None) -> CLArray:
-    """An OpenCL copy of a host (CPU) DLPack array; device memory of others cannot be shared."""
+    """An OpenCL copy of a host (CPU) DLPack array; device memory of others cannot be shared.
+
+    Parameters
+    ----------
+    x
+        An object with ``__dlpack__`` whose data is on the host (numpy, torch CPU, …).
+    device
+        The target device (default: the default device).
+    copy
+        ``False`` is refused: OpenCL buffers cannot alias another library's memory.
+
+    Returns
+    -------
+    CLArray
+        A device copy.
+
+    Raises
+    ------
+    BufferError
+        When the data is not on the host.
+    ValueError
+        When ``copy=False``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.from_dlpack(np.arange(3)).to_numpy()
+    array([0, 1, 2])
+    """
     if isinstance(x, CLArray):
         return asarray(x, device=device, copy=copy)
     if copy is False:

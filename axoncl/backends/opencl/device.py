@@ -40,7 +40,20 @@ _INSTALL_HINT = (
 
 
 class NoOpenCLError(RuntimeError):
-    """No OpenCL platform or no device matching the request."""
+    """No OpenCL platform or no device matching the request.
+
+    A request for a device type that is not here raises its subclass ``DeviceNotFoundError``,
+    which is also a ``ValueError``; the message lists the devices that exist.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> try:
+    ...     xp.get_device("opencl:accelerator")
+    ... except xp.NoOpenCLError as error:
+    ...     print(type(error).__name__)
+    DeviceNotFoundError
+    """
 
 
 class DeviceNotFoundError(NoOpenCLError, DeviceSpecError):
@@ -211,6 +224,18 @@ class _Pool(cl_tools.MemoryPool):
 @dataclass(eq=False)
 class Device:
     """One OpenCL device with its context, in-order queue, memory pool and kernel caches.
+
+    Parameters
+    ----------
+    platform_index, device_index
+        The device's place in ``pyopencl.get_platforms()`` and in its platform's devices
+        (``opencl:P:D``).
+    cl_device
+        The ``pyopencl.Device``.
+    caps
+        What the device can do (fp64, vector width, memory), read once.
+    profiling
+        Make the queue with profiling on (the inspector's device timings).
 
     Examples
     --------
@@ -438,6 +463,18 @@ def get_device(spec: str | Device | None = None) -> Device:
     spec
         ``"opencl"`` (a GPU if present, else the first CPU), ``"opencl:gpu"``, ``"opencl:cpu"``,
         ``"opencl:P:D"``, a :class:`Device`, or ``None`` for :func:`default_device`.
+
+    Returns
+    -------
+    Device
+        One object per device, shared by every array on it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.get_device() is xp.default_device()
+    True
     """
     if isinstance(spec, Device):
         return spec
@@ -454,7 +491,25 @@ def get_device(spec: str | Device | None = None) -> Device:
 
 
 def default_device() -> Device:
-    """``AXONCL_DEVICE`` when it names an OpenCL device, else a GPU, else the first CPU."""
+    """``AXONCL_DEVICE`` when it names an OpenCL device, else a GPU, else the first CPU.
+
+    Returns
+    -------
+    Device
+        The device arrays are made on when none is given.
+
+    Raises
+    ------
+    DeviceSpecError
+        When ``AXONCL_DEVICE`` names no device here (the message lists them).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> str(xp.default_device().id).startswith("opencl:")
+    True
+    """
     env = os.environ.get("AXONCL_DEVICE", "").strip()
     if env.lower().startswith("opencl"):
         return get_device(env)
@@ -494,6 +549,16 @@ def memory_stats(device: str | Device | None = None) -> dict[str, int]:
     the blocks the pool owns. The counters are kept as buffers come and go, so reading them
     costs no device work.
 
+    Parameters
+    ----------
+    device : str, Device or None
+        The device (``None``: the default one).
+
+    Returns
+    -------
+    dict
+        Counter name to value, e.g. ``allocated_bytes.all.current``.
+
     Examples
     --------
     >>> import axoncl.backends.opencl as xp                    # doctest: +SKIP
@@ -506,5 +571,24 @@ def memory_stats(device: str | Device | None = None) -> dict[str, int]:
 
 
 def reset_peak_memory_stats(device: str | Device | None = None) -> None:
-    """Set the peaks of :func:`memory_stats` to the current values."""
+    """Set the peaks of :func:`memory_stats` to the current values.
+
+    Parameters
+    ----------
+    device : str, Device or None
+        The device (default: the default one).
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.reset_peak_memory_stats()
+    >>> s = xp.memory_stats()
+    >>> s["allocated_bytes.all.peak"] == s["allocated_bytes.all.current"]
+    True
+    """
     get_device(device).allocator.reset_peaks()

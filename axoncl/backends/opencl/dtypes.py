@@ -171,6 +171,27 @@ def result_type(*arrays_and_dtypes) -> np.dtype:
     """The dtype of an operation's result, by the array API's promotion table.
 
     Python scalars are weak: they take the dtype of the arrays they meet.
+
+    Parameters
+    ----------
+    arrays_and_dtypes
+        Arrays, dtypes and Python scalars (scalars take the others' kind).
+
+    Returns
+    -------
+    dtype
+
+    Raises
+    ------
+    ValueError
+        When only Python scalars are given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.result_type(xp.int8, xp.uint8), xp.result_type(xp.asarray([1.0]), 2)
+    (dtype('int16'), dtype('float32'))
     """
     dtypes = []
     scalars = []
@@ -192,7 +213,27 @@ def result_type(*arrays_and_dtypes) -> np.dtype:
 
 
 def can_cast(from_, to) -> _builtin_bool:
-    """Whether ``from_`` casts to ``to`` under the promotion rules (no value loss)."""
+    """Whether ``from_`` casts to ``to`` under the promotion rules (no value loss).
+
+    Parameters
+    ----------
+    from_ : dtype or CLArray
+        The source dtype (or an array's).
+    to : dtype
+        The target.
+
+    Returns
+    -------
+    bool
+        True when the promotion rules allow the cast.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.can_cast(xp.int32, xp.int64), xp.can_cast(xp.float64, xp.float32)
+    (True, False)
+    """
     src = as_dtype(from_.dtype if _is_array(from_) else from_, None, "can_cast")
     dst = as_dtype(to, None, "can_cast")
     if src == dst or src == bool:
@@ -222,7 +263,30 @@ class _FInfo(NamedTuple):
 
 def finfo(type):  # noqa: A002 - the standard's name
     """Machine limits of a floating dtype (``bits``, ``eps``, ``max``, ``min``,
-    ``smallest_normal``, ``dtype``)."""
+    ``smallest_normal``, ``dtype``).
+
+    Parameters
+    ----------
+    type : dtype or CLArray
+        A floating dtype (or an array of one).
+
+    Returns
+    -------
+    finfo
+        ``bits``, ``eps``, ``max``, ``min``, ``smallest_normal`` as Python numbers, and ``dtype``.
+
+    Raises
+    ------
+    TypeError
+        When the dtype is not floating.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.finfo(xp.float32).bits, xp.finfo(xp.float32).eps
+    (32, 1.1920928955078125e-07)
+    """
     dt = type.dtype if _is_array(type) else np.dtype(type)
     if dt.kind != "f":
         raise TypeError(f"finfo: expected a floating dtype, got {dt}")
@@ -238,7 +302,30 @@ def finfo(type):  # noqa: A002 - the standard's name
 
 
 def iinfo(type):  # noqa: A002 - the standard's name
-    """Machine limits of an integer dtype (``bits``, ``max``, ``min``, ``dtype``)."""
+    """Machine limits of an integer dtype (``bits``, ``max``, ``min``, ``dtype``).
+
+    Parameters
+    ----------
+    type : dtype or CLArray
+        An integer dtype (or an array of one).
+
+    Returns
+    -------
+    iinfo
+        ``bits``, ``max``, ``min`` and ``dtype``.
+
+    Raises
+    ------
+    TypeError
+        When the dtype is not an integer one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.iinfo(xp.int8).min, xp.iinfo(xp.int8).max
+    (-128, 127)
+    """
     dt = type.dtype if _is_array(type) else np.dtype(type)
     if dt.kind not in "iu":
         raise TypeError(f"iinfo: expected an integer dtype, got {dt}")
@@ -257,7 +344,32 @@ _KINDS = {
 
 
 def isdtype(dtype, kind) -> _builtin_bool:
-    """Whether ``dtype`` is of ``kind``: a dtype, a kind name, or a tuple of those."""
+    """Whether ``dtype`` is of ``kind``: a dtype, a kind name, or a tuple of those.
+
+    Parameters
+    ----------
+    dtype
+        A dtype of the namespace.
+    kind
+        A dtype, a kind name (``"bool"``, ``"signed integer"``, ``"unsigned integer"``,
+        ``"integral"``, ``"real floating"``, ``"complex floating"``, ``"numeric"``) or a tuple.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    ValueError
+        When ``kind`` is an unknown name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.isdtype(xp.float32, "real floating"), xp.isdtype(xp.int8, ("bool", "unsigned integer"))
+    (True, False)
+    """
     dt = np.dtype(dtype)
     if isinstance(kind, tuple):
         return any(isdtype(dt, k) for k in kind)

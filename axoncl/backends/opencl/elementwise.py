@@ -28,6 +28,7 @@ from . import dtypes as _dt
 from .array import CLArray, empty, from_numpy
 from .copy import cast, copy_into, fill
 from .device import Device
+from .docstrings import elementwise_doc
 from .launch import Kernel, get_kernel
 from .layout import (
     broadcast_shapes,
@@ -430,16 +431,41 @@ def _binary_function(name: str, doc: str):
     return function
 
 
-for _name, (_, _doc) in UNARY.items():
-    globals()[_name] = _unary_function(_name, _doc)
-for _name, (_, _doc) in BINARY.items():
-    globals()[_name] = _binary_function(_name, _doc)
-del _name, _doc
+for _name, (_rule, _doc) in UNARY.items():
+    globals()[_name] = _unary_function(_name, elementwise_doc(_name, 1, _rule, _doc))
+for _name, (_rule, _doc) in BINARY.items():
+    globals()[_name] = _binary_function(_name, elementwise_doc(_name, 2, _rule, _doc))
+del _name, _rule, _doc
 
 
 def clip(x, /, min=None, max=None):  # noqa: A002 - the standard's names
     """Clamp ``x`` to ``[min, max]``; the result keeps ``x``'s dtype, and its shape is that of
-    ``x`` and the array bounds broadcast together (like numpy)."""
+    ``x`` and the array bounds broadcast together (like numpy).
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    min, max : scalar, CLArray or None
+        The bounds (arrays broadcast with ``x``).
+
+    Returns
+    -------
+    CLArray
+        ``x``'s dtype.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not an OpenCL array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.clip(xp.asarray([-2.0, 0.5, 3.0]), min=-1.0, max=1.0).to_numpy()
+    array([-1. ,  0.5,  1. ], dtype=float32)
+    """
     if not isinstance(x, CLArray):
         raise TypeError(f"clip: expected an OpenCL array, got {type_name(x)}")
     out = x
@@ -466,17 +492,71 @@ def _real_array(op: str, x) -> CLArray:
 
 
 def conj(x, /) -> CLArray:
-    """Complex conjugate; the namespace's arrays are real-valued, so a copy of ``x``."""
+    """Complex conjugate; the namespace's arrays are real-valued, so a copy of ``x``.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+
+    Returns
+    -------
+    CLArray
+        A copy of ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.conj(xp.asarray([1.5, -2.0])).to_numpy()
+    array([ 1.5, -2. ], dtype=float32)
+    """
     return unary("positive", _real_array("conj", x))
 
 
 def real(x, /) -> CLArray:
-    """Real part; the namespace's arrays are real-valued, so a copy of ``x``."""
+    """Real part; the namespace's arrays are real-valued, so a copy of ``x``.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+
+    Returns
+    -------
+    CLArray
+        A copy of ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.real(xp.asarray([1.5, -2.0])).to_numpy()
+    array([ 1.5, -2. ], dtype=float32)
+    """
     return unary("positive", _real_array("real", x))
 
 
 def imag(x, /) -> CLArray:
-    """Imaginary part; the namespace's arrays are real-valued, so zeros of ``x``'s dtype."""
+    """Imaginary part; the namespace's arrays are real-valued, so zeros of ``x``'s dtype.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+
+    Returns
+    -------
+    CLArray
+        Zeros of ``x``'s shape and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.imag(xp.asarray([1.5, -2.0])).to_numpy()
+    array([0., 0.], dtype=float32)
+    """
     x = _real_array("imag", x)
     out = empty(x.shape, x.dtype, x.device)
     fill(out, 0)
@@ -484,7 +564,32 @@ def imag(x, /) -> CLArray:
 
 
 def where(condition, x1, x2, /):
-    """``x1`` where ``condition`` is true, else ``x2``, with broadcasting."""
+    """``x1`` where ``condition`` is true, else ``x2``, with broadcasting.
+
+    Parameters
+    ----------
+    condition : CLArray
+        Boolean.
+    x1, x2 : CLArray or scalar
+        The values chosen from.
+
+    Returns
+    -------
+    CLArray
+        The broadcast shape, the promoted dtype.
+
+    Raises
+    ------
+    TypeError
+        When the arguments are not OpenCL arrays (or scalars for ``x1``, ``x2``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.where(xp.asarray([True, False]), xp.asarray([1, 2]), xp.asarray([3, 4])).to_numpy()
+    array([1, 4])
+    """
     condition, x1, x2 = python_scalar(condition), python_scalar(x1), python_scalar(x2)
     arrays = [v for v in (condition, x1, x2) if isinstance(v, CLArray)]
     if not arrays:

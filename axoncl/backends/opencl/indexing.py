@@ -345,7 +345,38 @@ def setitem(x: CLArray, key, value) -> None:
 
 
 def take(x, indices, /, *, axis=None) -> CLArray:
-    """Elements of ``x`` at integer ``indices`` along ``axis``."""
+    """Elements of ``x`` at integer ``indices`` along ``axis``.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    indices : CLArray
+        1-D integer indices (negative count from the end).
+    axis : int or None
+        ``None`` only for 1-D ``x``.
+
+    Returns
+    -------
+    CLArray
+        ``x`` with ``axis`` replaced by ``len(indices)``.
+
+    Raises
+    ------
+    TypeError
+        When an argument is not an OpenCL array or the indices are not integers.
+    ValueError
+        When ``indices`` is not 1-D.
+    IndexError
+        When an index is out of range (from the device's error flag, at the next read).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.take(xp.asarray([10, 20, 30]), xp.asarray([2, 0])).to_numpy()
+    array([30, 10])
+    """
     if not isinstance(x, CLArray):
         raise TypeError(f"take: expected an OpenCL array, got {type_name(x)}")
     if not isinstance(indices, CLArray):
@@ -365,7 +396,40 @@ def take(x, indices, /, *, axis=None) -> CLArray:
 
 
 def take_along_axis(x, indices, /, *, axis=-1) -> CLArray:
-    """``x`` gathered along ``axis`` by ``indices`` of the same rank (other axes broadcast)."""
+    """``x`` gathered along ``axis`` by ``indices`` of the same rank (other axes broadcast).
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    indices : CLArray
+        Integer indices of ``x``'s rank.
+    axis : int
+        The axis indexed.
+
+    Returns
+    -------
+    CLArray
+        The broadcast shape of ``x`` and ``indices`` with ``indices``'s length on ``axis``.
+
+    Raises
+    ------
+    TypeError
+        When an argument is not an OpenCL array or the indices are not integers.
+    ValueError
+        When the ranks differ.
+    IndexError
+        When the axis has length 0, or an index is out of range (from the device's error flag).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> x = xp.asarray([[1, 2, 3], [4, 5, 6]])
+    >>> xp.take_along_axis(x, xp.asarray([[2], [0]]), axis=1).to_numpy()
+    array([[3],
+           [4]])
+    """
     if not isinstance(x, CLArray) or not isinstance(indices, CLArray):
         raise TypeError(
             f"take_along_axis: expected OpenCL arrays, got {type_name(x)} and {type_name(indices)}"
@@ -422,6 +486,33 @@ def repeat(x, repeats, /, *, axis=None) -> CLArray:
 
     With an array of counts the output length depends on the data, so this reads the counts
     back to the host (like ``nonzero``).
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    repeats : int or CLArray
+        One count, or one per element along ``axis``.
+    axis : int or None
+        ``None``: the flattened array.
+
+    Returns
+    -------
+    CLArray
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not an OpenCL array.
+    ValueError
+        When a count is negative or there is not one per element.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.repeat(xp.asarray([1, 2]), 2).to_numpy()
+    array([1, 1, 2, 2])
     """
     if not isinstance(x, CLArray):
         raise TypeError(f"repeat: expected an OpenCL array, got {type_name(x)}")

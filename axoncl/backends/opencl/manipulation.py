@@ -118,7 +118,35 @@ def _nocopy_strides(x: CLArray, shape: tuple[int, ...]) -> tuple[int, ...] | Non
 
 
 def reshape(x, /, shape, *, copy=None) -> CLArray:
-    """``x`` with a new shape; a view when the layout allows and ``copy`` is not True."""
+    """``x`` with a new shape; a view when the layout allows and ``copy`` is not True.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    shape : tuple of int
+        The new shape; one entry may be -1.
+    copy : bool or None
+        ``False``: a view or an error.
+
+    Returns
+    -------
+    CLArray
+        A view when the layout allows, else a copy.
+
+    Raises
+    ------
+    ValueError
+        When the sizes differ, or ``copy=False`` and no view is possible.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.reshape(xp.arange(6), (2, -1)).to_numpy()
+    array([[0, 1, 2],
+           [3, 4, 5]])
+    """
     x = _check(x, "reshape")
     shape = _resolve_shape(shape, x.size, "reshape")
     if copy is not True:
@@ -137,7 +165,32 @@ def reshape(x, /, shape, *, copy=None) -> CLArray:
 
 # ---- views ---------------------------------------------------------------------------------
 def permute_dims(x, /, axes) -> CLArray:
-    """A view with the axes reordered."""
+    """A view with the axes reordered.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axes : tuple of int
+        A permutation of ``range(x.ndim)``.
+
+    Returns
+    -------
+    CLArray
+        A view.
+
+    Raises
+    ------
+    ValueError
+        When ``axes`` is not a permutation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.permute_dims(xp.ones((2, 3, 4)), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
     x = _check(x, "permute_dims")
     axes = tuple(normalize_axis(a, x.ndim, "permute_dims") for a in axes)
     if sorted(axes) != list(range(x.ndim)):
@@ -151,7 +204,27 @@ def matrix_transpose(x, /) -> CLArray:
 
 
 def expand_dims(x, /, axis=0) -> CLArray:
-    """A view with a new axis of length 1 at ``axis``."""
+    """A view with a new axis of length 1 at ``axis``.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int
+        Where the new axis goes.
+
+    Returns
+    -------
+    CLArray
+        A view with one more axis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.expand_dims(xp.asarray([1, 2]), axis=0).shape
+    (1, 2)
+    """
     x = _check(x, "expand_dims")
     axes = _axes(
         axis, x.ndim + (len(axis) if isinstance(axis, (tuple, list)) else 1), "expand_dims"
@@ -165,7 +238,32 @@ def expand_dims(x, /, axis=0) -> CLArray:
 
 
 def squeeze(x, /, axis) -> CLArray:
-    """A view without the given length-1 axes."""
+    """A view without the given length-1 axes.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int or tuple of int
+        Axes of length 1.
+
+    Returns
+    -------
+    CLArray
+        A view.
+
+    Raises
+    ------
+    ValueError
+        When an axis does not have length 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.squeeze(xp.ones((1, 3, 1)), axis=(0, 2)).shape
+    (3,)
+    """
     x = _check(x, "squeeze")
     axes = _axes(axis, x.ndim, "squeeze")
     for a in axes:
@@ -176,7 +274,33 @@ def squeeze(x, /, axis) -> CLArray:
 
 
 def broadcast_to(x, /, shape) -> CLArray:
-    """A read-only-in-spirit view of ``x`` broadcast to ``shape`` (stride 0 on new axes)."""
+    """A read-only-in-spirit view of ``x`` broadcast to ``shape`` (stride 0 on new axes).
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    shape : tuple of int
+        A shape ``x`` broadcasts to.
+
+    Returns
+    -------
+    CLArray
+        A view (stride 0 on new or stretched axes).
+
+    Raises
+    ------
+    ValueError
+        When ``x`` does not broadcast to ``shape``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.broadcast_to(xp.asarray([1, 2]), (2, 2)).to_numpy()
+    array([[1, 2],
+           [1, 2]])
+    """
     x = _check(x, "broadcast_to")
     shape = tuple(int(n) for n in shape)
     if len(shape) < x.ndim or _joint_shape("broadcast_to", x.shape, shape) != shape:
@@ -190,13 +314,41 @@ def broadcast_to(x, /, shape) -> CLArray:
 
 
 def broadcast_arrays(*arrays) -> tuple[CLArray, ...]:
-    """Views of every array broadcast to their common shape."""
+    """Views of every array broadcast to their common shape.
+
+    Parameters
+    ----------
+    arrays : CLArray
+        Arrays whose shapes broadcast together.
+
+    Returns
+    -------
+    tuple of CLArray
+        Views, one per array, of the common shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> [a.shape for a in xp.broadcast_arrays(xp.ones((2, 1)), xp.ones(3))]
+    [(2, 3), (2, 3)]
+    """
     shape = _joint_shape("broadcast_arrays", *[_check(a, "broadcast_arrays").shape for a in arrays])
     return tuple(broadcast_to(a, shape) for a in arrays)
 
 
 def broadcast_shapes(*shapes) -> tuple[int, ...]:
     """The shape that arrays of ``shapes`` broadcast to (``()`` for no shapes).
+
+    Parameters
+    ----------
+    shapes : tuple of int
+        Shapes to broadcast together.
+
+    Returns
+    -------
+    tuple of int
+        The broadcast shape.
 
     Examples
     --------
@@ -207,7 +359,27 @@ def broadcast_shapes(*shapes) -> tuple[int, ...]:
 
 
 def flip(x, /, *, axis=None) -> CLArray:
-    """A view with the order of elements reversed along ``axis`` (all axes by default)."""
+    """A view with the order of elements reversed along ``axis`` (all axes by default).
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int, tuple of int or None
+        The axes reversed; ``None``: all.
+
+    Returns
+    -------
+    CLArray
+        A view with negative strides.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.flip(xp.asarray([1, 2, 3])).to_numpy()
+    array([3, 2, 1])
+    """
     x = _check(x, "flip")
     strides = list(x.strides)
     offset = x.offset
@@ -219,7 +391,32 @@ def flip(x, /, *, axis=None) -> CLArray:
 
 
 def moveaxis(x, source, destination, /) -> CLArray:
-    """A view with axes moved from ``source`` to ``destination``."""
+    """A view with axes moved from ``source`` to ``destination``.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    source, destination : int or tuple of int
+        Where the axes are and where they go.
+
+    Returns
+    -------
+    CLArray
+        A view.
+
+    Raises
+    ------
+    ValueError
+        When ``source`` and ``destination`` differ in length.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.moveaxis(xp.ones((2, 3, 4)), 0, -1).shape
+    (3, 4, 2)
+    """
     x = _check(x, "moveaxis")
     src = _axes(source, x.ndim, "moveaxis")
     dst = _axes(destination, x.ndim, "moveaxis")
@@ -232,7 +429,27 @@ def moveaxis(x, source, destination, /) -> CLArray:
 
 
 def unstack(x, /, *, axis=0) -> tuple[CLArray, ...]:
-    """Views of ``x`` split along ``axis``."""
+    """Views of ``x`` split along ``axis``.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int
+        The axis split.
+
+    Returns
+    -------
+    tuple of CLArray
+        Views, one per index along ``axis``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> [a.to_numpy().tolist() for a in xp.unstack(xp.asarray([[1, 2], [3, 4]]))]
+    [[1, 2], [3, 4]]
+    """
     x = _check(x, "unstack")
     axis = normalize_axis(axis, x.ndim, "unstack")
     shape = x.shape[:axis] + x.shape[axis + 1 :]
@@ -244,7 +461,32 @@ def unstack(x, /, *, axis=0) -> tuple[CLArray, ...]:
 
 # ---- copies --------------------------------------------------------------------------------
 def concat(arrays, /, *, axis=0) -> CLArray:
-    """Join arrays along an existing axis (``axis=None``: flatten them first)."""
+    """Join arrays along an existing axis (``axis=None``: flatten them first).
+
+    Parameters
+    ----------
+    arrays : sequence of CLArray
+        Arrays of one rank whose shapes match off ``axis``.
+    axis : int or None
+        The axis joined along; ``None``: flatten first.
+
+    Returns
+    -------
+    CLArray
+        The joined array, of the promoted dtype.
+
+    Raises
+    ------
+    ValueError
+        When ``arrays`` is empty, the arrays are 0-d, or their shapes differ off ``axis``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.concat([xp.asarray([1, 2]), xp.asarray([3])]).to_numpy()
+    array([1, 2, 3])
+    """
     arrays = [_check(a, "concat") for a in arrays]
     if not arrays:
         raise ValueError("concat: expected at least one array")
@@ -282,7 +524,33 @@ def concat(arrays, /, *, axis=0) -> CLArray:
 
 
 def stack(arrays, /, *, axis=0) -> CLArray:
-    """Join arrays of one shape along a new axis."""
+    """Join arrays of one shape along a new axis.
+
+    Parameters
+    ----------
+    arrays : sequence of CLArray
+        Arrays of one shape.
+    axis : int
+        Where the new axis goes.
+
+    Returns
+    -------
+    CLArray
+        One more axis.
+
+    Raises
+    ------
+    ValueError
+        When ``arrays`` is empty or the shapes differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.stack([xp.asarray([1, 2]), xp.asarray([3, 4])], axis=1).to_numpy()
+    array([[1, 3],
+           [2, 4]])
+    """
     arrays = [_check(a, "stack") for a in arrays]
     if not arrays:
         raise ValueError("stack: expected at least one array")
@@ -295,7 +563,34 @@ def stack(arrays, /, *, axis=0) -> CLArray:
 
 
 def roll(x, /, shift, *, axis=None) -> CLArray:
-    """Elements shifted along ``axis`` (a flattened shift when None), wrapping around."""
+    """Elements shifted along ``axis`` (a flattened shift when None), wrapping around.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    shift : int or tuple of int
+        Positions to shift (negative: backwards).
+    axis : int, tuple of int or None
+        ``None``: the flattened array.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape.
+
+    Raises
+    ------
+    ValueError
+        When ``shift`` and ``axis`` differ in length.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.roll(xp.asarray([1, 2, 3, 4]), 1).to_numpy()
+    array([4, 1, 2, 3])
+    """
     x = _check(x, "roll")
     if axis is None:
         return reshape(roll(reshape(x, (-1,)), shift, axis=0), x.shape)
@@ -325,7 +620,26 @@ def _slice_axis(x: CLArray, axis: int, start: int, stop: int) -> CLArray:
 
 
 def tile(x, repetitions, /) -> CLArray:
-    """``x`` repeated ``repetitions[i]`` times along each axis."""
+    """``x`` repeated ``repetitions[i]`` times along each axis.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    repetitions : tuple of int
+        Copies along each axis.
+
+    Returns
+    -------
+    CLArray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.tile(xp.asarray([1, 2]), (2,)).to_numpy()
+    array([1, 2, 1, 2])
+    """
     x = _check(x, "tile")
     reps = tuple(int(r) for r in repetitions)
     ndim = max(len(reps), x.ndim)

@@ -41,7 +41,32 @@ def _compute_dtype(op: str, x1: CLArray, x2: CLArray):
 
 
 def matmul(x1, x2, /) -> CLArray:
-    """Matrix product with the array API's rules for 1-D operands and batch broadcasting."""
+    """Matrix product with the array API's rules for 1-D operands and batch broadcasting.
+
+    Parameters
+    ----------
+    x1, x2 : CLArray
+        At least 1-D; ``x1.shape[-1] == x2.shape[-2]`` (1-D operands as in the standard).
+
+    Returns
+    -------
+    CLArray
+        The product, batch axes broadcast; GEMM kernels (``kernels/gemm.cl``).
+
+    Raises
+    ------
+    ValueError
+        When an operand is 0-d or the inner sizes differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> a = xp.asarray([[1.0, 2.0], [3.0, 4.0]])
+    >>> xp.matmul(a, a).to_numpy()
+    array([[ 7., 10.],
+           [15., 22.]], dtype=float32)
+    """
     _check("matmul", x1, x2)
     if x1.ndim == 0 or x2.ndim == 0:
         raise ValueError(
@@ -103,14 +128,62 @@ def _matmul_int(out: CLArray, a3: CLArray, b3: CLArray, m: int, n: int, k: int) 
 
 
 def matrix_transpose(x, /) -> CLArray:
-    """A view with the last two axes swapped."""
+    """A view with the last two axes swapped.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array. At least 2-D.
+
+    Returns
+    -------
+    CLArray
+        A view with the last two axes swapped.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not an OpenCL array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.matrix_transpose(xp.ones((2, 3, 4))).shape
+    (2, 4, 3)
+    """
     if not isinstance(x, CLArray):
         raise TypeError(f"matrix_transpose: expected an OpenCL array, got {type_name(x)}")
     return x.mT
 
 
 def tensordot(x1, x2, /, *, axes=2) -> CLArray:
-    """Sum of products over ``axes`` (an int: the last/first ``axes`` axes; or two sequences)."""
+    """Sum of products over ``axes`` (an int: the last/first ``axes`` axes; or two sequences).
+
+    Parameters
+    ----------
+    x1, x2 : CLArray
+        The operands.
+    axes : int or pair of sequences
+        The last ``axes`` axes of ``x1`` with the first of ``x2``, or explicit axis lists.
+
+    Returns
+    -------
+    CLArray
+        The remaining axes of ``x1`` then of ``x2``.
+
+    Raises
+    ------
+    ValueError
+        When the axis lists differ in length, paired axes differ in size, or ``axes`` is negative.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.tensordot(xp.ones((2, 3)), xp.ones((3, 4)), axes=1).shape
+    (2, 4)
+    """
     _check("tensordot", x1, x2)
     if isinstance(axes, int):
         if axes < 0:
@@ -138,7 +211,32 @@ def tensordot(x1, x2, /, *, axes=2) -> CLArray:
 
 
 def vecdot(x1, x2, /, *, axis=-1) -> CLArray:
-    """Dot product along ``axis`` with broadcasting of the other axes."""
+    """Dot product along ``axis`` with broadcasting of the other axes.
+
+    Parameters
+    ----------
+    x1, x2 : CLArray
+        Arrays whose shapes broadcast, of one size along ``axis``.
+    axis : int
+        The axis summed.
+
+    Returns
+    -------
+    CLArray
+        The broadcast shape without ``axis``.
+
+    Raises
+    ------
+    ValueError
+        When the sizes along ``axis`` differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.vecdot(xp.asarray([1.0, 2.0]), xp.asarray([3.0, 4.0])).to_numpy()
+    array(11., dtype=float32)
+    """
     _check("vecdot", x1, x2)
     ndim = max(x1.ndim, x2.ndim)
     axis = normalize_axis(axis, ndim, "vecdot")

@@ -269,6 +269,11 @@ def sum(  # noqa: A001 - the standard's name
         unsigned integers, the input dtype for floats (float32 accumulates in float with
         blocked partial sums).
 
+    Returns
+    -------
+    CLArray
+        ``x``'s shape without the reduced axes, in ``dtype``.
+
     Examples
     --------
     >>> x = from_numpy(np.arange(6, dtype=np.float32).reshape(2, 3), dev)  # doctest: +SKIP
@@ -289,6 +294,22 @@ def prod(
 ) -> CLArray:
     """Product of the elements over ``axis``; ``dtype`` defaults as in :func:`sum`.
 
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int, tuple of int or None
+        The axes reduced (negative counts from the end); ``None``: all.
+    keepdims : bool
+        Keep the reduced axes with size 1.
+    dtype : dtype or None
+        The accumulation and result dtype, defaulting as for :func:`sum`.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape without the reduced axes.
+
     Examples
     --------
     >>> prod(from_numpy(np.array([1, 2, 3, 4]), dev)).to_numpy()  # doctest: +SKIP
@@ -305,6 +326,20 @@ def max(  # noqa: A001 - the standard's name
 
     Raises ``ValueError`` for an empty reduction (no identity), like numpy.
 
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int, tuple of int or None
+        The axes reduced (negative counts from the end); ``None``: all.
+    keepdims : bool
+        Keep the reduced axes with size 1.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s dtype, ``x``'s shape without the reduced axes.
+
     Examples
     --------
     >>> max(from_numpy(np.array([1.0, 5.0, 2.0]), dev)).to_numpy()  # doctest: +SKIP
@@ -319,6 +354,20 @@ def min(  # noqa: A001 - the standard's name
 ) -> CLArray:
     """Smallest element over ``axis``; NaN propagates; empty reductions raise ``ValueError``.
 
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int, tuple of int or None
+        The axes reduced (negative counts from the end); ``None``: all.
+    keepdims : bool
+        Keep the reduced axes with size 1.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s dtype, ``x``'s shape without the reduced axes.
+
     Examples
     --------
     >>> min(from_numpy(np.array([1.0, 5.0, 2.0]), dev)).to_numpy()  # doctest: +SKIP
@@ -332,6 +381,20 @@ def mean(
     x: CLArray, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
 ) -> CLArray:
     """Arithmetic mean over ``axis`` of a floating array; an empty reduction gives NaN.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int, tuple of int or None
+        The axes reduced (negative counts from the end); ``None``: all.
+    keepdims : bool
+        Keep the reduced axes with size 1.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s floating dtype, ``x``'s shape without the reduced axes.
 
     Examples
     --------
@@ -394,6 +457,22 @@ def var(
 ) -> CLArray:
     """Variance over ``axis``: ``sum((x - mean)^2) / (N - correction)``.
 
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int, tuple of int or None
+        The axes reduced (negative counts from the end); ``None``: all.
+    keepdims : bool
+        Keep the reduced axes with size 1.
+    correction : int or float
+        Subtracted from the number of elements in the divisor.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s floating dtype, ``x``'s shape without the reduced axes.
+
     Examples
     --------
     >>> x = from_numpy(np.array([1.0, 2.0, 3.0, 4.0]), dev)  # doctest: +SKIP
@@ -413,6 +492,22 @@ def std(
 ) -> CLArray:
     """Standard deviation over ``axis``: the square root of :func:`var`.
 
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int, tuple of int or None
+        The axes reduced (negative counts from the end); ``None``: all.
+    keepdims : bool
+        Keep the reduced axes with size 1.
+    correction : int or float
+        Subtracted from the number of elements in the divisor.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s floating dtype, ``x``'s shape without the reduced axes.
+
     Examples
     --------
     >>> std(from_numpy(np.array([1.0, 3.0]), dev)).to_numpy()  # doctest: +SKIP
@@ -425,6 +520,20 @@ def all(  # noqa: A001 - the standard's name
     x: CLArray, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
 ) -> CLArray:
     """Whether every element over ``axis`` is nonzero (NaN counts as nonzero); bool result.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int, tuple of int or None
+        The axes reduced (negative counts from the end); ``None``: all.
+    keepdims : bool
+        Keep the reduced axes with size 1.
+
+    Returns
+    -------
+    CLArray
+        bool, ``x``'s shape without the reduced axes.
 
     Examples
     --------
@@ -440,6 +549,20 @@ def any(  # noqa: A001 - the standard's name
 ) -> CLArray:
     """Whether any element over ``axis`` is nonzero; bool result.
 
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int, tuple of int or None
+        The axes reduced (negative counts from the end); ``None``: all.
+    keepdims : bool
+        Keep the reduced axes with size 1.
+
+    Returns
+    -------
+    CLArray
+        bool, ``x``'s shape without the reduced axes.
+
     Examples
     --------
     >>> any(from_numpy(np.array([0, 0, 2]), dev)).to_numpy()  # doctest: +SKIP
@@ -453,6 +576,20 @@ def count_nonzero(
     x: CLArray, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
 ) -> CLArray:
     """Number of nonzero elements over ``axis`` (int64).
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int, tuple of int or None
+        The axes reduced (negative counts from the end); ``None``: all.
+    keepdims : bool
+        Keep the reduced axes with size 1.
+
+    Returns
+    -------
+    CLArray
+        int64, ``x``'s shape without the reduced axes.
 
     Examples
     --------
@@ -525,6 +662,20 @@ def argmax(x: CLArray, /, *, axis: int | None = None, keepdims: bool = False) ->
     Ties give the first occurrence; a NaN counts as the largest value (first NaN wins), like
     numpy.
 
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int or None
+        The axis searched; ``None``: the flattened array.
+    keepdims : bool
+        Keep the axis with size 1.
+
+    Returns
+    -------
+    CLArray
+        int64 indices, ``x``'s shape without ``axis`` (0-d for ``None``).
+
     Examples
     --------
     >>> argmax(from_numpy(np.array([1.0, 7.0, 7.0]), dev)).to_numpy()  # doctest: +SKIP
@@ -535,6 +686,20 @@ def argmax(x: CLArray, /, *, axis: int | None = None, keepdims: bool = False) ->
 
 def argmin(x: CLArray, /, *, axis: int | None = None, keepdims: bool = False) -> CLArray:
     """Index of the smallest element along ``axis``; first occurrence, NaN first like numpy.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int or None
+        The axis searched; ``None``: the flattened array.
+    keepdims : bool
+        Keep the axis with size 1.
+
+    Returns
+    -------
+    CLArray
+        int64 indices, ``x``'s shape without ``axis`` (0-d for ``None``).
 
     Examples
     --------

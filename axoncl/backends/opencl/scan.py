@@ -39,6 +39,11 @@ def cumulative_sum(
     include_initial
         Start each line with a zero, so the axis grows by one.
 
+    Returns
+    -------
+    CLArray
+        ``x``'s shape (the axis one longer with ``include_initial``).
+
     Examples
     --------
     >>> cumulative_sum(from_numpy(np.array([1, 2, 3]), dev)).to_numpy()  # doctest: +SKIP
@@ -52,6 +57,22 @@ def cumulative_prod(
 ) -> CLArray:
     """Running product along ``axis``; arguments as for :func:`cumulative_sum` (the initial
     value is one).
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int or None
+        The axis (may be omitted for 1-D input).
+    dtype : dtype or None
+        As for :func:`cumulative_sum`.
+    include_initial : bool
+        Start each line with a one.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape (the axis one longer with ``include_initial``).
 
     Examples
     --------
@@ -136,6 +157,27 @@ def _scan(name: str, op: str, x, axis, dtype, include_initial: bool) -> CLArray:
 def diff(x: CLArray, /, *, axis: int = -1, n: int = 1, prepend=None, append=None) -> CLArray:
     """The ``n``-th forward difference along ``axis``, after joining ``prepend`` and ``append``.
 
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int
+        The axis differenced.
+    n : int
+        How many times, >= 0.
+    prepend, append : CLArray or scalar
+        Joined before and after ``x`` along ``axis`` first.
+
+    Returns
+    -------
+    CLArray
+        ``n`` fewer elements along ``axis`` (after the joins).
+
+    Raises
+    ------
+    ValueError
+        When ``x`` is 0-d or ``n`` is negative.
+
     Examples
     --------
     >>> diff(from_numpy(np.array([1, 4, 9]), dev)).to_numpy()  # doctest: +SKIP
@@ -163,6 +205,21 @@ def nonzero(x: CLArray, /) -> tuple[CLArray, ...]:
     """Indices of the nonzero elements, one int64 array per dimension, in C order.
 
     Host-bound: the number of nonzero elements is read back to size the outputs (one wait).
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array. At least 1-D.
+
+    Returns
+    -------
+    tuple of CLArray
+        int64 indices, one array per dimension.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` is 0-d.
 
     Examples
     --------

@@ -74,6 +74,16 @@ def _inverse(x: CLArray, order: CLArray, is_start: CLArray) -> CLArray:
 def unique_values(x, /) -> CLArray:
     """The unique elements of ``x`` (flattened), ascending.
 
+    Parameters
+    ----------
+    x : CLArray
+        Any shape.
+
+    Returns
+    -------
+    CLArray
+        1-D, ``x``'s dtype, ascending.
+
     Examples
     --------
     >>> unique_values(asarray([3, 1, 3, 2])).to_numpy()  # doctest: +SKIP
@@ -84,14 +94,52 @@ def unique_values(x, /) -> CLArray:
 
 
 def unique_counts(x, /) -> UniqueCountsResult:
-    """The unique elements of ``x`` (flattened, ascending) and how often each occurs."""
+    """The unique elements of ``x`` (flattened, ascending) and how often each occurs.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+
+    Returns
+    -------
+    UniqueCountsResult
+        ``values`` and ``counts``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> r = xp.unique_counts(xp.asarray([3, 1, 3]))
+    >>> r.values.to_numpy(), r.counts.to_numpy()
+    (array([1, 3]), array([1, 2]))
+    """
     _, values, starts, _ = _runs("unique_counts", x, need_order=False)
     return UniqueCountsResult(take(values, starts), _counts(starts, values.size))
 
 
 def unique_inverse(x, /) -> UniqueInverseResult:
     """The unique elements of ``x`` and, for each element of ``x``, the index of its value
-    among them (``values[inverse_indices]`` rebuilds ``x``)."""
+    among them (``values[inverse_indices]`` rebuilds ``x``).
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+
+    Returns
+    -------
+    UniqueInverseResult
+        ``values`` and ``inverse_indices`` (``x``'s shape).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> r = xp.unique_inverse(xp.asarray([3, 1, 3]))
+    >>> r.values.to_numpy(), r.inverse_indices.to_numpy()
+    (array([1, 3]), array([1, 0, 1]))
+    """
     order, values, starts, is_start = _runs("unique_inverse", x, need_order=True)
     if values.size == 0:
         return UniqueInverseResult(values, empty(x.shape, _dt.int64, x.device))
@@ -100,7 +148,26 @@ def unique_inverse(x, /) -> UniqueInverseResult:
 
 def unique_all(x, /) -> UniqueAllResult:
     """Unique values, the index of each one's first occurrence, the inverse indices and the
-    counts (see :func:`unique_inverse` and :func:`unique_counts`)."""
+    counts (see :func:`unique_inverse` and :func:`unique_counts`).
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+
+    Returns
+    -------
+    UniqueAllResult
+        ``values``, ``indices``, ``inverse_indices``, ``counts``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> r = xp.unique_all(xp.asarray([3, 1, 3]))
+    >>> r.values.to_numpy(), r.indices.to_numpy(), r.counts.to_numpy()
+    (array([1, 3]), array([1, 0]), array([1, 2]))
+    """
     order, values, starts, is_start = _runs("unique_all", x, need_order=True)
     if values.size == 0:
         none = empty((0,), _dt.int64, x.device)
@@ -118,6 +185,25 @@ def isin(x1, x2, /, *, invert: bool = False) -> CLArray:
     """Whether each element of ``x1`` equals some element of ``x2`` (or not, with ``invert``).
 
     Either argument may be a Python scalar; the result has ``x1``'s shape (0-d for a scalar).
+
+    Parameters
+    ----------
+    x1 : CLArray or scalar
+        The elements tested.
+    x2 : CLArray or scalar
+        The elements looked for.
+    invert : bool
+        Negate the result.
+
+    Returns
+    -------
+    CLArray
+        bool, ``x1``'s shape.
+
+    Raises
+    ------
+    TypeError
+        When neither is an OpenCL array, or one is neither an array nor a Python scalar.
 
     Examples
     --------

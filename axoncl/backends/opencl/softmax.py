@@ -71,6 +71,18 @@ def _run(op: str, x: CLArray, axis: int, out_shape: tuple[int, ...]) -> CLArray:
 def softmax(x: CLArray, /, axis: int = -1) -> CLArray:
     """``exp(x - max) / sum(exp(x - max))`` along ``axis``, in one kernel.
 
+    Parameters
+    ----------
+    x : CLArray
+        A floating array.
+    axis : int
+        The axis normalised.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape and dtype; each line sums to 1.
+
     Examples
     --------
     >>> softmax(from_numpy(np.array([0.0, 0.0]), dev)).to_numpy()  # doctest: +SKIP
@@ -81,6 +93,18 @@ def softmax(x: CLArray, /, axis: int = -1) -> CLArray:
 
 def log_softmax(x: CLArray, /, axis: int = -1) -> CLArray:
     """``(x - max) - log(sum(exp(x - max)))`` along ``axis``, in one kernel.
+
+    Parameters
+    ----------
+    x : CLArray
+        A floating array.
+    axis : int
+        The axis normalised.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape and dtype.
 
     Examples
     --------
@@ -94,6 +118,25 @@ def logsumexp(x: CLArray, /, axis: int = -1, keepdims: bool = False) -> CLArray:
     """``max + log(sum(exp(x - max)))`` along ``axis``; an all ``-inf`` line gives ``-inf``.
 
     An empty axis gives ``-inf`` (the log of an empty sum).
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int
+        The axis reduced.
+    keepdims : bool
+        Keep it with size 1.
+
+    Returns
+    -------
+    CLArray
+        ``x``'s shape without ``axis``.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` is 0-d.
 
     Examples
     --------

@@ -109,6 +109,22 @@ def sort(
 ) -> CLArray:
     """``x`` sorted along ``axis`` (always stable; ``stable=False`` is accepted).
 
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int
+        The axis sorted.
+    descending : bool
+        Largest first.
+    stable : bool
+        Accepted; the sort is always stable.
+
+    Returns
+    -------
+    CLArray
+        A sorted copy, ``x``'s shape and dtype.
+
     Examples
     --------
     >>> sort(from_numpy(np.array([3, 1, 2]), dev)).to_numpy()  # doctest: +SKIP
@@ -121,6 +137,22 @@ def argsort(
     x: CLArray, /, *, axis: int = -1, descending: bool = False, stable: bool = True
 ) -> CLArray:
     """Indices (int64) that sort ``x`` along ``axis``; stable, so ties keep input order.
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array.
+    axis : int
+        The axis sorted.
+    descending : bool
+        Largest first (ties still keep input order).
+    stable : bool
+        Accepted; the sort is always stable.
+
+    Returns
+    -------
+    CLArray
+        int64 indices, ``x``'s shape.
 
     Examples
     --------
@@ -145,6 +177,19 @@ def searchsorted(
         Optional int64 indices that sort ``x1`` (``argsort(x1)``).
 
     NaN is treated as larger than every number, like numpy.
+
+    Returns
+    -------
+    CLArray
+        int64 positions, ``x2``'s shape (0-d for a scalar ``x2``).
+
+    Raises
+    ------
+    ValueError
+        When ``x1`` is not 1-D, the arrays live on different devices, ``side`` is not
+        ``"left"`` or ``"right"``, or ``sorter`` has not ``x1``'s shape.
+    TypeError
+        When ``x1`` and ``x2`` differ in dtype, or ``sorter`` is not int64.
 
     Examples
     --------

@@ -112,3 +112,14 @@ def test_finfo_gives_python_numbers(xp):
     info = xp.finfo(xp.float32)
     assert type(info.eps) is float and type(info.max) is float and type(info.bits) is int
     assert info.eps == float(np.finfo(np.float32).eps) and info.dtype == xp.float32
+
+
+@pytest.mark.parametrize("shape", ["ab", (2.5,), None, (2, "3")])
+def test_a_shape_that_is_not_ints_is_refused_by_name(xp, shape):
+    with pytest.raises(TypeError, match=r"full: expected a shape \(an int or a tuple of ints\)"):
+        xp.zeros(shape)
+
+
+def test_integer_shapes_of_numpy_types_are_accepted(xp):
+    assert xp.zeros(np.array([2, 3])).shape == (2, 3)
+    assert xp.ones(np.int64(4)).shape == (4,)
