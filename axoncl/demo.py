@@ -82,6 +82,8 @@ class PrecisionError(TypeError):
 class MissingExtraError(ImportError):
     """The demo needs a package that this installation lacks; the message names the extra
     (``pip install 'axoncl[train]'``) that brings it."""
+
+
 DEFAULT_TRANSFORMER_OUT = "axoncl-demo-transformer"
 
 

@@ -164,6 +164,27 @@ CASES = [
         ValueError,
         ("concat",),
     ),
+    Case(
+        "unsqueeze_axis",
+        BOTH,
+        lambda xp: axoncl.unsqueeze(_ones(xp, (2, 3)), 5),
+        IndexError,
+        ("unsqueeze", "axis 5", "-3 to 2"),
+    ),
+    Case(
+        "transpose_axis",
+        BOTH,
+        lambda xp: axoncl.transpose(_ones(xp, (2, 3)), 0, 4),
+        IndexError,
+        ("transpose", "axis 4", "2 axes"),
+    ),
+    Case(
+        "flatten_axes",
+        BOTH,
+        lambda xp: axoncl.flatten(_ones(xp, (2, 3)), 1, 0),
+        ValueError,
+        ("flatten", "start_axis 1", "end_axis 0"),
+    ),
     Case("item_of_many", BOTH, lambda xp: _ones(xp, (2,)).item(), ValueError, ("one element",)),
     Case(
         "mix_backends",

@@ -344,6 +344,15 @@ def permute_dims(x: Any, axes: Sequence[int]) -> Variable:
     return PermuteDims.apply(x, axes=tuple(axes))
 
 
+def _axis(op: str, axis: int, ndim: int) -> int:
+    """``axis`` counted from 0, after checking that it lies in ``[-ndim, ndim)``."""
+    if not -ndim <= axis < ndim:
+        raise IndexError(
+            f"{op}: axis {axis} is out of range for {ndim} axes (expected {-ndim} to {ndim - 1})"
+        )
+    return axis % ndim
+
+
 def transpose(x: Any, axis0: int = -2, axis1: int = -1) -> Variable:
     """Swap two axes.
 
@@ -368,7 +377,7 @@ def transpose(x: Any, axis0: int = -2, axis1: int = -1) -> Variable:
     """
     ndim = x.ndim
     axes = list(range(ndim))
-    a, b = axis0 % ndim, axis1 % ndim
+    a, b = _axis("transpose", axis0, ndim), _axis("transpose", axis1, ndim)
     axes[a], axes[b] = axes[b], axes[a]
     return permute_dims(x, axes)
 
@@ -501,8 +510,7 @@ def unsqueeze(x: Any, axis: int) -> Variable:
     (1, 2, 3)
     """
     shape = list(x.shape)
-    axis = axis % (len(shape) + 1)
-    shape.insert(axis, 1)
+    shape.insert(_axis("unsqueeze", axis, len(shape) + 1), 1)
     return reshape(x, tuple(shape))
 
 
@@ -531,7 +539,12 @@ def flatten(x: Any, start_axis: int = 0, end_axis: int = -1) -> Variable:
     shape = tuple(x.shape)
     if not shape:
         return reshape(x, (1,))
-    s, e = start_axis % len(shape), end_axis % len(shape)
+    s, e = _axis("flatten", start_axis, len(shape)), _axis("flatten", end_axis, len(shape))
+    if s > e:
+        raise ValueError(
+            f"flatten: start_axis {start_axis} comes after end_axis {end_axis} for a value of "
+            f"shape {shape}"
+        )
     return reshape(x, shape[:s] + (math.prod(shape[s : e + 1]),) + shape[e + 1 :])
 
 
