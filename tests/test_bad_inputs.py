@@ -185,6 +185,20 @@ CASES = [
         ValueError,
         ("flatten", "start_axis 1", "end_axis 0"),
     ),
+    Case(
+        "astype_unknown_name",
+        BOTH,
+        lambda xp: axoncl.astype(_ones(xp, (2, 3)), "float99"),
+        TypeError,
+        ("astype", "'float99'", "float32"),
+    ),
+    Case(
+        "broadcast_to_shape",
+        BOTH,
+        lambda xp: axoncl.broadcast_to(_ones(xp, (2, 3)), (4, 4)),
+        ValueError,
+        ("broadcast_to", "(2, 3)", "(4, 4)"),
+    ),
     Case("item_of_many", BOTH, lambda xp: _ones(xp, (2,)).item(), ValueError, ("one element",)),
     Case(
         "mix_backends",

@@ -5,6 +5,7 @@ indexing.
 from __future__ import annotations
 
 import builtins
+import inspect
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -368,6 +369,11 @@ def transpose(x: Any, axis0: int = -2, axis1: int = -1) -> Variable:
     Variable
         The same data with the two axes swapped.
 
+    Raises
+    ------
+    IndexError
+        An axis outside ``[-ndim, ndim)``.
+
     Examples
     --------
     >>> import numpy as np, axoncl
@@ -433,7 +439,7 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Variable:
     Raises
     ------
     ValueError
-        When ``x`` does not broadcast to ``shape`` (raised by the namespace).
+        When ``x`` does not broadcast to ``shape``; the message names both shapes.
 
     Examples
     --------
@@ -445,6 +451,15 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Variable:
     shape = shape if type(shape) is tuple else tuple(shape)
     if x.shape == shape or tuple(x.shape) == shape:
         return x if isinstance(x, Variable) else Variable(x)
+    have = tuple(x.shape)
+    fits = len(have) <= len(shape) and all(
+        h in (1, w) for h, w in zip(have[::-1], shape[::-1], strict=False)
+    )
+    if not fits:
+        raise ValueError(
+            f"broadcast_to: a value of shape {have} cannot broadcast to {shape} (each axis, "
+            f"counted from the last, must be 1 or equal the target's)"
+        )
     return BroadcastTo.apply(x, shape=shape)
 
 
@@ -502,6 +517,11 @@ def unsqueeze(x: Any, axis: int) -> Variable:
     Variable
         ``x``'s data with one more axis.
 
+    Raises
+    ------
+    IndexError
+        ``axis`` outside ``[-ndim - 1, ndim]``.
+
     Examples
     --------
     >>> import numpy as np, axoncl
@@ -528,6 +548,13 @@ def flatten(x: Any, start_axis: int = 0, end_axis: int = -1) -> Variable:
     -------
     Variable
         A view-like reshape; the gradient is reshaped back.
+
+    Raises
+    ------
+    IndexError
+        An axis outside ``[-ndim, ndim)``.
+    ValueError
+        ``start_axis`` after ``end_axis``.
 
     Examples
     --------
@@ -756,6 +783,11 @@ def astype(x: Any, dtype: Any) -> Variable:
     Variable
         ``x``'s shape in ``dtype``; the gradient is cast back to ``x``'s dtype.
 
+    Raises
+    ------
+    TypeError
+        A dtype name that the namespace of ``x`` does not have.
+
     Examples
     --------
     >>> import numpy as np, axoncl
@@ -767,5 +799,11 @@ def astype(x: Any, dtype: Any) -> Variable:
         data = x.data if isinstance(x, Variable) else x
         from ..backends import namespace_of
 
-        dtype = getattr(namespace_of(data), dtype)
+        xp = namespace_of(data)
+        name, dtype = dtype, getattr(xp, dtype, None)
+        if dtype is None or inspect.isroutine(dtype) or inspect.ismodule(dtype):
+            raise TypeError(
+                f"astype: {xp.__name__} has no dtype named {name!r} (expected a dtype or a name "
+                f"such as 'float32', 'int64', 'bool')"
+            )
     return AsType.apply(x, dtype=dtype)
