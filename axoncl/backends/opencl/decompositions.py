@@ -1,11 +1,12 @@
-"""Matrix decompositions and solvers of the ``linalg`` extension: HOST-BOUND.
+"""Matrix decompositions and solvers of the ``linalg`` extension: HOST-BOUND, but for cholesky.
 
-``cholesky``, ``qr``, ``eigh``, ``eigvalsh``, ``svd``, ``svdvals``, ``inv``, ``solve``, ``det``,
-``slogdet``, ``pinv`` and ``matrix_rank`` copy their input to the host, compute with
-``numpy.linalg`` in the input's dtype, and copy the results back to the input's device: each
-call waits for the device once. No OpenCL kernel exists for them yet (docs/array-api.md lists
-this limitation); they are here so that code written against the standard runs, not for speed.
-Inputs must be floating-point, as the standard asks.
+``cholesky`` runs on the device (``cholesky.py``: blocked, the trailing updates by GEMM).
+``qr``, ``eigh``, ``eigvalsh``, ``svd``, ``svdvals``, ``inv``, ``solve``, ``det``, ``slogdet``,
+``pinv`` and ``matrix_rank`` copy their input to the host, compute with ``numpy.linalg`` in the
+input's dtype, and copy the results back to the input's device: each call waits for the device
+once. No OpenCL kernel exists for them yet (docs/array-api.md lists this limitation); they are
+here so that code written against the standard runs, not for speed. Inputs must be
+floating-point, as the standard asks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .array import CLArray, from_numpy
+from .cholesky import cholesky
 from .layout import check_device, type_name
 
 __all__ = [
@@ -74,12 +76,6 @@ def _host(op: str, x, *, square: bool = False) -> np.ndarray:
 def _back(like: CLArray, host) -> CLArray:
     """A numpy result as an array of ``like``'s dtype on ``like``'s device."""
     return from_numpy(np.array(host, dtype=like.dtype, order="C"), like.device)
-
-
-def cholesky(x, /, *, upper: bool = False) -> CLArray:
-    """Cholesky factor ``L`` (``x = L Lᴴ``), or ``U = Lᴴ`` with ``upper=True``. Host-bound."""
-    lower = np.linalg.cholesky(_host("cholesky", x, square=True))
-    return _back(x, np.swapaxes(lower, -1, -2) if upper else lower)
 
 
 def det(x, /) -> CLArray:
