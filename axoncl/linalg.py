@@ -36,6 +36,7 @@ from .functions.decompositions import (
     qr,
     slogdet,
     solve,
+    solve_triangular,
     svd,
     svdvals,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "qr",
     "slogdet",
     "solve",
+    "solve_triangular",
     "svd",
     "svdvals",
     "tensordot",

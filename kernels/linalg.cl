@@ -81,3 +81,37 @@ __kernel void linalg_trsm_rows(
         m[i * n + c] = s / m[c * n + c];
     }
 }
+
+// linalg_trsm_block: one work-item per (matrix, column j of B) solves T_kk X = B[k0:k0+nb, j]
+// in place by substitution, T_kk the nb x nb diagonal block at (k0, k0) of T (n x n, lower, or
+// upper with -DUPPER=1, batch stride n*n from element t_offset); B is n x k (batch stride n*k
+// from b_offset). The host orders the blocks and subtracts each solved block from the rest of
+// B with GEMM. A zero on the diagonal gives inf or NaN, unchecked, as in PyTorch.
+#ifndef UPPER
+#define UPPER 0
+#endif
+
+__kernel void linalg_trsm_block(
+    __global const REAL *t, const long t_offset, __global REAL *bx, const long b_offset,
+    const long n, const long k, const long k0, const long nb, const long batch)
+{
+    const long gid = get_global_id(0);
+    if (gid >= batch * k)
+        return;
+    const long b = gid / k;
+    const long j = gid % k;
+    __global const REAL *m = t + t_offset + b * n * n;
+    __global REAL *x = bx + b_offset + b * n * k + j;
+    for (long s = 0; s < nb; ++s) {
+        const long i = UPPER ? k0 + nb - 1 - s : k0 + s;
+        REAL acc = x[i * k];
+        if (UPPER) {
+            for (long c = i + 1; c < k0 + nb; ++c)
+                acc -= m[i * n + c] * x[c * k];
+        } else {
+            for (long c = k0; c < i; ++c)
+                acc -= m[i * n + c] * x[c * k];
+        }
+        x[i * k] = acc / m[i * n + i];
+    }
+}

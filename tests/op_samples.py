@@ -798,6 +798,19 @@ DECOMPOSITIONS = _family(
             domain=(_invertible, normal),
             note="batch-broadcast",
         ),
+        OpSample(
+            "solve_triangular",
+            lambda a, b: ax.solve_triangular(a, b),
+            ((3, 3), (3, 2)),
+            domain=(_invertible, normal),
+        ),
+        OpSample(
+            "solve_triangular",
+            lambda a, b: ax.solve_triangular(a, b, upper=True),
+            ((2, 1, 3, 3), (2, 3, 1)),
+            domain=(_invertible, normal),
+            note="upper-batch-broadcast",
+        ),
         OpSample("cholesky", lambda a: ax.cholesky(_sym(a)), ((3, 3),), domain=_invertible),
         OpSample(
             "cholesky",

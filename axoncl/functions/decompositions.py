@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ..backends import device_kwargs
+from ..backends import device_kwargs, primitives
 from ..graph import Function
 from ..variable import Variable
 from ._util import as_variable, unbroadcast
@@ -41,6 +41,7 @@ __all__ = [
     "qr",
     "slogdet",
     "solve",
+    "solve_triangular",
     "svd",
     "svdvals",
 ]
@@ -129,11 +130,6 @@ def _unpack(packed: Variable, batch: tuple[int, ...], *shapes: tuple[int, ...]) 
     return out
 
 
-def _right_solve(b: Variable, a: Variable) -> Variable:
-    """``b @ inv(a)``, as ``solve(aᵀ, bᵀ)ᵀ``."""
-    return solve(a.mT, b.mT).mT
-
-
 # -- determinants and the inverse ------------------------------------------------------------
 class Det(Function):
     """``det(a)``; d det/dA = det · A⁻ᵀ."""
@@ -218,11 +214,43 @@ class Solve(Function):
         return ga, unbroadcast(gb, b_shape)
 
 
+class SolveTriangular(Function):
+    """``x`` with ``T x = b``, ``T`` the lower (or ``upper``) triangle of ``a``, ``b`` of shape
+    ``(..., M, K)``; b̄ = solve_triangular(Tᵀ, g), ā = -tril(b̄ xᵀ) (or triu). A dedicated rule
+    for speed: a backend may solve on its device (the OpenCL one does, blocked on GEMM)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_matrix("solve_triangular", a, ctx.xp)
+        if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
+            raise ValueError(
+                f"solve_triangular: expected b of shape (..., {a.shape[-1]}, K) for a of shape "
+                f"{tuple(a.shape)}, got {tuple(b.shape)}"
+            )
+        out = primitives.solve_triangular(a, b, upper=ctx.upper, xp=ctx.xp)
+        ctx.shapes = (tuple(a.shape), tuple(b.shape))
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_values
+        a_shape, b_shape = ctx.shapes
+        gb = solve_triangular(a.mT, grad, upper=not ctx.upper)
+        ga = None
+        if ctx.needs_input_grad[0]:
+            outer = -(gb @ out.mT)
+            ga = unbroadcast(_tril(outer.mT).mT if ctx.upper else _tril(outer), a_shape)
+        gb = unbroadcast(gb, b_shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
 # -- decompositions --------------------------------------------------------------------------
 class Cholesky(Function):
     """Lower ``L`` with ``a = L Lᵀ`` (reads ``a``'s lower triangle).
 
-    Ā = L⁻ᵀ Φ L⁻¹, Φ = ½ (M + tril(M, -1)ᵀ), M = tril(Lᵀ L̄): symmetric, as PyTorch's.
+    Ā = L⁻ᵀ Φ L⁻¹, Φ = ½ (M + tril(M, -1)ᵀ), M = tril(Lᵀ L̄): symmetric, as PyTorch's; both
+    products with L⁻¹ are triangular solves.
     """
 
     @staticmethod
@@ -237,7 +265,8 @@ class Cholesky(Function):
         (low,) = ctx.saved_values
         m = _tril(low.mT @ grad)
         phi = 0.5 * (m + _tril(m, -1).mT)
-        return (_right_solve(solve(low.mT, phi), low),)
+        left = solve_triangular(low.mT, phi, upper=True)  # L⁻ᵀ Φ
+        return (solve_triangular(low.mT, left.mT, upper=True).mT,)  # (L⁻ᵀ Φ) L⁻¹
 
 
 class QR(Function):
@@ -284,7 +313,7 @@ def _qr_square_backward(q: Variable, r: Variable, gq: Variable, gr: Variable) ->
     x = r @ gr.mT - gq.mT @ q
     low = _tril(x, -1)
     copyltu = low + low.mT + x * _eye(x, x.shape[-1])
-    return _right_solve(gq + q @ copyltu, r.mT)
+    return solve_triangular(r, (gq + q @ copyltu).mT, upper=True).mT  # (…) R⁻ᵀ
 
 
 class Eigh(Function):
@@ -450,6 +479,23 @@ def solve(a: Any, b: Any) -> Variable:
     [0.5, 0.25]
     """
     return Solve.apply(as_variable(a), as_variable(b))
+
+
+def solve_triangular(a: Any, b: Any, *, upper: bool = False) -> Variable:
+    """``x`` with ``T @ x = b``, ``T`` the lower (or ``upper``) triangle of ``a``: ``a`` is
+    ``(..., M, M)``, ``b`` is ``(..., M, K)``, batch axes broadcast. Only ``T`` is read, and
+    only ``T`` gets a gradient. A zero on the diagonal gives inf or NaN on OpenCL, unchecked, as
+    in PyTorch's ``solve_triangular``; other backends raise where their ``linalg.solve`` does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from axoncl import solve_triangular
+    >>> t = np.array([[2.0, 0.0], [1.0, 1.0]])
+    >>> solve_triangular(t, np.array([[2.0], [3.0]])).numpy().tolist()
+    [[1.0], [2.0]]
+    """
+    return SolveTriangular.apply(as_variable(a), as_variable(b), upper=bool(upper))
 
 
 def cholesky(a: Any, upper: bool = False) -> Variable:

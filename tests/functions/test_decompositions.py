@@ -200,6 +200,22 @@ def test_solve_matches_torch(b_shape):
     np.testing.assert_allclose(xb.grad.numpy(), tb.grad.numpy(), rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.parametrize("upper", [False, True])
+def test_solve_triangular_matches_torch(upper):
+    a = RNG.standard_normal((2, 1, 4, 4)) + 4 * np.eye(4)
+    b = RNG.standard_normal((3, 4, 2))
+    xa, xb = Variable(a, requires_grad=True), Variable(b, requires_grad=True)
+    out = linalg.solve_triangular(xa, xb, upper=upper)
+    ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    tout = torch.linalg.solve_triangular(ta, tb, upper=upper)
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-10)
+    cot = RNG.standard_normal(out.shape)
+    (out * Variable(cot)).sum().backward()
+    (tout * torch.tensor(cot)).sum().backward()
+    np.testing.assert_allclose(xa.grad.numpy(), ta.grad.numpy(), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(xb.grad.numpy(), tb.grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
 def test_products_match_torch():
     x, y = RNG.standard_normal((2, 3)), RNG.standard_normal((4, 3))
     np.testing.assert_allclose(
