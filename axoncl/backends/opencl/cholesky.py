@@ -28,6 +28,20 @@ NB = 32  # block columns: the diagonal-block kernel is serial in j, so keep it s
 LWS = 64  # work-items of linalg_potrf_diag
 
 
+def check_square(op: str, x) -> None:
+    """``x`` is a float32 or float64 OpenCL array of square matrices, or ``op`` raises."""
+    if not isinstance(x, CLArray):
+        raise TypeError(f"{op}: expected an OpenCL array, got {type_name(x)}")
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(
+            f"{op}: expected a floating-point (float32 or float64) array, got {x.dtype}"
+        )
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(
+            f"{op}: expected square matrices of shape (..., M, M), got {tuple(x.shape)}"
+        )
+
+
 def cholesky(x, /, *, upper: bool = False) -> CLArray:
     """Cholesky factor ``L`` (``x = L Lᵀ``), or ``U = Lᵀ`` with ``upper=True``; batched.
 
@@ -38,14 +52,7 @@ def cholesky(x, /, *, upper: bool = False) -> CLArray:
     >>> xp.linalg.cholesky(xp.asarray([[4.0, 2.0], [2.0, 5.0]])).to_numpy().tolist()
     [[2.0, 0.0], [1.0, 2.0]]
     """
-    if not isinstance(x, CLArray):
-        raise TypeError(f"cholesky: expected an OpenCL array, got {type_name(x)}")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"cholesky: expected a float32 or float64 array, got {x.dtype}")
-    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
-        raise ValueError(
-            f"cholesky: expected square matrices of shape (..., M, M), got {tuple(x.shape)}"
-        )
+    check_square("cholesky", x)
     device = x.device
     n = x.shape[-1]
     batch = math.prod(x.shape[:-2])

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import primitives
 from .array import CLArray
+from .cholesky import LWS
 from .copy import copy_into
 from .creation import empty
 from .gemm import MatrixOperand, gemm
@@ -81,10 +82,14 @@ def _contiguous(x: CLArray) -> CLArray:
     return out
 
 
-def _solve(t: CLArray, x: CLArray, n: int, k: int, batch: int, upper: bool) -> None:
+def _solve(
+    t: CLArray, x: CLArray, n: int, k: int, batch: int, upper: bool, unit: bool = False
+) -> None:
+    """Solve in place: ``x`` (contiguous ``batch x n x k``) becomes ``T⁻¹ x``; ``unit``: ``T``
+    has ones on its diagonal (read as such)."""
     device = x.device
     kernel = get_kernel(
-        device, "linalg", "linalg_trsm_block", UPPER=int(upper), **real_defines(x.dtype, "solve")
+        device, "linalg", "linalg_trsm_block", LWS=LWS, **real_defines(x.dtype, "solve")
     )
     shapes = ((batch, n, n), (batch, n, k))
     starts = range(0, n, NB)
@@ -96,11 +101,15 @@ def _solve(t: CLArray, x: CLArray, n: int, k: int, batch: int, upper: bool) -> N
             t.offset,
             x.buffer,
             x.offset,
+            n * k,
+            k,
             n,
             k,
             k0,
             nb,
             batch,
+            int(upper),
+            int(unit),
             op="solve_triangular",
             shapes=shapes,
         )
