@@ -38,7 +38,8 @@ def check_square(op: str, x) -> None:
         )
     if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
         raise ValueError(
-            f"{op}: expected square matrices of shape (..., M, M), got {tuple(x.shape)}"
+            f"{op}: expected square matrices of shape (..., M, M), at least 2 dimensions, got "
+            f"{tuple(x.shape)}"
         )
 
 

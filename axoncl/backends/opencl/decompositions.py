@@ -1,8 +1,8 @@
-"""Matrix decompositions and solvers of the ``linalg`` extension: HOST-BOUND, but for three.
+"""Matrix decompositions and solvers of the ``linalg`` extension: HOST-BOUND, but for five.
 
-``cholesky`` (``cholesky.py``), ``solve`` and ``inv`` (``lu.py``: LU with partial pivoting) run
-on the device, blocked, the trailing updates by GEMM. ``qr``, ``eigh``, ``eigvalsh``, ``svd``,
-``svdvals``, ``det``, ``slogdet``, ``pinv`` and ``matrix_rank`` copy their input to the host,
+``cholesky`` (``cholesky.py``), ``solve``, ``inv``, ``det`` and ``slogdet`` (``lu.py``: LU with
+partial pivoting) run on the device, blocked, the trailing updates by GEMM. ``qr``, ``eigh``,
+``eigvalsh``, ``svd``, ``svdvals``, ``pinv`` and ``matrix_rank`` copy their input to the host,
 compute with ``numpy.linalg`` in the input's dtype, and copy the results back to the input's
 device: each call waits for the device once. No OpenCL kernel exists for them yet
 (docs/array-api.md lists this limitation); they are here so that code written against the
@@ -18,7 +18,7 @@ import numpy as np
 from .array import CLArray, from_numpy
 from .cholesky import cholesky
 from .layout import check_device, type_name
-from .lu import inv, solve
+from .lu import det, inv, slogdet, solve
 
 __all__ = [
     "EighResult",
@@ -79,11 +79,6 @@ def _back(like: CLArray, host) -> CLArray:
     return from_numpy(np.array(host, dtype=like.dtype, order="C"), like.device)
 
 
-def det(x, /) -> CLArray:
-    """Determinant of each matrix in the last two axes. Host-bound."""
-    return _back(x, np.linalg.det(_host("det", x, square=True)))
-
-
 def eigh(x, /) -> EighResult:
     """Eigenvalues (ascending) and eigenvectors of symmetric matrices. Host-bound."""
     values, vectors = np.linalg.eigh(_host("eigh", x, square=True))
@@ -129,12 +124,6 @@ def qr(x, /, *, mode: str = "reduced") -> QRResult:
         raise ValueError(f"qr: expected mode 'reduced' or 'complete', got {mode!r}")
     q, r = np.linalg.qr(_host("qr", x), mode=mode)
     return QRResult(_back(x, q), _back(x, r))
-
-
-def slogdet(x, /) -> SlogdetResult:
-    """Sign and natural log of the absolute determinant of each square matrix. Host-bound."""
-    sign, logabsdet = np.linalg.slogdet(_host("slogdet", x, square=True))
-    return SlogdetResult(_back(x, sign), _back(x, logabsdet))
 
 
 def svd(x, /, *, full_matrices: bool = True) -> SVDResult:

@@ -26,14 +26,15 @@ from .manipulation import broadcast_to, reshape
 from .triangular import _solve
 from .windows import real_defines
 
-__all__ = ["inv", "solve"]
+__all__ = ["det", "inv", "slogdet", "solve"]
 
 NB = 32  # panel columns
 
 
-def _factor(op: str, lu: CLArray, n: int, batch: int) -> CLArray:
+def _factor(op: str, lu: CLArray, n: int, batch: int, *, singular_ok: bool = False) -> CLArray:
     """Factor ``lu`` (contiguous, ``batch x n x n``) in place; the pivots, ``batch x n`` int64.
-    Raises LinAlgError, after one wait, where a matrix is singular."""
+    Raises LinAlgError, after one wait, where a matrix is singular (unless ``singular_ok``: the
+    factors then hold an exact zero on U's diagonal, and nothing waits)."""
     device = lu.device
     defines = real_defines(lu.dtype, op)
     panel = get_kernel(device, "linalg", "linalg_getrf_panel", LWS=LWS, **defines)
@@ -70,6 +71,8 @@ def _factor(op: str, lu: CLArray, n: int, batch: int) -> CLArray:
             beta=1.0,
             op=op,
         )
+    if singular_ok:
+        return piv
     failed = status.to_numpy()
     if failed.any():
         index = int(np.flatnonzero(failed)[0])
@@ -152,3 +155,60 @@ def inv(x, /) -> CLArray:
     check_square("inv", x)
     n = x.shape[-1]
     return _solve_matrices("inv", x, eye(n, dtype=x.dtype, device=x.device))
+
+
+def _diagonal_and_parity(op: str, x: CLArray):
+    """U's diagonal (``(..., M)``) and, per matrix, whether its row swaps are odd."""
+    import axoncl.backends.opencl as xp
+
+    check_square(op, x)
+    n = x.shape[-1]
+    batch = math.prod(x.shape[:-2])
+    lu = empty(x.shape, dtype=x.dtype, device=x.device)
+    copy_into(lu, x)
+    if batch == 0 or n == 0:
+        piv = zeros(x.shape[:-1], dtype=np.int64, device=x.device)
+    else:
+        piv = reshape(_factor(op, lu, n, batch, singular_ok=True), x.shape[:-1])
+    swaps = xp.sum(
+        xp.astype(piv != xp.arange(n, dtype=xp.int64, device=x.device), xp.int64), axis=-1
+    )
+    return xp.linalg.diagonal(lu), (swaps % 2) == 1
+
+
+def det(x, /) -> CLArray:
+    """The determinant of each square matrix: the product of U's diagonal, negated for an odd
+    number of row swaps (0 for a singular matrix, as numpy).
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> float(xp.linalg.det(xp.asarray([[0.0, 2.0], [3.0, 1.0]])).to_numpy())
+    -6.0
+    """
+    import axoncl.backends.opencl as xp
+
+    diag, odd = _diagonal_and_parity("det", x)
+    value = xp.prod(diag, axis=-1)
+    return xp.where(odd, -value, value)
+
+
+def slogdet(x, /):
+    """``(sign, log|det|)`` of each square matrix from its LU factors; a singular one gives
+    ``(0, -inf)``, as numpy.
+
+    Examples
+    --------
+    >>> import axoncl.backends.opencl as xp
+    >>> sign, logabsdet = xp.linalg.slogdet(xp.asarray([[0.0, 2.0], [3.0, 1.0]]))
+    >>> float(sign.to_numpy()), round(float(logabsdet.to_numpy()), 6)
+    (-1.0, 1.791759)
+    """
+    import axoncl.backends.opencl as xp
+
+    from .decompositions import SlogdetResult
+
+    diag, odd = _diagonal_and_parity("slogdet", x)
+    sign = xp.prod(xp.sign(diag), axis=-1)
+    sign = xp.where(odd, -sign, sign) + 0.0  # + 0.0: a singular matrix's sign is +0, not -0
+    return SlogdetResult(sign, xp.sum(xp.log(xp.abs(diag)), axis=-1))

@@ -66,6 +66,33 @@ def test_inv_matches_numpy(xp, n, dtype):
     _check_solution(got, a, eye, dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("n", "batch"), [(1, ()), (4, (3,)), (NB + 1, (2,)), (2 * NB + 7, ())])
+def test_det_and_slogdet_match_numpy(xp, n, batch, dtype):
+    # log|det| sums n logs of U's diagonal, each with relative error about n·eps·ρ (the
+    # backward error above), so it agrees to an absolute 8·n²·eps
+    a = _data(n, 1, batch, seed=2 * n)[0].astype(dtype)
+    tol = 8 * n * n * np.finfo(dtype).eps
+    sign, logabsdet = xp.linalg.slogdet(xp.asarray(a))
+    want_sign, want_log = np.linalg.slogdet(a.astype(np.float64))
+    np.testing.assert_array_equal(sign.to_numpy(), want_sign)
+    np.testing.assert_allclose(logabsdet.to_numpy(), want_log, rtol=0, atol=tol)
+    got = xp.linalg.det(xp.asarray(a)).to_numpy()
+    want = np.linalg.det(a.astype(np.float64))
+    assert got.dtype == dtype
+    fits = np.abs(want) < np.finfo(dtype).max / 2  # else both overflow, as numpy's own
+    np.testing.assert_allclose(got[fits], want[fits], rtol=2 * tol)
+
+
+def test_det_of_a_singular_matrix_is_zero_as_numpy(xp):
+    a = np.array([[[1.0, 2.0], [2.0, 4.0]], [[0.0, 1.0], [1.0, 0.0]]])
+    np.testing.assert_array_equal(xp.linalg.det(xp.asarray(a)).to_numpy(), [0.0, -1.0])
+    sign, logabsdet = xp.linalg.slogdet(xp.asarray(a))
+    np.testing.assert_array_equal(sign.to_numpy(), [0.0, -1.0])
+    np.testing.assert_array_equal(logabsdet.to_numpy(), [-np.inf, 0.0])
+    assert xp.linalg.det(xp.zeros((2, 0, 0))).to_numpy().tolist() == [1.0, 1.0]
+
+
 def test_pivoting_is_needed_and_done(xp):
     a = np.array([[0.0, 1.0, 2.0], [1e-20, 3.0, 1.0], [4.0, 1.0, 0.0]])
     b = np.array([1.0, 2.0, 3.0])
