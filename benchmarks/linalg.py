@@ -1,11 +1,12 @@
-"""Cholesky factorisation: axoncl's blocked device kernel (``xp.linalg.cholesky``) vs numpy.
+"""Cholesky and LU solves: axoncl's blocked device kernels (``xp.linalg``) vs numpy.
 
-Columns, per size ``n`` (one ``n x n`` symmetric positive-definite matrix, float32 and float64,
-the same data for both):
+Rows, per op, dtype (float32, float64) and size ``n``, the same data for both columns:
+``cholesky`` of one ``n x n`` symmetric positive-definite matrix, ``solve`` of one ``n x n``
+matrix against ``n x 16`` right-hand sides (LU with partial pivoting). Columns:
 
-* ``device``: ``axoncl.backends.opencl.linalg.cholesky`` on the default OpenCL device (PoCL on
-  a CPU machine), ending with the device finished (``Device.synchronize``);
-* ``numpy``: ``numpy.linalg.cholesky`` (LAPACK ``potrf`` through numpy's BLAS) on the host.
+* ``device``: ``axoncl.backends.opencl.linalg.<op>`` on the default OpenCL device (PoCL on a
+  CPU machine), ending with the device finished (``Device.synchronize``);
+* ``numpy``: ``numpy.linalg.<op>`` (LAPACK ``potrf`` / ``gesv`` through numpy's BLAS).
 
 Method: a short comparison, not the isolated paired rounds of ``gemm.py``: both run in this one
 process, alternating, after one untimed call each; each figure is the median of ``--calls``
@@ -64,36 +65,44 @@ def main() -> int:
     dev = xp.default_device()
     meter = iso.LoadMeter()
     rows = []
-    for dtype in (np.float32, np.float64):
-        if dtype == np.float64 and not dev.caps.fp64:
-            continue
-        for n in (int(s) for s in args.sizes.split(",")):
-            a = _spd(n, dtype)
-            x = xp.asarray(a)
+    cases = [
+        (op, dtype, int(n))
+        for op in ("cholesky", "solve")
+        for dtype in (np.float32, np.float64)
+        if dtype == np.float32 or dev.caps.fp64
+        for n in args.sizes.split(",")
+    ]
+    for op, dtype, n in cases:
+        host = [_spd(n, dtype)]
+        if op == "solve":
+            host.append(np.random.default_rng(1).standard_normal((n, 16)).astype(dtype))
+        on_device = [xp.asarray(h) for h in host]
+        device_fn, numpy_fn = getattr(xp.linalg, op), getattr(np.linalg, op)
 
-            def on_device(x=x):
-                xp.linalg.cholesky(x)
-                dev.synchronize()
+        def run(device_fn=device_fn, on_device=on_device):
+            device_fn(*on_device)
+            dev.synchronize()
 
-            device_s = _median_s(on_device, args.calls)
-            numpy_s = _median_s(lambda a=a: np.linalg.cholesky(a), args.calls)
-            error = float(np.abs(xp.linalg.cholesky(x).to_numpy() - np.linalg.cholesky(a)).max())
-            rows.append(
-                {
-                    "dtype": np.dtype(dtype).name,
-                    "n": n,
-                    "device_ms": device_s * 1e3,
-                    "numpy_ms": numpy_s * 1e3,
-                    "device_over_numpy": device_s / numpy_s,
-                    "max_abs_difference": error,
-                }
-            )
-            print(
-                f"{np.dtype(dtype).name:8} n={n:5}  device {device_s * 1e3:9.2f} ms  "
-                f"numpy {numpy_s * 1e3:9.2f} ms  ratio {device_s / numpy_s:6.2f}  "
-                f"max |diff| {error:.1e}",
-                flush=True,
-            )
+        device_s = _median_s(run, args.calls)
+        numpy_s = _median_s(lambda numpy_fn=numpy_fn, host=host: numpy_fn(*host), args.calls)
+        error = float(np.abs(device_fn(*on_device).to_numpy() - numpy_fn(*host)).max())
+        rows.append(
+            {
+                "op": op,
+                "dtype": np.dtype(dtype).name,
+                "n": n,
+                "device_ms": device_s * 1e3,
+                "numpy_ms": numpy_s * 1e3,
+                "device_over_numpy": device_s / numpy_s,
+                "max_abs_difference": error,
+            }
+        )
+        print(
+            f"{op:8} {np.dtype(dtype).name:8} n={n:5}  device {device_s * 1e3:9.2f} ms  "
+            f"numpy {numpy_s * 1e3:9.2f} ms  ratio {device_s / numpy_s:6.2f}  "
+            f"max |diff| {error:.1e}",
+            flush=True,
+        )
     other = meter.other_load()
     print(f"other load: {other:.0%} of the machine's CPU time")
     report = {
