@@ -9,7 +9,7 @@ Examples
 array([4., 6.])
 """
 
-from . import data, functions, nn, optim
+from . import data, functions, linalg, nn, optim
 from .anomaly import detect_anomaly, is_anomaly_enabled
 from .autocast import autocast, get_autocast_dtype, is_autocast_enabled
 from .backends import asarray, available_backends, backend_name, get_backend, namespace_of
@@ -21,9 +21,11 @@ from .functions.arithmetic import *  # noqa: F403
 from .functions.attention import *  # noqa: F403
 from .functions.contraction import *  # noqa: F403
 from .functions.conv import *  # noqa: F403
+from .functions.decompositions import *  # noqa: F403
 from .functions.indexing import *  # noqa: F403
 from .functions.linalg import *  # noqa: F403
 from .functions.loss import *  # noqa: F403
+from .functions.matrices import *  # noqa: F403
 from .functions.normalization import *  # noqa: F403
 from .functions.norms import *  # noqa: F403
 from .functions.reduction import *  # noqa: F403
@@ -78,6 +80,7 @@ __all__ = [
     "is_autocast_enabled",
     "is_grad_enabled",
     "is_inference_mode_enabled",
+    "linalg",
     "manual_seed",
     "namespace_of",
     "nn",
@@ -92,9 +95,11 @@ __all__ += functions.attention.__all__
 __all__ += functions.arithmetic.__all__
 __all__ += functions.conv.__all__
 __all__ += functions.contraction.__all__
+__all__ += functions.decompositions.__all__
 __all__ += functions.indexing.__all__
 __all__ += functions.linalg.__all__
 __all__ += functions.loss.__all__
+__all__ += functions.matrices.__all__
 __all__ += functions.normalization.__all__
 __all__ += functions.norms.__all__
 __all__ += functions.reduction.__all__

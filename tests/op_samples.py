@@ -726,6 +726,204 @@ COMPOSED_NORMS = _family(
     ],
 )
 
+
+# -- decompositions and matrices -------------------------------------------------------------
+def _invertible(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """Normal matrices moved away from singular: each gets ``n · I`` added."""
+    return rng.standard_normal(shape) + shape[-1] * np.eye(shape[-1])
+
+
+def _orthonormal(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    return np.linalg.qr(rng.standard_normal(shape))[0]
+
+
+def _symmetric(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """``Q diag(λ) Qᵀ`` with eigenvalues at least 0.5 apart: eigenvector gradients are defined."""
+    q = _orthonormal(rng, shape)
+    return (q * (1.4 * np.arange(shape[-1]) - 1.2)) @ np.swapaxes(q, -1, -2)
+
+
+def _well_spread(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """``U diag(S) Vᵀ`` with singular values 1, 1.6, 2.2, …: singular vectors are defined."""
+    m, n = shape[-2:]
+    k = min(m, n)
+    u = _orthonormal(rng, shape[:-2] + (m, k))
+    v = _orthonormal(rng, shape[:-2] + (n, k))
+    return (u * (1.0 + 0.6 * np.arange(k))) @ np.swapaxes(v, -1, -2)
+
+
+def _flat(x: Variable) -> Variable:
+    return x.reshape(tuple(x.shape[:-2]) + (-1,))
+
+
+def _sym(a: Variable) -> Variable:
+    """Symmetric input for eigh and cholesky, which read one triangle only."""
+    return (a + a.mT) * 0.5
+
+
+def _eigh_parts(a: Variable) -> Variable:
+    """Eigenvalues and squared eigenvectors: blind to each eigenvector's sign."""
+    w, v = ax.eigh(_sym(a))
+    return ax.concat([w, _flat(v * v)], axis=-1)
+
+
+def _svd_parts(a: Variable) -> Variable:
+    """U², S and Vh²: blind to the signs of the singular vectors."""
+    u, s, vh = ax.svd(a, full_matrices=False)
+    return ax.concat([_flat(u * u), s, _flat(vh * vh)], axis=-1)
+
+
+DECOMPOSITIONS = _family(
+    "decompositions",
+    [
+        OpSample("det", lambda a: ax.det(a), ((3, 3),), domain=_invertible),
+        OpSample("det", lambda a: ax.det(a), ((2, 2, 2),), note="batch"),
+        OpSample("slogdet", lambda a: ax.slogdet(a).logabsdet, ((2, 3, 3),), domain=_invertible),
+        OpSample("inv", lambda a: ax.inv(a), ((3, 3),), domain=_invertible),
+        OpSample("inv", lambda a: ax.inv(a), ((2, 2, 2),), domain=_invertible, note="batch"),
+        OpSample(
+            "solve", lambda a, b: ax.solve(a, b), ((3, 3), (3, 2)), domain=(_invertible, normal)
+        ),
+        OpSample(
+            "solve",
+            lambda a, b: ax.solve(a, b),
+            ((2, 3, 3), (3,)),
+            domain=(_invertible, normal),
+            note="vector",
+        ),
+        OpSample(
+            "solve",
+            lambda a, b: ax.solve(a, b),
+            ((2, 1, 2, 2), (3, 2, 1)),
+            domain=(_invertible, normal),
+            note="batch-broadcast",
+        ),
+        OpSample(
+            "solve_triangular",
+            lambda a, b: ax.solve_triangular(a, b),
+            ((3, 3), (3, 2)),
+            domain=(_invertible, normal),
+        ),
+        OpSample(
+            "solve_triangular",
+            lambda a, b: ax.solve_triangular(a, b, upper=True),
+            ((2, 1, 3, 3), (2, 3, 1)),
+            domain=(_invertible, normal),
+            note="upper-batch-broadcast",
+        ),
+        OpSample("cholesky", lambda a: ax.cholesky(_sym(a)), ((3, 3),), domain=_invertible),
+        OpSample(
+            "cholesky",
+            lambda a: ax.cholesky(_sym(a @ a.mT), upper=True),
+            ((2, 3, 3),),
+            domain=_invertible,
+            note="batch-upper",
+        ),
+        OpSample(
+            "qr",
+            lambda a: ax.concat([_flat(t) for t in ax.qr(a)], axis=-1),
+            ((4, 3),),
+            domain=_well_spread,
+        ),
+        OpSample(
+            "qr",
+            lambda a: ax.concat([_flat(t) for t in ax.qr(a)], axis=-1),
+            ((2, 2, 4),),
+            domain=_well_spread,
+            note="wide-batch",
+        ),
+        OpSample(
+            "eigh",
+            _eigh_parts,
+            ((2, 3, 3),),
+            domain=_symmetric,
+        ),
+        OpSample("eigvalsh", lambda a: ax.eigvalsh(_sym(a)), ((2, 3, 3),), domain=_symmetric),
+        OpSample(
+            "svd",
+            _svd_parts,
+            ((2, 4, 3),),
+            domain=_well_spread,
+        ),
+        OpSample(
+            "svd",
+            _svd_parts,
+            ((2, 4),),
+            domain=_well_spread,
+            note="wide",
+        ),
+        OpSample("svdvals", lambda a: ax.svdvals(a), ((2, 3, 4),), domain=_well_spread),
+    ],
+)
+
+COMPOSED_DECOMPOSITIONS = _family(
+    "decompositions",
+    [
+        OpSample("pinv", lambda a: ax.pinv(a), ((2, 4, 3),), domain=_well_spread),
+        OpSample("matrix_power", lambda a: ax.matrix_power(a, 3), ((2, 3, 3),)),
+        OpSample(
+            "matrix_power",
+            lambda a: ax.matrix_power(a, -2),
+            ((3, 3),),
+            domain=_invertible,
+            note="negative",
+        ),
+    ],
+)
+
+COMPOSED_MATRICES = _family(
+    "matrices",
+    [
+        OpSample("diagonal", lambda a: ax.diagonal(a, offset=1), ((2, 3, 4),)),
+        OpSample("diagonal", lambda a: ax.diagonal(a, offset=-2), ((4, 3),), note="below"),
+        OpSample("trace", lambda a: ax.trace(a), ((2, 3, 3),)),
+        OpSample("outer", lambda x, y: ax.outer(x, y), ((3,), (2,))),
+        OpSample("vecdot", lambda x, y: ax.vecdot(x, y), ((2, 3), (4, 1, 3))),
+        OpSample("vecdot", lambda x, y: ax.vecdot(x, y, axis=0), ((3, 2), (3, 2)), note="axis0"),
+        OpSample("cross", lambda x, y: ax.cross(x, y), ((2, 3), (3,))),
+        OpSample("cross", lambda x, y: ax.cross(x, y, axis=0), ((3, 2), (3, 2)), note="axis0"),
+        OpSample("tensordot", lambda x, y: ax.tensordot(x, y), ((2, 3, 4), (3, 4, 2))),
+        OpSample(
+            "tensordot",
+            lambda x, y: ax.tensordot(x, y, axes=([0, 2], [2, 0])),
+            ((2, 3, 4), (4, 3, 2)),
+            note="pairs",
+        ),
+        OpSample("vector_norm", lambda x: ax.vector_norm(x, axis=(0, 2)), ((2, 3, 2),)),
+        OpSample(
+            "vector_norm", lambda x: ax.vector_norm(x, ord=3), ((5,),), domain=_NONZERO, note="p3"
+        ),
+        OpSample("matrix_norm", lambda x: ax.matrix_norm(x), ((2, 3, 2),), note="fro"),
+        OpSample(
+            "matrix_norm",
+            lambda x: ax.matrix_norm(x, ord="nuc"),
+            ((2, 3, 2),),
+            domain=_well_spread,
+            note="nuc",
+        ),
+        OpSample(
+            "matrix_norm",
+            lambda x: ax.matrix_norm(x, ord=2, keepdims=True),
+            ((3, 3),),
+            domain=_well_spread,
+            note="2",
+        ),
+        OpSample(
+            "matrix_norm",
+            lambda x: ax.matrix_norm(x, ord=float("inf")),
+            ((3, 4),),
+            domain=spread,
+            note="inf",
+        ),
+        OpSample(
+            "linalg.norm",
+            lambda x: ax.linalg.norm(x, "fro", axis=(0, 2)),
+            ((2, 3, 2),),
+            note="matrix-axes",
+        ),
+    ],
+)
+
 # -- attention -------------------------------------------------------------------------------
 _KEEP = np.array(  # every query row may attend to at least one key
     [[True, False, True, True, False], [False, False, True, False, False], [True] * 5]
@@ -776,6 +974,7 @@ OP_SAMPLES: list[OpSample] = [
     *INDEXING,
     *SCAN,
     *ATTENTION,
+    *DECOMPOSITIONS,
 ]
 """One or more samples for every op in ``axoncl.graph.registry``."""
 
@@ -788,6 +987,8 @@ COMPOSED_SAMPLES: list[OpSample] = [
     *COMPOSED_INDEXING,
     *COMPOSED_CONTRACTION,
     *COMPOSED_NORMS,
+    *COMPOSED_DECOMPOSITIONS,
+    *COMPOSED_MATRICES,
 ]
 """Samples of the public ops built from registered ones (no rule of their own)."""
 

@@ -12,9 +12,11 @@ from . import (
     attention,
     contraction,
     conv,
+    decompositions,
     indexing,
     linalg,
     loss,
+    matrices,
     normalization,
     norms,
     reduction,
@@ -26,9 +28,11 @@ from .arithmetic import *  # noqa: F403
 from .attention import *  # noqa: F403
 from .contraction import *  # noqa: F403
 from .conv import *  # noqa: F403
+from .decompositions import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .loss import *  # noqa: F403
+from .matrices import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .norms import *  # noqa: F403
 from .reduction import *  # noqa: F403
@@ -41,9 +45,11 @@ __all__ += attention.__all__
 __all__ += arithmetic.__all__
 __all__ += conv.__all__
 __all__ += contraction.__all__
+__all__ += decompositions.__all__
 __all__ += indexing.__all__
 __all__ += linalg.__all__
 __all__ += loss.__all__
+__all__ += matrices.__all__
 __all__ += normalization.__all__
 __all__ += norms.__all__
 __all__ += reduction.__all__

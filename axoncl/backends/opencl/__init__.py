@@ -62,9 +62,20 @@ _array.bind_operators(
     indexing=_FAMILY_MODULES["indexing"],
     linalg=_FAMILY_MODULES["products"],  # matmul for the @ operator
 )
-# Fast versions of the primitives (attention, convolution, pooling, dropout, optimizer steps;
-# products and softmax register theirs as they load): these modules register them on import.
-for _module in ("attention", "conv", "dropout", "fused", "loss", "norm", "optim", "pooling"):
+# Fast versions of the primitives (attention, convolution, pooling, dropout, optimizer steps,
+# triangular solves; products and softmax register theirs as they load): these modules register
+# them on import.
+for _module in (
+    "attention",
+    "conv",
+    "dropout",
+    "fused",
+    "loss",
+    "norm",
+    "optim",
+    "pooling",
+    "triangular",
+):
     importlib.import_module(f"{__name__}.{_module}")
 del _module, _name
 

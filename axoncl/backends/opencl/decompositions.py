@@ -1,11 +1,12 @@
-"""Matrix decompositions and solvers of the ``linalg`` extension: HOST-BOUND.
+"""Matrix decompositions and solvers of the ``linalg`` extension: HOST-BOUND, but for five.
 
-``cholesky``, ``qr``, ``eigh``, ``eigvalsh``, ``svd``, ``svdvals``, ``inv``, ``solve``, ``det``,
-``slogdet``, ``pinv`` and ``matrix_rank`` copy their input to the host, compute with
-``numpy.linalg`` in the input's dtype, and copy the results back to the input's device: each
-call waits for the device once. No OpenCL kernel exists for them yet (docs/array-api.md lists
-this limitation); they are here so that code written against the standard runs, not for speed.
-Inputs must be floating-point, as the standard asks.
+``cholesky`` (``cholesky.py``), ``solve``, ``inv``, ``det`` and ``slogdet`` (``lu.py``: LU with
+partial pivoting) run on the device, blocked, the trailing updates by GEMM. ``qr``, ``eigh``,
+``eigvalsh``, ``svd``, ``svdvals``, ``pinv`` and ``matrix_rank`` copy their input to the host,
+compute with ``numpy.linalg`` in the input's dtype, and copy the results back to the input's
+device: each call waits for the device once. No OpenCL kernel exists for them yet
+(docs/array-api.md lists this limitation); they are here so that code written against the
+standard runs, not for speed. Inputs must be floating-point, as the standard asks.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import NamedTuple
 import numpy as np
 
 from .array import CLArray, from_numpy
+from .cholesky import cholesky
 from .layout import check_device, type_name
+from .lu import det, inv, slogdet, solve
 
 __all__ = [
     "EighResult",
@@ -76,17 +79,6 @@ def _back(like: CLArray, host) -> CLArray:
     return from_numpy(np.array(host, dtype=like.dtype, order="C"), like.device)
 
 
-def cholesky(x, /, *, upper: bool = False) -> CLArray:
-    """Cholesky factor ``L`` (``x = L Lᴴ``), or ``U = Lᴴ`` with ``upper=True``. Host-bound."""
-    lower = np.linalg.cholesky(_host("cholesky", x, square=True))
-    return _back(x, np.swapaxes(lower, -1, -2) if upper else lower)
-
-
-def det(x, /) -> CLArray:
-    """Determinant of each matrix in the last two axes. Host-bound."""
-    return _back(x, np.linalg.det(_host("det", x, square=True)))
-
-
 def eigh(x, /) -> EighResult:
     """Eigenvalues (ascending) and eigenvectors of symmetric matrices. Host-bound."""
     values, vectors = np.linalg.eigh(_host("eigh", x, square=True))
@@ -96,11 +88,6 @@ def eigh(x, /) -> EighResult:
 def eigvalsh(x, /) -> CLArray:
     """Eigenvalues (ascending) of symmetric matrices. Host-bound."""
     return _back(x, np.linalg.eigvalsh(_host("eigvalsh", x, square=True)))
-
-
-def inv(x, /) -> CLArray:
-    """Inverse of each square matrix. Host-bound."""
-    return _back(x, np.linalg.inv(_host("inv", x, square=True)))
 
 
 def _rtol(op: str, rtol, host: np.ndarray, x: CLArray):
@@ -137,26 +124,6 @@ def qr(x, /, *, mode: str = "reduced") -> QRResult:
         raise ValueError(f"qr: expected mode 'reduced' or 'complete', got {mode!r}")
     q, r = np.linalg.qr(_host("qr", x), mode=mode)
     return QRResult(_back(x, q), _back(x, r))
-
-
-def slogdet(x, /) -> SlogdetResult:
-    """Sign and natural log of the absolute determinant of each square matrix. Host-bound."""
-    sign, logabsdet = np.linalg.slogdet(_host("slogdet", x, square=True))
-    return SlogdetResult(_back(x, sign), _back(x, logabsdet))
-
-
-def solve(x1, x2, /) -> CLArray:
-    """``x`` with ``x1 @ x = x2``; ``x2`` is a vector only when 1-D. Host-bound."""
-    a = _host("solve", x1, square=True)
-    if not isinstance(x2, CLArray):
-        raise TypeError(f"solve: expected an OpenCL array, got {type_name(x2)}")
-    check_device("solve", x1, x2)
-    if x2.dtype.kind != "f":
-        raise TypeError(f"solve: expected a floating-point x2, got {x2.dtype}")
-    b = x2.to_numpy()
-    dtype = np.result_type(a.dtype, b.dtype)
-    out = np.linalg.solve(a.astype(dtype), b.astype(dtype))
-    return from_numpy(np.array(out, dtype=dtype, order="C"), x1.device)
 
 
 def svd(x, /, *, full_matrices: bool = True) -> SVDResult:

@@ -3,9 +3,10 @@
 This module is only the extension's namespace: every public name below is a standard function,
 defined where it is implemented. On the device: the products (``products.py``: matmul,
 tensordot, vecdot, matrix_transpose) and ``matrices.py`` (diagonal, trace, outer, cross,
-matrix_power, vector_norm, matrix_norm). HOST-BOUND, through ``numpy.linalg``:
-``decompositions.py`` (cholesky, qr, eigh, eigvalsh, svd, svdvals, inv, solve, det, slogdet,
-pinv, matrix_rank), and ``matrix_norm`` with ``ord`` 2, -2 or ``"nuc"``; see docs/array-api.md.
+matrix_power, vector_norm, matrix_norm), ``cholesky.py`` and ``lu.py`` (cholesky, solve, inv,
+det, slogdet: blocked, their trailing updates by GEMM). HOST-BOUND, through ``numpy.linalg``:
+``decompositions.py`` (qr, eigh, eigvalsh, svd, svdvals, pinv, matrix_rank), and
+``matrix_norm`` with ``ord`` 2, -2 or ``"nuc"``; see docs/array-api.md.
 
 Examples
 --------

@@ -121,7 +121,7 @@ def cross(x1, x2, /, *, axis: int = -1) -> CLArray:
 
 def matrix_power(x, n, /) -> CLArray:
     """``x`` multiplied by itself ``n`` times (by repeated squaring; ``n < 0`` inverts first,
-    which is host-bound)."""
+    by LU on the device)."""
     x = _check("matrix_power", x, 2)
     if x.shape[-1] != x.shape[-2]:
         raise ValueError(f"matrix_power: expected square matrices, got shape {x.shape}")
@@ -133,7 +133,7 @@ def matrix_power(x, n, /) -> CLArray:
         identity = eye(x.shape[-1], dtype=x.dtype, device=x.device)
         return astype(broadcast_to(identity, x.shape), x.dtype, copy=True)
     if n < 0:
-        from .decompositions import inv
+        from .lu import inv
 
         x = inv(x)
         n = -n

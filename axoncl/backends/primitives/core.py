@@ -26,6 +26,7 @@ __all__ = [
     "relu_backward",
     "set_index",
     "softmax",
+    "solve_triangular",
     "sum",
     "wrap_index",
 ]
@@ -205,3 +206,17 @@ def relu_backward(grad: Any, out: Any, *, xp: Any) -> Any:
 def positive_mask(x: Any, *, xp: Any) -> Any:
     """1 where ``x > 0``, else 0 (NaN included), in ``x``'s dtype."""
     return xp.astype(x > 0, x.dtype)
+
+
+@primitive
+def solve_triangular(a: Any, b: Any, *, upper: bool, xp: Any) -> Any:
+    """``x`` with ``T x = b``, ``T`` the lower (or ``upper``) triangle of ``a`` (``(..., M, M)``),
+    ``b`` of shape ``(..., M, K)``; batch axes broadcast.
+
+    Portable version: the general ``xp.linalg.solve`` on the masked triangle (the standard has
+    no triangular solver), which raises where that backend's ``solve`` raises on a singular
+    matrix. The OpenCL version, like PyTorch's, does not check the diagonal: a zero there gives
+    inf or NaN.
+    """
+    triangle = xp.triu(a) if upper else xp.tril(a)
+    return xp.linalg.solve(triangle, b)
