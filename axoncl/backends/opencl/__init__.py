@@ -38,6 +38,7 @@ _FAMILY_MODULES = {
     for family in (
         "creation",
         "dtypes",
+        "complexes",
         "copy",
         "elementwise",
         "indexing",
