@@ -9,7 +9,7 @@ Examples
 array([4., 6.])
 """
 
-from . import data, functions, linalg, nn, optim
+from . import data, fft, functions, linalg, nn, optim
 from .anomaly import detect_anomaly, is_anomaly_enabled
 from .autocast import autocast, get_autocast_dtype, is_autocast_enabled
 from .backends import asarray, available_backends, backend_name, get_backend, namespace_of
@@ -70,6 +70,7 @@ __all__ = [
     "data",
     "detect_anomaly",
     "enable_grad",
+    "fft",
     "get_autocast_dtype",
     "get_backend",
     "grad",

@@ -171,7 +171,7 @@ def _engine(
                             f"for an input of shape {edge.out_shape}"
                         )
                     if g.data.dtype != edge.out_dtype:  # e.g. a float64 batch into float32
-                        g = g.astype(edge.out_dtype)
+                        g = _cast_gradient(g, edge.out_dtype)
                     previous = pending.get(edge)
                     pending[edge] = g if previous is None else previous + g
                     count = counts[edge] - 1
@@ -228,6 +228,17 @@ def _visited(
             stack.extend(inner for inner in node.edges if isinstance(inner, Node))
 
 
+def _cast_gradient(g: Variable, dtype: Any) -> Variable:
+    """``g`` in ``dtype``; a complex gradient of a real value keeps its real part (the real
+    value's derivative, as in PyTorch)."""
+    xp = namespace_of(g.data)
+    if xp.isdtype(g.data.dtype, "complex floating") and not xp.isdtype(dtype, "complex floating"):
+        from .functions import real
+
+        g = real(g)
+    return g if g.data.dtype == dtype else g.astype(dtype)
+
+
 def _collect_leaf(leaves: dict[int, tuple[Variable, Variable]], var: Variable, g: Variable) -> None:
     """Add ``g`` to the gradient that ``var`` will receive at the end of this backward."""
     shape = g.data.shape
@@ -238,7 +249,7 @@ def _collect_leaf(leaves: dict[int, tuple[Variable, Variable]], var: Variable, g
     if g.data.dtype != var.data.dtype:
         # A gradient has its value's dtype (as in PyTorch): a float64 batch fed to a float32
         # model gives float32 parameter gradients, so an update never changes a dtype.
-        g = g.astype(var.data.dtype)
+        g = _cast_gradient(g, var.data.dtype)
     key = id(var)
     if key in leaves:
         leaves[key] = (var, leaves[key][1] + g)

@@ -1,8 +1,11 @@
 """Gradient checking: central differences against the backward engine.
 
-Works on any backend. On a device without float64 (an OpenCL GPU lacking ``cl_khr_fp64``),
-the reference is computed in float64 on the host (numpy) and compared with the device's float32
-gradient at float32 tolerances.
+Works on any backend. Complex inputs follow PyTorch's convention: the gradient of a real loss
+with respect to ``z = x + iy`` is ``dL/dx + i dL/dy``, so the numerical reference perturbs the
+real and the imaginary part of each element in turn; a complex output is turned into a real
+loss with random weights on its real and imaginary parts. On a device without float64 (an
+OpenCL GPU lacking ``cl_khr_fp64``), the reference is computed in float64 on the host (numpy)
+and compared with the device's float32 gradient at float32 tolerances.
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any, eps: float = 1e-6) -> np
     """Central differences ``(f(x + eps e_i) - f(x - eps e_i)) / 2 eps`` of a scalar function.
 
     ``x`` may be a Variable or an array; ``f`` receives a Variable and returns a one-element
-    Variable (or array). The result is a float64 NumPy array of ``x``'s shape.
+    Variable (or array). The result is a float64 NumPy array of ``x``'s shape; for a complex
+    ``x`` it is complex128, ``dL/dx + i dL/dy`` (real and imaginary parts perturbed in turn).
 
     Parameters
     ----------
@@ -76,18 +80,25 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any, eps: float = 1e-6) -> np
     data = x.data if isinstance(x, Variable) else x
     needs = isinstance(x, Variable) and x.requires_grad  # gradgradcheck differentiates inside f
     xp = namespace_of(data)
-    host = to_numpy(data).astype(np.float64)
+    host = _wide(to_numpy(data))
     out = np.zeros_like(host)
     flat = host.reshape(-1)
+    steps = (eps, 1j * eps) if np.iscomplexobj(host) else (eps,)
     for i in range(flat.size):
         saved = flat[i]
-        flat[i] = saved + eps
-        plus = _scalar(f(Variable(_back(host, data, xp), requires_grad=needs)))
-        flat[i] = saved - eps
-        minus = _scalar(f(Variable(_back(host, data, xp), requires_grad=needs)))
-        flat[i] = saved
-        out.reshape(-1)[i] = (plus - minus) / (2 * eps)
+        for step in steps:
+            flat[i] = saved + step
+            plus = _scalar(f(Variable(_back(host, data, xp), requires_grad=needs)))
+            flat[i] = saved - step
+            minus = _scalar(f(Variable(_back(host, data, xp), requires_grad=needs)))
+            flat[i] = saved
+            out.reshape(-1)[i] += (plus - minus) / (2 * eps) * (step / eps)
     return out
+
+
+def _wide(host: np.ndarray) -> np.ndarray:
+    """``host`` in float64, or complex128 when it is complex."""
+    return host.astype(np.complex128 if np.iscomplexobj(host) else np.float64)
 
 
 def _back(host: np.ndarray, like: Any, xp: Any) -> Any:
@@ -204,7 +215,7 @@ def gradcheck(
         a = (
             np.zeros(inputs[i].shape)
             if analytic[pos] is None
-            else to_numpy(analytic[pos].data).astype(np.float64)
+            else _wide(to_numpy(analytic[pos].data))
         )
 
         def f_i(v, i=i):
@@ -227,7 +238,8 @@ def _grads(loss: Variable, inputs: list[Variable]) -> tuple[Variable | None, ...
 
 
 def _is_f64(x: Variable) -> bool:
-    return str(x.dtype) == "float64" or getattr(x.dtype, "name", "") == "float64"
+    names = ("float64", "complex128")
+    return str(x.dtype) in names or getattr(x.dtype, "name", "") in names
 
 
 def _as_var(value: Any) -> Variable:
@@ -235,18 +247,31 @@ def _as_var(value: Any) -> Variable:
 
 
 def _weights(out: Variable) -> Any:
-    """Fixed random weights that turn a non-scalar output into a scalar."""
+    """Fixed random weights that turn a non-scalar output into a scalar; for a complex output,
+    a pair of real weights, for its real and its imaginary parts (always, even at size 1)."""
+    host_out = to_numpy(out.data)
+    rng = np.random.default_rng(0)
+    xp = namespace_of(out.data)
+    if np.iscomplexobj(host_out):
+        part = host_out.real.dtype
+        return tuple(to_backend(rng.standard_normal(out.shape).astype(part), xp) for _ in range(2))
     if out.size == 1:
         return None
-    rng = np.random.default_rng(0)
-    host = rng.standard_normal(out.shape).astype(to_numpy(out.data).dtype)
-    return to_backend(host, namespace_of(out.data))
+    host = rng.standard_normal(out.shape).astype(host_out.dtype)
+    return to_backend(host, xp)
 
 
 def _weighted(fn: Callable[..., Any], weights: Any, inputs: list[Variable]) -> Callable[..., Any]:
+    from .functions import imag, real
+
     def loss(*args: Any) -> Variable:
         out = _as_var(fn(*args))
-        return out.sum() if weights is None else (out * Variable(weights)).sum()
+        if weights is None:
+            return out.sum()
+        if isinstance(weights, tuple):  # a complex output: weights on both parts
+            wr, wi = (Variable(w) for w in weights)
+            return (real(out) * wr).sum() + (imag(out) * wi).sum()
+        return (out * Variable(weights)).sum()
 
     return loss
 
@@ -263,8 +288,8 @@ def _compare(
     index = np.unravel_index(int(np.argmax(np.where(np.isnan(err), np.inf, err))), a.shape)
     message = (
         f"gradcheck: {what}: analytical and numerical gradients differ at index "
-        f"{tuple(int(i) for i in index)}: analytical {float(a[index])!r}, "
-        f"numerical {float(n[index])!r} "
+        f"{tuple(int(i) for i in index)}: analytical {a[index].item()!r}, "
+        f"numerical {n[index].item()!r} "
         f"(atol {atol}, rtol {rtol}; {int(bad.sum())} of {a.size} elements off)"
     )
     if raise_exception:
@@ -279,18 +304,22 @@ def _gradcheck_host_reference(
     float64 on the host (numpy), at float32 tolerances."""
     np_xp = get_backend("numpy")
     host_inputs = [
-        Variable(to_numpy(x.data).astype(np.float64) if x.requires_grad else to_numpy(x.data))
-        for x in inputs
+        Variable(_wide(to_numpy(x.data)) if x.requires_grad else to_numpy(x.data)) for x in inputs
     ]
     weights = _weights(_as_var(fn(*inputs)))
-    host_weights = None if weights is None else np_xp.asarray(to_numpy(weights), dtype="float64")
+    if isinstance(weights, tuple):
+        host_weights = tuple(np_xp.asarray(to_numpy(w), dtype="float64") for w in weights)
+    else:
+        host_weights = (
+            None if weights is None else np_xp.asarray(to_numpy(weights), dtype="float64")
+        )
     device_grads = _grads(_weighted(fn, weights, inputs)(*inputs), [inputs[i] for i in targets])
     host_loss = _weighted(fn, host_weights, host_inputs)
     for pos, i in enumerate(targets):
         a = (
             np.zeros(inputs[i].shape)
             if device_grads[pos] is None
-            else to_numpy(device_grads[pos].data).astype(np.float64)
+            else _wide(to_numpy(device_grads[pos].data))
         )
 
         def f_i(v, i=i):

@@ -28,7 +28,8 @@ __all__ = ["Function", "LeafEdge", "Node", "registry"]
 
 registry: dict[str, type[Function]] = {}
 
-_SCALARS = (int, float, bool)
+_SCALARS = (int, float, bool, complex)
+_FLOATING = ("real floating", "complex floating")
 _NUMPY_NUMBER = (np.number, np.bool_)
 
 
@@ -517,7 +518,11 @@ def _lift_scalars(raw: list[Any], xp: Any) -> list[Any]:
     for r in raw:
         if isinstance(r, _SCALARS):
             target = dtype
-            if isinstance(r, float) and not xp.isdtype(dtype, "real floating"):
+            if isinstance(r, complex) and not xp.isdtype(dtype, "complex floating"):
+                # a complex scalar beside real floats: the complex dtype of their precision
+                floating = xp.isdtype(dtype, "real floating")
+                target = xp.result_type(dtype, xp.complex64) if floating else None
+            elif isinstance(r, float) and not xp.isdtype(dtype, _FLOATING):
                 target = None  # int array with a float scalar: default float dtype
             r = xp.asarray(r, dtype=target, **on_device)
         out.append(r)

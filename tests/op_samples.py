@@ -193,6 +193,10 @@ ARITHMETIC = _family(
         OpSample("sqrt", lambda x: x.sqrt(), ((2, 3),), domain=positive),
         OpSample("square", lambda x: x.square(), ((2, 3),)),
         OpSample("square", lambda x: ax.square(x), ((),)),
+        OpSample("real", lambda x: ax.real(x) * x, ((2, 3),)),
+        OpSample("imag", lambda x: ax.imag(x) + x, ((2, 3),), note="zero-on-real"),
+        OpSample("conj", lambda x: ax.conj(x) * x, ((2, 3),)),
+        OpSample("angle", lambda x: ax.angle(x) + x, ((2, 3),), domain=_NONZERO),
         OpSample(
             "clip",
             lambda x: x.clip(-0.5, 0.5),

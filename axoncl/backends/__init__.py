@@ -49,7 +49,7 @@ _NAMESPACE_CACHE: dict[type, ModuleType] = {}
 # ``namespace_of_type(type(array))``: the namespace of arrays of that type, or None before
 # namespace_of has met one. A bound dict.get, so the op hot path (Function.apply) pays no call.
 namespace_of_type: Callable[[type], ModuleType | None] = _NAMESPACE_CACHE.get
-_SCALARS = (int, float, bool)
+_SCALARS = (int, float, bool, complex)
 
 
 class DeviceSpecError(ValueError):

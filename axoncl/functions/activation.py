@@ -10,7 +10,7 @@ from ..grad_mode import is_grad_enabled
 from ..graph import Function
 from ..variable import Variable, _new_variable
 from . import _docstrings
-from .arithmetic import abs, exp, expm1, log1p, maximum, minimum, where
+from .arithmetic import _c, abs, exp, expm1, log1p, maximum, minimum, where
 
 __all__ = [
     "elu",
@@ -94,7 +94,7 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (t,) = ctx.saved_values  # d tanh/dx = 1 - tanh²
-        return (grad * (1.0 - t * t),)
+        return (grad * _c(1.0 - t * t),)
 
 
 class Erf(Function):

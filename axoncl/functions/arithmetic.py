@@ -1,4 +1,12 @@
-"""Elementwise arithmetic: add, subtract, multiply, divide, pow, exp, log, … and where."""
+"""Elementwise arithmetic: add, subtract, multiply, divide, pow, exp, log, … and where; and
+the parts of complex values (real, imag, conj, angle).
+
+Complex inputs follow PyTorch's convention: the gradient of a real loss ``L`` with respect to
+``z = x + iy`` is ``dL/dx + i dL/dy`` (twice the conjugate Wirtinger derivative ``dL/dz*``).
+So the rule of a holomorphic ``f`` multiplies the incoming gradient by ``conj(f'(z))``: the
+rules below conjugate their derivative factors with :func:`_c`, which is the identity on real
+values (no copy).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +20,13 @@ from ._util import check_broadcast, unbroadcast
 __all__ = [
     "abs",
     "add",
+    "angle",
     "clip",
+    "conj",
     "divide",
     "exp",
     "expm1",
+    "imag",
     "log",
     "log1p",
     "maximum",
@@ -23,12 +34,23 @@ __all__ = [
     "multiply",
     "negative",
     "pow",
+    "real",
     "sign",
     "sqrt",
     "square",
     "subtract",
     "where",
 ]
+
+
+def _is_complex(v: Variable) -> bool:
+    """Whether the Variable ``v`` holds a complex floating array."""
+    return v.xp.isdtype(v.dtype, "complex floating")
+
+
+def _c(v: Variable) -> Variable:
+    """``conj(v)``, differentiably, for complex ``v``; ``v`` itself for real ``v``."""
+    return Conj.apply(v) if _is_complex(v) else v
 
 
 class Add(Function):
@@ -80,8 +102,8 @@ class Multiply(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_values  # d(xy)/dx = y, d(xy)/dy = x
-        gx = unbroadcast(grad * y, x.shape) if ctx.needs_input_grad[0] else None
-        gy = unbroadcast(grad * x, y.shape) if ctx.needs_input_grad[1] else None
+        gx = unbroadcast(grad * _c(y), x.shape) if ctx.needs_input_grad[0] else None
+        gy = unbroadcast(grad * _c(x), y.shape) if ctx.needs_input_grad[1] else None
         return gx, gy
 
 
@@ -98,8 +120,10 @@ class Divide(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_values  # d(x/y)/dx = 1/y, d(x/y)/dy = -x/y²
-        gx = unbroadcast(grad / y, x.shape) if ctx.needs_input_grad[0] else None
-        gy = unbroadcast(-grad * x / (y * y), y.shape) if ctx.needs_input_grad[1] else None
+        gx = unbroadcast(grad / _c(y), x.shape) if ctx.needs_input_grad[0] else None
+        gy = None
+        if ctx.needs_input_grad[1]:
+            gy = unbroadcast(-grad * _c(x / (y * y)), y.shape)
         return gx, gy
 
 
@@ -131,11 +155,14 @@ class Pow(Function):
         x, y, out = ctx.saved_values
         gx = gy = None
         if ctx.needs_input_grad[0]:  # d(x^y)/dx = y x^(y-1)
-            gx = unbroadcast(grad * y * x ** (y - 1.0), x.shape)
-        if ctx.needs_input_grad[1]:  # d(x^y)/dy = x^y ln x, taken as 0 where x <= 0
+            gx = unbroadcast(grad * _c(y * x ** (y - 1.0)), x.shape)
+        if ctx.needs_input_grad[1]:  # d(x^y)/dy = x^y ln x, taken as 0 where x <= 0 (real x)
             xp = ctx.xp
-            safe = where(Variable(x.data > 0), x, Variable(xp.ones_like(x.data)))
-            gy = unbroadcast(grad * out * log(safe), y.shape)
+            if _is_complex(x):
+                safe = where(Variable(x.data != 0), x, Variable(xp.ones_like(x.data)))
+            else:
+                safe = where(Variable(x.data > 0), x, Variable(xp.ones_like(x.data)))
+            gy = unbroadcast(grad * _c(out * log(safe)), y.shape)
         return gx, gy
 
 
@@ -149,7 +176,7 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_values  # d|x|/dx = sign(x)
+        (x,) = ctx.saved_values  # d|x|/dx = sign(x); for complex x, sign(x) = x / |x|
         return (grad * sign(x),)
 
 
@@ -177,7 +204,7 @@ class Exp(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_values  # d(e^x)/dx = e^x
-        return (grad * out,)
+        return (grad * _c(out),)
 
 
 class Expm1(Function):
@@ -192,7 +219,7 @@ class Expm1(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_values  # d(e^x - 1)/dx = e^x = out + 1
-        return (grad * (out + 1.0),)
+        return (grad * _c(out + 1.0),)
 
 
 class Log(Function):
@@ -206,7 +233,7 @@ class Log(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_values  # d(ln x)/dx = 1/x
-        return (grad / x,)
+        return (grad / _c(x),)
 
 
 class Log1p(Function):
@@ -220,7 +247,7 @@ class Log1p(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_values  # d ln(1+x)/dx = 1/(1+x)
-        return (grad / (x + 1.0),)
+        return (grad / _c(x + 1.0),)
 
 
 class Sqrt(Function):
@@ -235,7 +262,7 @@ class Sqrt(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_values  # d sqrt(x)/dx = 1 / (2 sqrt(x))
-        return (grad / (out * 2.0),)
+        return (grad / _c(out * 2.0),)
 
 
 class Square(Function):
@@ -249,7 +276,7 @@ class Square(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_values  # d(x²)/dx = 2x
-        return (grad * x * 2.0,)
+        return (grad * _c(x) * 2.0,)
 
 
 class Clip(Function):
@@ -327,6 +354,94 @@ class Where(Function):
         gx = unbroadcast(where(cond, grad, zero), sx) if ctx.needs_input_grad[1] else None
         gy = unbroadcast(where(cond, zero, grad), sy) if ctx.needs_input_grad[2] else None
         return None, gx, gy
+
+
+class Real(Function):
+    """The real part; a real input passes through. The gradient of a complex input is the
+    incoming (real) gradient as a complex value."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.in_dtype = x.dtype
+        xp = ctx.xp
+        return xp.real(x) if xp.isdtype(x.dtype, "complex floating") else xp.asarray(x, copy=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad.astype(ctx.in_dtype),)
+
+
+class Imag(Function):
+    """The imaginary part (zeros for a real input); the gradient of a complex input is
+    ``i * grad``, and of a real input zero."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.in_dtype = x.dtype
+        xp = ctx.xp
+        return xp.imag(x) if xp.isdtype(x.dtype, "complex floating") else xp.zeros_like(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not ctx.xp.isdtype(ctx.in_dtype, "complex floating"):
+            return (grad * 0.0,)
+        return (grad.astype(ctx.in_dtype) * 1j,)
+
+
+class Conj(Function):
+    """The complex conjugate (the identity on real input); its gradient is the conjugate of the
+    incoming one."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = ctx.xp
+        return xp.conj(x) if xp.isdtype(x.dtype, "complex floating") else xp.asarray(x, copy=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (Conj.apply(grad),)
+
+
+class Angle(Function):
+    """The argument ``atan2(imag, real)`` (0 or pi on real input, whose gradient is zero); for
+    complex ``z`` the gradient is ``grad * i z / |z|**2``, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = ctx.xp
+        ctx.save_for_backward(x)
+        if xp.isdtype(x.dtype, "complex floating"):
+            return xp.atan2(xp.imag(x), xp.real(x))
+        return xp.atan2(xp.zeros_like(x), x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_values
+        if not _is_complex(x):
+            return (grad * 0.0,)
+        r2 = Real.apply(x * _c(x))
+        safe = where(Variable(r2.data == 0), Variable(ctx.xp.ones_like(r2.data)), r2)
+        return (grad * x * 1j / safe,)
+
+
+def real(x: Any) -> Variable:
+    """Real part of ``x`` (``x`` itself for real input), as ``torch.real``."""
+    return Real.apply(x)
+
+
+def imag(x: Any) -> Variable:
+    """Imaginary part of ``x`` (zeros for real input)."""
+    return Imag.apply(x)
+
+
+def conj(x: Any) -> Variable:
+    """Complex conjugate of ``x`` (``x`` for real input)."""
+    return Conj.apply(x)
+
+
+def angle(x: Any) -> Variable:
+    """Argument of each element, ``atan2(imag(x), real(x))``, as ``torch.angle``."""
+    return Angle.apply(x)
 
 
 def add(x: Any, y: Any) -> Variable:

@@ -8,6 +8,7 @@ from ..backends import primitives
 from ..graph import Function
 from ..variable import Variable
 from ._util import unbroadcast
+from .arithmetic import _c
 
 __all__ = ["linear", "matmul"]
 
@@ -46,9 +47,9 @@ class Matmul(Function):
             g = g.reshape(g.shape + (1,))
         gx = gy = None
         if ctx.needs_input_grad[0]:
-            gx = _reduce_to(g @ y2.mT, x.shape, x2.shape)
+            gx = _reduce_to(g @ _c(y2).mT, x.shape, x2.shape)
         if ctx.needs_input_grad[1]:
-            gy = _reduce_to(x2.mT @ g, y.shape, y2.shape)
+            gy = _reduce_to(_c(x2).mT @ g, y.shape, y2.shape)
         return gx, gy
 
 

@@ -12,7 +12,7 @@ from ..graph import Function
 from ..variable import Variable
 from . import _docstrings
 from ._util import normalize_axes
-from .arithmetic import exp, where
+from .arithmetic import _c, exp, where
 from .shape import broadcast_to
 
 __all__ = ["logsumexp", "max", "mean", "min", "prod", "std", "sum", "var"]
@@ -132,7 +132,7 @@ class Prod(Function):
         zeros = xp.sum(xp.astype(is_zero, x.dtype), axis=ctx.axes, keepdims=True)
         others = where(is_zero, prod_nz * ones, prod_nz / nonzero)
         keep = (zeros == 0) | ((zeros == 1) & is_zero)
-        return (_expand(grad, ctx) * where(keep, others, ones * 0.0),)
+        return (_expand(grad, ctx) * _c(where(keep, others, ones * 0.0)),)
 
 
 class Logsumexp(Function):

@@ -14,6 +14,7 @@ from ..backends import primitives, to_backend
 from ..graph import Function
 from ..variable import Variable
 from ._util import normalize_axes, unbroadcast
+from .arithmetic import _is_complex, real
 
 __all__ = [
     "astype",
@@ -98,6 +99,8 @@ class AsType(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if _is_complex(grad) and not ctx.xp.isdtype(ctx.in_dtype, "complex floating"):
+            grad = real(grad)  # a real input cast to complex: dL/dx is the real part
         return (astype(grad, ctx.in_dtype),)
 
 

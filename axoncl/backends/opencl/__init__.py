@@ -38,6 +38,7 @@ _FAMILY_MODULES = {
     for family in (
         "creation",
         "dtypes",
+        "complexes",
         "copy",
         "elementwise",
         "indexing",
@@ -79,8 +80,9 @@ for _module in (
     importlib.import_module(f"{__name__}.{_module}")
 del _module, _name
 
-# The linalg extension is a namespace of its own, xp.linalg (not a family: its names stay there).
-from . import linalg  # noqa: E402
+# The linalg and fft extensions are namespaces of their own, xp.linalg and xp.fft (not
+# families: their names stay there); fft runs on reikna.
+from . import fft, linalg  # noqa: E402, F401
 
 __array_api_version__ = "2025.12"
 
@@ -99,6 +101,7 @@ __all__ = [
     "ascontiguous",
     "default_device",
     "e",
+    "fft",
     "from_numpy",
     "get_device",
     "inf",
@@ -123,6 +126,8 @@ _DTYPE_ORDER = (
     "uint64",
     "float32",
     "float64",
+    "complex64",
+    "complex128",
 )
 
 
@@ -150,7 +155,7 @@ class _NamespaceInfo:
 
     def dtypes(self, *, device=None, kind=None) -> dict:
         dev = get_device(device)
-        names = [n for n in _DTYPE_ORDER if n != "float64" or dev.caps.fp64]
+        names = [n for n in _DTYPE_ORDER if n not in ("float64", "complex128") or dev.caps.fp64]
         table = {n: globals()[n] for n in names}
         if kind is None:
             return table
@@ -181,11 +186,7 @@ class NotInNamespaceError(NotImplementedError, AttributeError):
     """A standard function the OpenCL namespace lacks (an AttributeError too, for hasattr)."""
 
 
-_MISSING = frozenset(
-    {
-        "fft",
-    }
-)
+_MISSING: frozenset[str] = frozenset()
 
 
 def __getattr__(name: str):

@@ -22,7 +22,7 @@ from .layout import broadcast_shapes, broadcast_strides, check_device, make_layo
 # modules.
 __all__ = ["astype"]
 
-_UINT_OF_SIZE = {1: "uchar", 2: "ushort", 4: "uint", 8: "ulong"}
+_UINT_OF_SIZE = {1: "uchar", 2: "ushort", 4: "uint", 8: "ulong", 16: "ulong2"}
 
 
 def _copy_kernel(device: Device, src: np.dtype, dst: np.dtype, name: str) -> Kernel:
@@ -51,6 +51,9 @@ def copy_into(dst: CLArray, src: CLArray) -> None:
         return
     if src.shape != dst.shape and broadcast_shapes("copy", src.shape, dst.shape) != dst.shape:
         raise ValueError(f"copy: cannot broadcast shape {src.shape} to {dst.shape}")
+    if (src.dtype.kind == "c" or dst.dtype.kind == "c") and src.dtype != dst.dtype:
+        _copy_complex(dst, src)
+        return
     shapes = (dst.shape, src.shape)
     same_shape = src.shape == dst.shape
     if same_shape and src.is_contiguous() and dst.is_contiguous():
@@ -90,9 +93,41 @@ def copy_into(dst: CLArray, src: CLArray) -> None:
     )
 
 
+def pairs(x: CLArray) -> CLArray:
+    """The float view of a complex array: shape ``x.shape + (2,)``, (real, imaginary) last."""
+    part = _dt.REAL_OF[x.dtype]
+    strides = (*(2 * s for s in x.strides), 1)
+    return CLArray(x.device, x.buffer, 2 * x.offset, (*x.shape, 2), strides, part)
+
+
+def part(x: CLArray, index: int) -> CLArray:
+    """The float view of a complex array's real (``index`` 0) or imaginary (1) parts."""
+    strides = tuple(2 * s for s in x.strides)
+    return CLArray(x.device, x.buffer, 2 * x.offset + index, x.shape, strides, _dt.REAL_OF[x.dtype])
+
+
+def _copy_complex(dst: CLArray, src: CLArray) -> None:
+    """``copy_into`` where a complex dtype meets another dtype: through float views."""
+    if dst.dtype.kind != "c":
+        raise TypeError(
+            f"copy: cannot cast complex {src.dtype} to {dst.dtype} (the array API leaves "
+            "complex to real undefined); take real(x), imag(x) or abs(x) first"
+        )
+    if src.dtype.kind == "c":
+        copy_into(pairs(dst), pairs(src))
+        return
+    copy_into(part(dst, 0), src)
+    fill(part(dst, 1), 0)
+
+
 def fill(dst: CLArray, value) -> None:
     """``dst[...] = value`` for a Python scalar; ``dst`` may be any strided view."""
     if dst.size == 0:
+        return
+    if dst.dtype.kind == "c":
+        value = complex(value)
+        fill(part(dst, 0), value.real)
+        fill(part(dst, 1), value.imag)
         return
     device = dst.device
     host = (

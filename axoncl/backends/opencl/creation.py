@@ -63,7 +63,7 @@ def _host_dtype(host: np.ndarray, obj, device: Device) -> np.dtype:
     if kind == "f":
         return _dt.default_float(device)
     if kind == "c":
-        raise TypeError("asarray: complex values are not supported by the OpenCL namespace")
+        return _dt.COMPLEX_OF[_dt.default_float(device)]
     raise TypeError(
         f"asarray: cannot make an OpenCL array from {type(obj).__name__} "
         f"(numpy sees dtype {host.dtype})"

@@ -1,8 +1,9 @@
 """Data types of the OpenCL namespace: numpy dtype objects, promotion, casting rules, C names.
 
 The namespace's dtype objects *are* numpy dtypes (``float32 == np.dtype("float32")``), so
-``result_type``, ``finfo`` and friends interoperate with numpy code. Complex dtypes are named
-(the standard lists them) but every use is refused: no kernel supports them yet.
+``result_type``, ``finfo`` and friends interoperate with numpy code. Complex arrays are stored
+as interleaved (real, imaginary) float pairs, numpy's layout; ``complexes.py`` computes on them
+through float views, so kernels typed by :data:`C_TYPE` never see a complex dtype.
 """
 
 from __future__ import annotations
@@ -53,25 +54,43 @@ UNSIGNED = (uint8, uint16, uint32, uint64)
 INTEGER = SIGNED + UNSIGNED
 FLOATING = (float32, float64)
 COMPLEX = (complex64, complex128)
-SUPPORTED = (bool, *INTEGER, *FLOATING)
+SUPPORTED = (bool, *INTEGER, *FLOATING, *COMPLEX)
+
+# The float dtype of each complex dtype's parts, and the complex dtype of each float dtype.
+REAL_OF = {complex64: float32, complex128: float64}
+COMPLEX_OF = {float32: complex64, float64: complex128}
 
 DEFAULT_INT = int64
 DEFAULT_INDEX = int64
 
-# OpenCL C type of each supported dtype; bool is stored as one byte (0 or 1).
-C_TYPE = {
-    bool: "uchar",
-    int8: "char",
-    int16: "short",
-    int32: "int",
-    int64: "long",
-    uint8: "uchar",
-    uint16: "ushort",
-    uint32: "uint",
-    uint64: "ulong",
-    float32: "float",
-    float64: "double",
-}
+
+class _CTypes(dict):
+    """``C_TYPE``; a complex dtype, which no typed kernel takes, raises a clear TypeError."""
+
+    def __missing__(self, key):
+        raise TypeError(
+            f"complex dtype {key} is not supported by this operation on OpenCL; "
+            "see docs/array-api.md for the functions that take complex arrays"
+        )
+
+
+# OpenCL C type of each real dtype; bool is stored as one byte (0 or 1). Complex dtypes have
+# none: complexes.py computes on float views of their (real, imaginary) pairs.
+C_TYPE = _CTypes(
+    {
+        bool: "uchar",
+        int8: "char",
+        int16: "short",
+        int32: "int",
+        int64: "long",
+        uint8: "uchar",
+        uint16: "ushort",
+        uint32: "uint",
+        uint64: "ulong",
+        float32: "float",
+        float64: "double",
+    }
+)
 
 # Kind codes handed to the kernels as -DKIND=...
 KIND_BOOL, KIND_SIGNED, KIND_UNSIGNED, KIND_FLOAT = 0, 1, 2, 3
@@ -98,19 +117,14 @@ def as_dtype(dtype, device, op: str = "asarray") -> np.dtype:
         dt = np.dtype(dtype)
     except TypeError:
         raise TypeError(f"{op}: expected a dtype of the OpenCL namespace, got {dtype!r}") from None
-    if dt in COMPLEX:
-        raise TypeError(
-            f"{op}: complex dtypes ({dt}) are not supported by the OpenCL namespace yet; "
-            "use float32/float64"
-        )
-    if dt not in C_TYPE:
+    if dt not in SUPPORTED:
         raise TypeError(
             f"{op}: dtype {dt} is not an array-API dtype; expected one of "
             + ", ".join(str(d) for d in SUPPORTED)
         )
-    if dt == float64 and device is not None and not device.caps.fp64:
+    if dt in (float64, complex128) and device is not None and not device.caps.fp64:
         raise TypeError(
-            f"{op}: float64 needs cl_khr_fp64; device {device.id} ({device.caps.name}) lacks it; "
+            f"{op}: {dt} needs cl_khr_fp64; device {device.id} ({device.caps.name}) lacks it; "
             "use float32"
         )
     return dt
@@ -123,6 +137,9 @@ def _promote_pair(a: np.dtype, b: np.dtype) -> np.dtype:
         return b
     if b == bool:
         return a
+    if a.kind == "c" or b.kind == "c":  # complex wins; the wider part precision wins
+        wide = 8 in (_part_size(a), _part_size(b))
+        return complex128 if wide else complex64
     fa, fb = a.kind == "f", b.kind == "f"
     if fa and fb:
         return float64 if float64 in (a, b) else float32
@@ -141,8 +158,13 @@ def _promote_pair(a: np.dtype, b: np.dtype) -> np.dtype:
     return np.dtype(f"int{unsigned.itemsize * 16}")
 
 
+def _part_size(dt: np.dtype) -> int:
+    """Bytes of a float or complex dtype's real part; 0 for integers and bool."""
+    return dt.itemsize // 2 if dt.kind == "c" else (dt.itemsize if dt.kind == "f" else 0)
+
+
 def _is_array(x) -> _builtin_bool:
-    return hasattr(x, "dtype") and hasattr(x, "shape") and not isinstance(x, np.dtype)
+    return hasattr(x, "dtype") and hasattr(x, "shape") and not isinstance(x, (np.dtype, type))
 
 
 def scalar_dtype(value, array_dtype: np.dtype, device, op: str) -> np.dtype:
@@ -161,9 +183,11 @@ def scalar_dtype(value, array_dtype: np.dtype, device, op: str) -> np.dtype:
                 )
         return array_dtype
     if isinstance(value, float):
-        return array_dtype if array_dtype.kind == "f" else default_float(device)
+        return array_dtype if array_dtype.kind in "fc" else default_float(device)
     if isinstance(value, complex):
-        raise TypeError(f"{op}: complex scalars are not supported by the OpenCL namespace")
+        if array_dtype.kind in "fc":
+            return COMPLEX_OF.get(array_dtype, array_dtype)
+        return COMPLEX_OF[default_float(device)]
     raise TypeError(f"{op}: expected an array or a Python scalar, got {type(value).__name__}")
 
 
@@ -240,8 +264,12 @@ def can_cast(from_, to) -> _builtin_bool:
         return True
     if dst == bool:
         return False
+    if src.kind == "c":
+        return dst.kind == "c" and dst.itemsize >= src.itemsize
     if src.kind == "f":
-        return dst.kind == "f" and dst.itemsize >= src.itemsize
+        return dst.kind in "fc" and _part_size(dst) >= src.itemsize
+    if dst.kind == "c":
+        return False
     if dst.kind == "f":
         return False  # int -> float is not a promotion in the standard
     try:
@@ -288,8 +316,9 @@ def finfo(type):  # noqa: A002 - the standard's name
     (32, 1.1920928955078125e-07)
     """
     dt = type.dtype if _is_array(type) else np.dtype(type)
-    if dt.kind != "f":
+    if dt.kind not in "fc":
         raise TypeError(f"finfo: expected a floating dtype, got {dt}")
+    dt = REAL_OF.get(dt, dt)  # a complex dtype's limits are those of its parts
     info = np.finfo(dt)
     return _FInfo(
         bits=int(info.bits),

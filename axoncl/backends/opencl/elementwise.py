@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from . import complexes as _cx
 from . import dtypes as _dt
 from .array import CLArray, empty, from_numpy
 from .copy import cast, copy_into, fill
@@ -175,6 +176,8 @@ def unary(name: str, x) -> CLArray:
     """Apply the unary elementwise function ``name``; the result is a new contiguous array."""
     if not isinstance(x, CLArray):
         raise TypeError(f"{name}: expected an OpenCL array, got {type_name(x)}")
+    if x.dtype.kind == "c":
+        return _cx.unary(name, x)
     rule = UNARY[name][0]
     dtype = x.dtype
     if rule == FLOAT:
@@ -353,6 +356,8 @@ def binary(name: str, a, b) -> CLArray:
                     shapes=(shape, shape),
                 )
                 return out
+    if _cx.is_complex(a) or _cx.is_complex(b):
+        return _cx.binary(name, a, b)
     a, b, kdtype, out_dtype, shape, device = _prepare_binary(name, a, b)
     out = empty(shape, out_dtype, device)
     _binary_into(name, a, b, out, kdtype)
@@ -392,7 +397,11 @@ def _overlaps(x: CLArray, other) -> bool:
 
 def binary_inplace(name: str, x: CLArray, other) -> CLArray:
     """``x op= other``: the result must keep x's dtype and shape (array API rules)."""
-    a, b, kdtype, out_dtype, shape, device = _prepare_binary(name, x, other)
+    if _cx.is_complex(x) or _cx.is_complex(other):
+        result = _cx.binary(name, x, other)
+        out_dtype, shape = result.dtype, result.shape
+    else:
+        a, b, kdtype, out_dtype, shape, device = _prepare_binary(name, x, other)
     if out_dtype != x.dtype:
         raise TypeError(
             f"{name}: in-place result would be {out_dtype}, but the array is "
@@ -403,7 +412,9 @@ def binary_inplace(name: str, x: CLArray, other) -> CLArray:
             f"{name}: in-place result would have shape {shape}, but the array has {x.shape}"
         )
     x.bump_version()
-    if a is x and not _overlaps(x, b):
+    if _cx.is_complex(x) or _cx.is_complex(other):
+        copy_into(x, result)
+    elif a is x and not _overlaps(x, b):
         _binary_into(name, a, b, x, kdtype)
     else:
         tmp = empty(shape, out_dtype, device)
@@ -483,81 +494,102 @@ def clip(x, /, min=None, max=None):  # noqa: A002 - the standard's names
     return unary("positive", out) if out is x else out
 
 
-def _real_array(op: str, x) -> CLArray:
+def _numeric_array(op: str, x) -> CLArray:
     if not isinstance(x, CLArray):
         raise TypeError(f"{op}: expected an OpenCL array, got {type_name(x)}")
     if x.dtype == _dt.bool:
         raise TypeError(f"{op}: expected a numeric array, got bool")
-    return x  # every dtype of the namespace is real-valued
+    return x
 
 
 def conj(x, /) -> CLArray:
-    """Complex conjugate; the namespace's arrays are real-valued, so a copy of ``x``.
+    """Complex conjugate; a copy of ``x`` for real arrays.
 
     Parameters
     ----------
     x : CLArray
-        The input array.
+        The input array, real or complex.
 
     Returns
     -------
     CLArray
-        A copy of ``x``.
+        The conjugate (same dtype); for a real array, a copy of ``x``.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not a numeric OpenCL array.
 
     Examples
     --------
     >>> import numpy as np
     >>> import axoncl.backends.opencl as xp
-    >>> xp.conj(xp.asarray([1.5, -2.0])).to_numpy()
-    array([ 1.5, -2. ], dtype=float32)
+    >>> xp.conj(xp.asarray(np.array([1 + 2j, -3j], dtype=np.complex64))).to_numpy()
+    array([ 1.-2.j, -0.+3.j], dtype=complex64)
     """
-    return unary("positive", _real_array("conj", x))
+    x = _numeric_array("conj", x)
+    return _cx.conj(x) if x.dtype.kind == "c" else unary("positive", x)
 
 
 def real(x, /) -> CLArray:
-    """Real part; the namespace's arrays are real-valued, so a copy of ``x``.
+    """Real part (of the parts' float dtype); a copy of ``x`` for real arrays.
 
     Parameters
     ----------
     x : CLArray
-        The input array.
+        The input array, real or complex.
 
     Returns
     -------
     CLArray
-        A copy of ``x``.
+        The real parts: float32 for complex64, float64 for complex128; for a real array, a
+        copy of ``x``.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not a numeric OpenCL array.
 
     Examples
     --------
     >>> import numpy as np
     >>> import axoncl.backends.opencl as xp
-    >>> xp.real(xp.asarray([1.5, -2.0])).to_numpy()
-    array([ 1.5, -2. ], dtype=float32)
+    >>> xp.real(xp.asarray(np.array([1 + 2j, -3j], dtype=np.complex64))).to_numpy()
+    array([ 1., -0.], dtype=float32)
     """
-    return unary("positive", _real_array("real", x))
+    x = _numeric_array("real", x)
+    return _cx.real(x) if x.dtype.kind == "c" else unary("positive", x)
 
 
 def imag(x, /) -> CLArray:
-    """Imaginary part; the namespace's arrays are real-valued, so zeros of ``x``'s dtype.
+    """Imaginary part (of the parts' float dtype); zeros of ``x``'s dtype for real arrays.
 
     Parameters
     ----------
     x : CLArray
-        The input array.
+        The input array, real or complex.
 
     Returns
     -------
     CLArray
-        Zeros of ``x``'s shape and dtype.
+        The imaginary parts: float32 for complex64, float64 for complex128; for a real array,
+        zeros of ``x``'s shape and dtype.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not a numeric OpenCL array.
 
     Examples
     --------
     >>> import numpy as np
     >>> import axoncl.backends.opencl as xp
-    >>> xp.imag(xp.asarray([1.5, -2.0])).to_numpy()
-    array([0., 0.], dtype=float32)
+    >>> xp.imag(xp.asarray(np.array([1 + 2j, -3j], dtype=np.complex64))).to_numpy()
+    array([ 2., -3.], dtype=float32)
     """
-    x = _real_array("imag", x)
+    x = _numeric_array("imag", x)
+    if x.dtype.kind == "c":
+        return _cx.imag(x)
     out = empty(x.shape, x.dtype, x.device)
     fill(out, 0)
     return out
@@ -591,6 +623,8 @@ def where(condition, x1, x2, /):
     array([1, 4])
     """
     condition, x1, x2 = python_scalar(condition), python_scalar(x1), python_scalar(x2)
+    if _cx.is_complex(x1) or _cx.is_complex(x2):
+        return _cx.where(condition, x1, x2)
     arrays = [v for v in (condition, x1, x2) if isinstance(v, CLArray)]
     if not arrays:
         raise TypeError(

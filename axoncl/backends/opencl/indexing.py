@@ -37,7 +37,7 @@ from .manipulation import (
 # What this module adds to the namespace; getitem and setitem serve CLArray.
 __all__ = ["repeat", "take", "take_along_axis"]
 
-_UINT_OF_SIZE = {1: "uchar", 2: "ushort", 4: "uint", 8: "ulong"}
+_UINT_OF_SIZE = {1: "uchar", 2: "ushort", 4: "uint", 8: "ulong", 16: "ulong2"}
 
 
 def _index_kernel(device, itemsize: int, name: str) -> Kernel:
@@ -292,7 +292,12 @@ def setitem(x: CLArray, key, value) -> None:
     """``x[key] = value`` with broadcasting of ``value`` and a cast to ``x.dtype``."""
     if isinstance(value, CLArray):
         check_device("__setitem__", x, value)
-    elif not isinstance(value, (bool, int, float)):
+    elif isinstance(value, complex) and x.dtype.kind != "c":
+        raise TypeError(
+            f"__setitem__: cannot assign a complex value to a {x.dtype} array (complex to real "
+            "is undefined in the array API)"
+        )
+    elif not isinstance(value, (bool, int, float, complex)):
         raise TypeError(
             f"__setitem__: cannot assign a {type_name(value)} value to an OpenCL "
             "array; convert it with xp.asarray(..., device=...) first"

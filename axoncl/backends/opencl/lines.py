@@ -29,6 +29,11 @@ MIN_CHUNK = 4096  # shortest chunk worth a work-item of its own
 def check_array(op: str, x) -> CLArray:
     if not isinstance(x, CLArray):
         raise TypeError(f"{op}: expected a CLArray, got {type(x).__name__}")
+    if x.dtype.kind == "c":
+        raise TypeError(
+            f"{op}: not defined for complex arrays, got {x.dtype}; take real(x), imag(x) or "
+            "abs(x) first"
+        )
     if x.dtype not in _dt.C_TYPE:
         raise TypeError(f"{op}: dtype {x.dtype} is not supported by the OpenCL namespace")
     return x

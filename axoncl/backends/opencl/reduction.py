@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from . import complexes as _cx
 from . import dtypes as _dt
 from .array import CLArray, empty
 from .device import Device
@@ -280,6 +281,8 @@ def sum(  # noqa: A001 - the standard's name
     >>> sum(x, axis=1).to_numpy()                                          # doctest: +SKIP
     array([ 3., 12.], dtype=float32)
     """
+    if _complex(x, dtype):
+        return _complex_reduce("sum", x, axis, keepdims, dtype)
     x = check_array("sum", x)
     return _reduce("sum", x, axis, keepdims, "sum", sum_dtype("sum", x, dtype))
 
@@ -315,6 +318,8 @@ def prod(
     >>> prod(from_numpy(np.array([1, 2, 3, 4]), dev)).to_numpy()  # doctest: +SKIP
     array(24)
     """
+    if _complex(x, dtype):
+        return _complex_reduce("prod", x, axis, keepdims, dtype)
     x = check_array("prod", x)
     return _reduce("prod", x, axis, keepdims, "prod", sum_dtype("prod", x, dtype))
 
@@ -401,6 +406,8 @@ def mean(
     >>> mean(from_numpy(np.array([1.0, 2.0, 6.0]), dev)).to_numpy()  # doctest: +SKIP
     array(3.)
     """
+    if _complex(x, None):
+        return _complex_reduce("mean", x, axis, keepdims, None)
     x = check_array("mean", x)
     _require_float("mean", x)
     return _reduce(
@@ -413,6 +420,41 @@ def mean(
         finalk="FINAL_SCALE",
         scale=lambda n: 1.0 / n if n else math.inf,
     )
+
+
+def _complex(x, dtype) -> bool:
+    return (isinstance(x, CLArray) and x.dtype.kind == "c") or (
+        dtype is not None and np.dtype(dtype).kind == "c"
+    )
+
+
+def _complex_reduce(op_name: str, x: CLArray, axis, keepdims: bool, dtype) -> CLArray:
+    """sum, mean and prod of complex arrays: sums on the pair view (the (real, imaginary) axis
+    last and kept), products by halving with complex multiplies."""
+    if not isinstance(x, CLArray):
+        raise TypeError(f"{op_name}: expected a CLArray, got {type(x).__name__}")
+    acc = x.dtype if dtype is None else _dt.as_dtype(dtype, x.device, op_name)
+    if acc.kind != "c":
+        raise TypeError(f"{op_name}: cannot accumulate complex {x.dtype} in {acc}")
+    x = _cx.cast(x, acc)
+    axes = normalize_axes(op_name, x.ndim, axis)
+    if op_name == "prod":
+        return _cx.prod(x, axes, keepdims)
+    scale = None
+    if op_name == "mean":
+        scale = lambda n: 1.0 / n if n else math.nan  # noqa: E731
+    pairs = _cx.pairs(x)
+    out = _reduce(
+        op_name,
+        pairs,
+        axes,
+        keepdims,
+        "sum",
+        pairs.dtype,
+        finalk="FINAL_SCALE" if scale else "FINAL_ID",
+        scale=scale,
+    )
+    return _cx.from_pairs(out)
 
 
 def _moment(op_name: str, x: CLArray, axis, correction, keepdims: bool, finalk: str):

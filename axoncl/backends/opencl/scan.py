@@ -14,6 +14,7 @@ import operator
 
 import numpy as np
 
+from . import complexes as _cx
 from . import dtypes as _dt
 from .array import CLArray, ascontiguous, empty, from_numpy
 from .elementwise import binary
@@ -83,6 +84,8 @@ def cumulative_prod(
 
 
 def _scan(name: str, op: str, x, axis, dtype, include_initial: bool) -> CLArray:
+    if name == "cumulative_sum" and isinstance(x, CLArray) and x.dtype.kind == "c":
+        return _complex_cumulative_sum(x, axis, dtype, include_initial)
     x = check_array(name, x)
     if x.ndim == 0:
         raise ValueError(f"{name}: expected an array with at least one dimension, got 0-d")
@@ -152,6 +155,23 @@ def _scan(name: str, op: str, x, axis, dtype, include_initial: bool) -> CLArray:
     )
     kernel.launch_items(n_lines * n_chunks, *args, op=name)
     return out
+
+
+def _complex_cumulative_sum(x: CLArray, axis, dtype, include_initial: bool) -> CLArray:
+    """cumulative_sum of a complex array: one real scan of its pair view."""
+    acc = x.dtype if dtype is None else _dt.as_dtype(dtype, x.device, "cumulative_sum")
+    if acc.kind != "c":
+        raise TypeError(f"cumulative_sum: cannot accumulate complex {x.dtype} in {acc}")
+    if x.ndim == 0:
+        raise ValueError("cumulative_sum: expected an array with at least one dimension, got 0-d")
+    if axis is None and x.ndim != 1:
+        raise ValueError(
+            f"cumulative_sum: expected axis for a {x.ndim}-D array (shape {x.shape}); pass axis=..."
+        )
+    (axis,) = normalize_axes("cumulative_sum", x.ndim, 0 if axis is None else axis)
+    pairs = _cx.pairs(_cx.cast(x, acc))
+    out = _scan("cumulative_sum", "sum", pairs, axis, pairs.dtype, include_initial)
+    return _cx.from_pairs(out)
 
 
 def diff(x: CLArray, /, *, axis: int = -1, n: int = 1, prepend=None, append=None) -> CLArray:
