@@ -425,22 +425,94 @@ class Angle(Function):
 
 
 def real(x: Any) -> Variable:
-    """Real part of ``x`` (``x`` itself for real input), as ``torch.real``."""
+    """Real part of ``x`` (``x`` itself for real input), as ``torch.real``.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, real or complex, of any array-API namespace.
+
+    Returns
+    -------
+    Variable
+        The real parts, in the parts' float dtype; the gradient flows to ``x``'s real part.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> z = axoncl.Variable(np.array([1 + 2j, -3j]), requires_grad=True)
+    >>> axoncl.real(z).numpy()
+    array([ 1., -0.])
+    """
     return Real.apply(x)
 
 
 def imag(x: Any) -> Variable:
-    """Imaginary part of ``x`` (zeros for real input)."""
+    """Imaginary part of ``x`` (zeros for real input), as ``torch.imag``.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, real or complex, of any array-API namespace.
+
+    Returns
+    -------
+    Variable
+        The imaginary parts, in the parts' float dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> z = axoncl.Variable(np.array([1 + 2j, -3j]), requires_grad=True)
+    >>> axoncl.imag(z).numpy()
+    array([ 2., -3.])
+    """
     return Imag.apply(x)
 
 
 def conj(x: Any) -> Variable:
-    """Complex conjugate of ``x`` (``x`` for real input)."""
+    """Complex conjugate of ``x`` (``x`` for real input), as ``torch.conj``.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, real or complex, of any array-API namespace.
+
+    Returns
+    -------
+    Variable
+        The conjugate, in ``x``'s dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> z = axoncl.Variable(np.array([1 + 2j, -3j]), requires_grad=True)
+    >>> axoncl.conj(z).numpy()
+    array([ 1.-2.j, -0.+3.j])
+    """
     return Conj.apply(x)
 
 
 def angle(x: Any) -> Variable:
-    """Argument of each element, ``atan2(imag(x), real(x))``, as ``torch.angle``."""
+    """Argument of each element, ``atan2(imag(x), real(x))``, as ``torch.angle``.
+
+    Parameters
+    ----------
+    x : Variable or array
+        The input, real or complex, of any array-API namespace.
+
+    Returns
+    -------
+    Variable
+        The angles in radians, in the parts' float dtype (0 or pi for real input).
+
+    Examples
+    --------
+    >>> import numpy as np, axoncl
+    >>> z = axoncl.Variable(np.array([1 + 2j, -3j]), requires_grad=True)
+    >>> axoncl.angle(z).numpy()
+    array([ 1.10714872, -1.57079633])
+    """
     return Angle.apply(x)
 
 

@@ -413,7 +413,31 @@ def conj(z: CLArray) -> CLArray:
 
 def angle(x, /) -> CLArray:
     """The argument of each element, ``atan2(imag(x), real(x))``; 0 or pi for real input (as
-    ``torch.angle``; not in the standard)."""
+    ``torch.angle``; not in the standard).
+
+    Parameters
+    ----------
+    x : CLArray
+        The input array, real or complex.
+
+    Returns
+    -------
+    CLArray
+        The angles in radians: float32 for complex64, float64 for complex128, the default
+        float dtype for integer input.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not an OpenCL array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import axoncl.backends.opencl as xp
+    >>> xp.angle(xp.asarray(np.array([1j, -1.0 + 0j], dtype=np.complex64))).to_numpy()
+    array([1.5707964, 3.1415927], dtype=float32)
+    """
     if not isinstance(x, CLArray):
         raise TypeError(f"angle: expected an OpenCL array, got {type_name(x)}")
     if x.dtype.kind == "c":
