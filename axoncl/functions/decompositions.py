@@ -430,6 +430,16 @@ class Svdvals(Function):
 def det(a: Any) -> Variable:
     """The determinant of each matrix in ``a`` (``(..., M, M)`` → ``(...)``).
 
+    Parameters
+    ----------
+    a : Variable or array
+        Matrices ``(..., M, M)`` of any array-API namespace (a stack when there are batch axes).
+
+    Returns
+    -------
+    Variable
+        ``(...)``: one determinant per matrix (0 for a singular one).
+
     Examples
     --------
     >>> import numpy as np
@@ -442,6 +452,17 @@ def det(a: Any) -> Variable:
 
 def slogdet(a: Any) -> SlogdetResult:
     """``(sign, log|det|)`` of each matrix; only ``logabsdet`` carries a gradient.
+
+    Parameters
+    ----------
+    a : Variable or array
+        Matrices ``(..., M, M)`` of any array-API namespace (a stack when there are batch axes).
+
+    Returns
+    -------
+    SlogdetResult
+        ``(sign, logabsdet)``, each ``(...)``; a singular matrix gives sign 0 and
+        logabsdet -inf.
 
     Examples
     --------
@@ -458,6 +479,17 @@ def slogdet(a: Any) -> SlogdetResult:
 def inv(a: Any) -> Variable:
     """The inverse of each matrix in ``a``.
 
+    Parameters
+    ----------
+    a : Variable or array
+        Matrices ``(..., M, M)`` of any array-API namespace, batch axes allowed.
+        Invertible.
+
+    Returns
+    -------
+    Variable
+        ``(..., M, M)``: the inverses.
+
     Examples
     --------
     >>> import numpy as np
@@ -470,6 +502,19 @@ def inv(a: Any) -> Variable:
 
 def solve(a: Any, b: Any) -> Variable:
     """``x`` with ``a @ x = b``: ``b`` of shape ``(M,)`` is one vector, else ``(..., M, K)``.
+
+    Parameters
+    ----------
+    a : Variable or array
+        Matrices ``(..., M, M)`` of any array-API namespace, batch axes allowed.
+        Invertible.
+    b : Variable or array
+        ``(M,)`` (one right-hand side) or ``(..., M, K)``; batch axes broadcast.
+
+    Returns
+    -------
+    Variable
+        ``x`` of ``b``'s shape (after broadcasting) with ``a @ x = b``.
 
     Examples
     --------
@@ -487,6 +532,21 @@ def solve_triangular(a: Any, b: Any, *, upper: bool = False) -> Variable:
     only ``T`` gets a gradient. A zero on the diagonal gives inf or NaN on OpenCL, unchecked, as
     in PyTorch's ``solve_triangular``; other backends raise where their ``linalg.solve`` does.
 
+    Parameters
+    ----------
+    a : Variable or array
+        Matrices ``(..., M, M)`` of any array-API namespace, batch axes allowed.
+        Only its lower (or upper) triangle is read.
+    b : Variable or array
+        ``(..., M, K)`` right-hand sides; batch axes broadcast.
+    upper : bool
+        Use the upper triangle instead of the lower one.
+
+    Returns
+    -------
+    Variable
+        ``(..., M, K)``: ``x`` with ``T @ x = b``.
+
     Examples
     --------
     >>> import numpy as np
@@ -501,6 +561,19 @@ def solve_triangular(a: Any, b: Any, *, upper: bool = False) -> Variable:
 def cholesky(a: Any, upper: bool = False) -> Variable:
     """The Cholesky factor of each symmetric positive-definite matrix (lower, or upper ``Lᵀ``).
 
+    Parameters
+    ----------
+    a : Variable or array
+        Matrices ``(..., M, M)`` of any array-API namespace, batch axes allowed.
+        Symmetric positive-definite.
+    upper : bool
+        Return the upper factor ``Lᵀ`` instead of ``L``.
+
+    Returns
+    -------
+    Variable
+        ``(..., M, M)``, triangular, with ``a = L Lᵀ``.
+
     Examples
     --------
     >>> import numpy as np
@@ -514,6 +587,18 @@ def cholesky(a: Any, upper: bool = False) -> Variable:
 
 def qr(a: Any, mode: str = "reduced") -> QRResult:
     """``Q`` with orthonormal columns and upper-triangular ``R``, ``a = Q R``.
+
+    Parameters
+    ----------
+    x : Variable or array
+        Matrices ``(..., M, N)`` of any array-API namespace.
+    mode : {'reduced', 'complete'}
+        ``Q`` of shape ``(..., M, K)``, ``K = min(M, N)``, or ``(..., M, M)``.
+
+    Returns
+    -------
+    QRResult
+        ``(Q, R)`` with ``a = Q R``, ``Q`` with orthonormal columns, ``R`` upper triangular.
 
     Examples
     --------
@@ -534,6 +619,18 @@ def qr(a: Any, mode: str = "reduced") -> QRResult:
 def eigh(a: Any) -> EighResult:
     """Eigenvalues (ascending) and eigenvectors (columns) of each symmetric matrix.
 
+    Parameters
+    ----------
+    a : Variable or array
+        Matrices ``(..., M, M)`` of any array-API namespace, batch axes allowed.
+        Symmetric; only the lower triangle is read, as numpy does.
+
+    Returns
+    -------
+    EighResult
+        ``(eigenvalues, eigenvectors)``: ``(..., M)`` ascending, and ``(..., M, M)`` with the
+        eigenvectors as columns. Gradients need distinct eigenvalues (see docs/linalg.md).
+
     Examples
     --------
     >>> import numpy as np
@@ -551,6 +648,17 @@ def eigh(a: Any) -> EighResult:
 def eigvalsh(a: Any) -> Variable:
     """Eigenvalues (ascending) of each symmetric matrix.
 
+    Parameters
+    ----------
+    a : Variable or array
+        Matrices ``(..., M, M)`` of any array-API namespace, batch axes allowed.
+        Symmetric.
+
+    Returns
+    -------
+    Variable
+        ``(..., M)``: the eigenvalues, ascending.
+
     Examples
     --------
     >>> import numpy as np
@@ -563,6 +671,19 @@ def eigvalsh(a: Any) -> Variable:
 
 def svd(a: Any, full_matrices: bool = True) -> SVDResult:
     """``U``, ``S`` (descending) and ``Vh`` with ``a = U diag(S) Vh``.
+
+    Parameters
+    ----------
+    x : Variable or array
+        Matrices ``(..., M, N)`` of any array-API namespace.
+    full_matrices : bool
+        ``U`` ``(..., M, M)`` and ``Vh`` ``(..., N, N)``; False: ``K = min(M, N)`` columns/rows.
+
+    Returns
+    -------
+    SVDResult
+        ``(U, S, Vh)`` with ``a = U diag(S) Vh``, ``S`` ``(..., K)`` descending. Gradients need
+        distinct singular values (see docs/linalg.md).
 
     Examples
     --------
@@ -582,6 +703,16 @@ def svd(a: Any, full_matrices: bool = True) -> SVDResult:
 def svdvals(a: Any) -> Variable:
     """The singular values (descending) of each matrix.
 
+    Parameters
+    ----------
+    x : Variable or array
+        Matrices ``(..., M, N)`` of any array-API namespace.
+
+    Returns
+    -------
+    Variable
+        ``(..., K)``, ``K = min(M, N)``: the singular values, descending.
+
     Examples
     --------
     >>> import numpy as np
@@ -597,6 +728,18 @@ def pinv(a: Any, rtol: float | None = None) -> Variable:
 
     Built on :func:`svd`, so its gradient needs distinct singular values, and a rank that does
     not change near ``a``. ``rtol`` defaults to ``max(M, N) · eps`` as in the standard.
+
+    Parameters
+    ----------
+    x : Variable or array
+        Matrices ``(..., M, N)`` of any array-API namespace.
+    rtol : float or None
+        Relative cut-off for small singular values; None: ``max(M, N) · eps``.
+
+    Returns
+    -------
+    Variable
+        ``(..., N, M)``: the pseudo-inverses.
 
     Examples
     --------
@@ -622,6 +765,23 @@ def matrix_power(a: Any, n: int) -> Variable:
     """``a`` multiplied by itself ``n`` times (``n < 0``: powers of the inverse; ``0``: I).
 
     Uses binary exponentiation: about ``2·log2(n)`` products.
+
+    Parameters
+    ----------
+    a : Variable or array
+        Matrices ``(..., M, M)`` of any array-API namespace (a stack when there are batch axes).
+    n : int
+        The power; negative powers invert ``a`` first.
+
+    Returns
+    -------
+    Variable
+        ``(..., M, M)``: ``aⁿ``.
+
+    Raises
+    ------
+    TypeError
+        When ``n`` is not an integer.
 
     Examples
     --------
@@ -650,6 +810,18 @@ def matrix_power(a: Any, n: int) -> Variable:
 
 def matrix_rank(a: Any, rtol: float | None = None) -> Variable:
     """The number of singular values above ``rtol · max(S)`` (an integer: no gradient).
+
+    Parameters
+    ----------
+    x : Variable or array
+        Matrices ``(..., M, N)`` of any array-API namespace.
+    rtol : float or None
+        Relative tolerance; None: ``max(M, N) · eps`` of the dtype.
+
+    Returns
+    -------
+    Variable
+        ``(...)``, integer: the rank of each matrix.
 
     Examples
     --------

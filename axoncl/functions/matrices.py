@@ -13,7 +13,7 @@ from typing import Any
 from ..backends import device_kwargs
 from ..variable import Variable
 from ._util import as_variable, normalize_axes
-from .arithmetic import abs
+from .arithmetic import abs, conj
 from .contraction import einsum
 from .decompositions import svdvals
 from .norms import norm
@@ -33,6 +33,23 @@ __all__ = [
 
 def diagonal(x: Any, *, offset: int = 0) -> Variable:
     """The diagonal ``offset`` of each matrix in ``x`` (``(..., M, N)`` → ``(..., L)``).
+
+    Parameters
+    ----------
+    x : Variable or array
+        An array of 2 or more axes; the last two hold the matrices.
+    offset : int
+        0 the main diagonal, > 0 above it, < 0 below it.
+
+    Returns
+    -------
+    Variable
+        ``(..., L)``: the diagonal of each matrix.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` has fewer than 2 axes.
 
     Examples
     --------
@@ -57,6 +74,18 @@ def diagonal(x: Any, *, offset: int = 0) -> Variable:
 def trace(x: Any, *, offset: int = 0) -> Variable:
     """The sum of diagonal ``offset`` of each matrix in ``x``.
 
+    Parameters
+    ----------
+    x : Variable or array
+        An array of 2 or more axes; the last two hold the matrices.
+    offset : int
+        Which diagonal: 0 the main one, > 0 above, < 0 below.
+
+    Returns
+    -------
+    Variable
+        ``(...)``: one sum per matrix.
+
     Examples
     --------
     >>> import numpy as np
@@ -69,6 +98,21 @@ def trace(x: Any, *, offset: int = 0) -> Variable:
 
 def outer(x1: Any, x2: Any) -> Variable:
     """The outer product of two vectors.
+
+    Parameters
+    ----------
+    x1, x2 : Variable or array
+        Two vectors ``(M,)`` and ``(N,)`` of one namespace.
+
+    Returns
+    -------
+    Variable
+        ``(M, N)``: ``x1[i] · x2[j]``.
+
+    Raises
+    ------
+    ValueError
+        When either operand is not one-dimensional.
 
     Examples
     --------
@@ -86,6 +130,23 @@ def outer(x1: Any, x2: Any) -> Variable:
 def vecdot(x1: Any, x2: Any, *, axis: int = -1) -> Variable:
     """The dot product along ``axis``, with broadcasting of the other axes.
 
+    Parameters
+    ----------
+    x1, x2 : Variable or array
+        The operands, of one namespace; other axes broadcast.
+    axis : int
+        The axis summed over (conjugating ``x1`` for complex input, as the standard says).
+
+    Returns
+    -------
+    Variable
+        The dot products, of the broadcast shape without ``axis``.
+
+    Raises
+    ------
+    ValueError
+        When the sizes along ``axis`` differ.
+
     Examples
     --------
     >>> import numpy as np
@@ -98,11 +159,34 @@ def vecdot(x1: Any, x2: Any, *, axis: int = -1) -> Variable:
         raise ValueError(
             f"vecdot: expected equal sizes along axis {axis}, got shapes {x1.shape} and {x2.shape}"
         )
+    if _is_complex(x1):  # the standard's vecdot conjugates x1, as numpy's and torch's do
+        x1 = conj(x1)
     return (x1 * x2).sum(axis=axis)
+
+
+def _is_complex(x: Variable) -> bool:
+    return x.xp.isdtype(x.dtype, "complex floating")
 
 
 def cross(x1: Any, x2: Any, *, axis: int = -1) -> Variable:
     """The cross product of 3-vectors along ``axis``, with broadcasting of the other axes.
+
+    Parameters
+    ----------
+    x1, x2 : Variable or array
+        The operands, of one namespace; other axes broadcast. Size 3 along ``axis``.
+    axis : int
+        The axis holding the 3-vectors.
+
+    Returns
+    -------
+    Variable
+        The cross products, of the broadcast shape.
+
+    Raises
+    ------
+    ValueError
+        When either operand's size along ``axis`` is not 3.
 
     Examples
     --------
@@ -135,6 +219,24 @@ def _take(x: Variable, i: int, axis: int) -> Variable:
 def tensordot(x1: Any, x2: Any, *, axes: int | tuple[Any, Any] = 2) -> Variable:
     """Sum of products over ``axes``: the last ``axes`` of ``x1`` with the first of ``x2``, or
     two sequences of axes.
+
+    Parameters
+    ----------
+    x1, x2 : Variable or array
+        The operands, of one namespace.
+    axes : int or (sequence, sequence)
+        The last ``axes`` axes of ``x1`` and the first of ``x2``, or two sequences of axes
+        paired in order.
+
+    Returns
+    -------
+    Variable
+        The remaining axes of ``x1`` followed by those of ``x2``.
+
+    Raises
+    ------
+    ValueError
+        When ``axes`` is out of range or the paired axes' sizes differ.
 
     Examples
     --------
@@ -180,6 +282,22 @@ def vector_norm(
 ) -> Variable:
     """The vector ``ord``-norm over ``axis`` (all axes by default); ``ord = 0`` counts non-zeros.
 
+    Parameters
+    ----------
+    x : Variable or array
+        The input, of any array-API namespace.
+    axis : int, tuple of int or None
+        The axes reduced; None: all of them.
+    keepdims : bool
+        Keep the reduced axes as size 1.
+    ord : float
+        The order: ``2`` Euclidean, ``1``, ``inf``, ``-inf``, ``0`` (non-zeros), any p.
+
+    Returns
+    -------
+    Variable
+        The norms, real, of ``x``'s shape without ``axis``.
+
     Examples
     --------
     >>> import numpy as np
@@ -205,6 +323,25 @@ def matrix_norm(
     ``-2``, ``inf`` or ``-inf``.
 
     ``2``, ``-2`` and ``"nuc"`` come from :func:`svdvals`.
+
+    Parameters
+    ----------
+    x : Variable or array
+        Matrices ``(..., M, N)`` of any array-API namespace.
+    keepdims : bool
+        Keep the two matrix axes as size 1.
+    ord : {'fro', 'nuc', 1, -1, 2, -2, inf, -inf}
+        Which norm.
+
+    Returns
+    -------
+    Variable
+        ``(...)`` (or ``(..., 1, 1)`` with ``keepdims``): one norm per matrix.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` has fewer than 2 axes or ``ord`` is not one of those listed.
 
     Examples
     --------
