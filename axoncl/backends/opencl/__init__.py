@@ -84,6 +84,26 @@ del _module, _name
 # families: their names stay there); fft runs on reikna.
 from . import fft, linalg  # noqa: E402, F401
 
+# float16 and bfloat16 (lowp.py): the functions and primitives without 16-bit kernels of their
+# own widen 16-bit operands to float32 and round their results back.
+from . import lowp as _lowp  # noqa: E402
+from .. import primitives as _primitives  # noqa: E402
+
+for _module in ("reduction", "scan", "sets", "softmax", "sorting"):
+    _lowp.widen_namespace(globals(), _FAMILY_MODULES[_module].__all__)
+_lowp.widen_namespace(globals(), ("tensordot", "vecdot"))
+_lowp.widen_namespace(vars(fft), fft.__all__)
+_lowp.widen_namespace(
+    vars(linalg), [n for n in linalg.__all__ if n not in ("matmul", "matrix_transpose", "diagonal")]
+)
+# Primitives whose OpenCL versions load 16-bit themselves: linear (one GEMM), relu_backward.
+_NATIVE_LOW_PRECISION_PRIMITIVES = frozenset({"linear", "relu_backward"})
+for _name in _primitives.__all__:
+    _prim = getattr(_primitives, _name)
+    if isinstance(_prim, _primitives.Primitive) and _name not in _NATIVE_LOW_PRECISION_PRIMITIVES:
+        _prim.wrap(__name__, _lowp.widening)
+del _module, _name, _prim
+
 __array_api_version__ = "2025.12"
 
 e = 2.718281828459045
