@@ -82,12 +82,12 @@ del _module, _name
 
 # The linalg and fft extensions are namespaces of their own, xp.linalg and xp.fft (not
 # families: their names stay there); fft runs on reikna.
+from .. import primitives as _primitives  # noqa: E402
 from . import fft, linalg  # noqa: E402, F401
 
 # float16 and bfloat16 (lowp.py): the functions and primitives without 16-bit kernels of their
 # own widen 16-bit operands to float32 and round their results back.
 from . import lowp as _lowp  # noqa: E402
-from .. import primitives as _primitives  # noqa: E402
 
 for _module in ("reduction", "scan", "sets", "softmax", "sorting"):
     _lowp.widen_namespace(globals(), _FAMILY_MODULES[_module].__all__)
