@@ -18,7 +18,8 @@
 //   -DTM -DTN -DTK -DWM -DWN -DUSE_FMA=0|1 (fma only where the device has hardware FMA).
 //   -DSTORAGE=0|1|2 (storage.h): A, B, C and the bias are stored as REAL, or as float16 or
 //   bfloat16 with REAL = float: loads widen, C is rounded to nearest even once, after the
-//   epilogue; packed B panels hold REAL.
+//   epilogue; packed B panels hold REAL, and so does gemm_packed's A (the host widens A once,
+//   an O(MK) pass, instead of converting each element once per N-panel).
 #ifndef REAL
 #define REAL float
 #endif
@@ -77,6 +78,7 @@
 #define VLOAD_S(v, p) LOAD16((p) + (v) * VW)
 #define VSTORE_S(x, p) STORE16((x), (p))
 #endif
+#define A_PACKED REAL  // the element type of gemm_packed's A
 
 #if USE_FMA
 #define MADD(a, b, c) fma((a), (b), (c))
@@ -122,7 +124,8 @@ __kernel void gemm_pack_b(const int n, const int k, __global const S *restrict b
 // Work-item order: m_block consecutive M-panels share one B panel (it stays in L1), then the
 // next N-panel reuses the same m_block A panels (they stay in L2), then the next block of rows.
 __kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
-                          __global const S *restrict a, const long a_off, const long a_batch,
+                          __global const A_PACKED *restrict a, const long a_off,
+                          const long a_batch,
                           const long a_row, const long a_col,
                           __global const REAL *restrict b, const long b_off, const long b_batch,
                           const long b_panel, const long b_k,
@@ -143,7 +146,7 @@ __kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
 
     // A is read in place; rows past M repeat row M-1 (their results are never stored).
     const int row0 = mp * RM;
-    __global const S *ap = a + a_off + batch * a_batch + (long)k0 * a_col;
+    __global const A_PACKED *ap = a + a_off + batch * a_batch + (long)k0 * a_col;
     long a_rows[RM];
 #pragma unroll
     for (int r = 0; r < RM; ++r) a_rows[r] = min(row0 + r, m - 1) * a_row;
@@ -160,7 +163,7 @@ __kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
         for (int v = 0; v < NV; ++v) bv[v] = VLOAD(v, bp);
 #pragma unroll
         for (int r = 0; r < RM; ++r) {
-            const VREAL av = (VREAL)(LOAD(ap, a_rows[r]));
+            const VREAL av = (VREAL)(ap[a_rows[r]]);
 #pragma unroll
             for (int v = 0; v < NV; ++v) acc[r][v] = MADD(av, bv[v], acc[r][v]);
         }

@@ -325,6 +325,19 @@ def gemm(
     _gemm_packed(device, p, defines, a, b, c, (m, n, k, batch), epilogue, dtype, op, shapes)
 
 
+def _widened_a(
+    device: Device, a: MatrixOperand, m: int, k: int, batch: int, dtype: np.dtype
+) -> MatrixOperand:
+    """A 16-bit A as a new contiguous float32 operand (a broadcast batch is widened once)."""
+    from .array import CLArray  # gemm.py sits below the array layer; imported on first use
+    from .copy import astype
+
+    batches = 1 if a.strides[0] == 0 else batch
+    view = CLArray(device, a.buffer, a.offset, (batches, m, k), a.strides, dtype)
+    wide = astype(view, _dt.float32)
+    return MatrixOperand(wide.buffer, wide.offset, (m * k if batches > 1 else 0, k, 1))
+
+
 def _gemm_packed(
     device: Device,
     p: GemmParams,
@@ -372,6 +385,8 @@ def _gemm_packed(
         )
         b_args = (b_pack, 0, b_packed_batch if b_copies > 1 else 0, k * nr, nr)
 
+    if dtype in _dt.STORAGE:
+        a = _widened_a(device, a, m, k, batch, dtype)
     kernel = _kernel(device, "gemm_packed", defines)
     m_block = max(1, min(p.m_block, m_panels))
     items = -(-m_panels // m_block) * m_block * n_panels
