@@ -96,8 +96,19 @@ _lowp.widen_namespace(vars(fft), fft.__all__)
 _lowp.widen_namespace(
     vars(linalg), [n for n in linalg.__all__ if n not in ("matmul", "matrix_transpose", "diagonal")]
 )
-# Primitives whose OpenCL versions load 16-bit themselves: linear (one GEMM), relu_backward.
-_NATIVE_LOW_PRECISION_PRIMITIVES = frozenset({"linear", "relu_backward"})
+# Primitives whose OpenCL versions load 16-bit themselves: linear (one GEMM), relu_backward, the
+# convolutions (16-bit columns and GEMMs).
+_NATIVE_LOW_PRECISION_PRIMITIVES = frozenset(
+    {
+        "col2im",
+        "conv2d",
+        "conv2d_input_grad",
+        "conv2d_weight_grad",
+        "im2col",
+        "linear",
+        "relu_backward",
+    }
+)
 for _name in _primitives.__all__:
     _prim = getattr(_primitives, _name)
     if isinstance(_prim, _primitives.Primitive) and _name not in _NATIVE_LOW_PRECISION_PRIMITIVES:

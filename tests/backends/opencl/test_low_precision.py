@@ -471,3 +471,40 @@ def test_16_bit_kernels_run_clean_under_oclgrind(tmp_path, style):
     from oclgrind_runner import assert_clean_under_oclgrind
 
     assert_clean_under_oclgrind(tmp_path, OCLGRIND_SCRIPT, style)
+
+
+@pytest.mark.parametrize("dtype", LOW, ids=IDS)
+@pytest.mark.parametrize("geometry", [(3, 1, 1, 1), (1, 1, 0, 1), (3, 2, 1, 1), (5, 1, 2, 2)])
+def test_native_16_bit_convolution_forward_and_gradients(xp, dtype, geometry):
+    """16-bit columns and GEMMs. Bounds, with u the unit roundoff: forward and weight gradient
+    (float32 accumulation, one rounding) within 2u |ref| + 2u * the same product of absolute
+    values; the input gradient rounds each tap (W^T dY) before col2im sums them, so within
+    2u * conv_input_grad(|dY|, |W|)."""
+    from axoncl.backends import primitives as prims
+
+    k, s, pad, groups = geometry
+    rng = np.random.default_rng(sum(geometry))
+    x = rng.standard_normal((3, 4, 9, 9)).astype(dtype)
+    w = (rng.standard_normal((6, 4 // groups, k, k)) * 0.3).astype(dtype)
+    b = rng.standard_normal(6).astype(dtype)
+    kw = dict(stride=(s, s), padding=(pad, pad), dilation=(1, 1), groups=groups, xp=xp)
+    f32 = lambda v: xp.asarray(v.astype(np.float32))  # noqa: E731
+    absf = lambda v: xp.asarray(np.abs(v.astype(np.float32)))  # noqa: E731
+    u = ROUNDING[dtype]
+
+    def check(got, ref, scale):
+        assert got.dtype == dtype
+        err = np.abs(got.to_numpy().astype(np.float32) - ref.to_numpy())
+        assert np.all(err <= 2 * u * (np.abs(ref.to_numpy()) + scale.to_numpy()) + 1e-6)
+
+    y = prims.conv2d(xp.asarray(x), xp.asarray(w), xp.asarray(b), **kw)
+    check(
+        y, prims.conv2d(f32(x), f32(w), f32(b), **kw), prims.conv2d(absf(x), absf(w), absf(b), **kw)
+    )
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    dx = prims.conv2d_input_grad(xp.asarray(gy), xp.asarray(w), (9, 9), **kw)
+    scale = prims.conv2d_input_grad(absf(gy), absf(w), (9, 9), **kw)
+    check(dx, prims.conv2d_input_grad(f32(gy), f32(w), (9, 9), **kw), scale)
+    dw = prims.conv2d_weight_grad(xp.asarray(gy), xp.asarray(x), (k, k), **kw)
+    scale = prims.conv2d_weight_grad(absf(gy), absf(x), (k, k), **kw)
+    check(dw, prims.conv2d_weight_grad(f32(gy), f32(x), (k, k), **kw), scale)
