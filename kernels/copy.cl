@@ -1,6 +1,6 @@
 // copy.cl: copies, dtype casts, fills and ramps. One program per (SRC_T, DST_T).
 // Options:
-//   -DSRC_T=... -DDST_T=...  OpenCL C storage types (bool is uchar 0/1, float16 half, bfloat16
+//   -DSRC_T=... -DDST_T=...  OpenCL C storage types (bool is uchar 0/1, float16 and bfloat16
 //                            ushort); same-type copies use the unsigned type of the same width,
 //                            so one program serves all dtypes
 //   -DSRC_STORAGE=0|1|2      how a source element is read (storage.h: plain, float16, bfloat16)
@@ -54,7 +54,11 @@
 
 // PUT(v, p, i) writes the value v (of the source's arithmetic type) as a DST_T element.
 #if DST_STORAGE == STORAGE_HALF
-#define PUT(v, p, i) vstore_half_rte((MID_T)(v), (i), (p))
+#if defined(MID_IS_DOUBLE)
+#define PUT(v, p, i) ((p)[i] = f16_from_double((double)(v)))
+#else
+#define PUT(v, p, i) ((p)[i] = f16_from_float((float)(v)))
+#endif
 #elif DST_STORAGE == STORAGE_BF16 && defined(MID_IS_DOUBLE)
 #define PUT(v, p, i) ((p)[i] = bf16_from_double((double)(v)))
 #elif DST_STORAGE == STORAGE_BF16

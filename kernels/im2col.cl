@@ -56,14 +56,17 @@ __kernel void im2col_nchw(const int C, GEOMETRY_ARGS, const REAL pad,
     const int kh = (r / KW) % KH;
     const int c = r / (KW * KH);
     const int ih = oh * SH - PH + kh * DH;
-    __global S *dst = col + col_off + n * col_img + (long)r * col_row + oh * OW;
+    // Elements move bit for bit (RAW); only the padding value is converted, once.
+    RAW pad_bits;
+    STORE(pad, (__private S *)&pad_bits, 0);
+    __global RAW *dst = (__global RAW *)col + col_off + n * col_img + (long)r * col_row + oh * OW;
     if (ih < 0 || ih >= H) {
-        for (int ow = 0; ow < OW; ow++) STORE(pad, dst, ow);
+        for (int ow = 0; ow < OW; ow++) dst[ow] = pad_bits;
         return;
     }
-    __global const S *src = x + x_off + n * x_img + ((long)c * H + ih) * W;
+    __global const RAW *src = (__global const RAW *)x + x_off + n * x_img + ((long)c * H + ih) * W;
     int iw = kw * DW - PW;
-    for (int ow = 0; ow < OW; ow++, iw += SW) STORE((iw >= 0 && iw < W) ? LOAD(src, iw) : pad, dst, ow);
+    for (int ow = 0; ow < OW; ow++, iw += SW) dst[ow] = (iw >= 0 && iw < W) ? src[iw] : pad_bits;
 }
 
 __kernel void col2im_nchw(const int C, GEOMETRY_ARGS, __global const S *restrict col,

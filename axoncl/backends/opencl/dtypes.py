@@ -117,12 +117,12 @@ C_TYPE = _CTypes(
 )
 
 # -DSTORAGE=... of kernels/storage.h: how a kernel reads and writes an element of a dtype whose
-# storage differs from its arithmetic type (float16: half, bfloat16: the top half of a float).
+# storage differs from its arithmetic type (float16: binary16 bits, bfloat16: a float's top half).
 STORAGE_PLAIN, STORAGE_HALF, STORAGE_BF16 = 0, 1, 2
 STORAGE = {float16: STORAGE_HALF}
 if bfloat16 is not None:
     STORAGE[bfloat16] = STORAGE_BF16
-STORAGE_C_TYPE = {STORAGE_HALF: "half", STORAGE_BF16: "ushort"}
+STORAGE_C_TYPE = {STORAGE_HALF: "ushort", STORAGE_BF16: "ushort"}  # the bits, see storage.h
 
 
 def is_low_precision(dtype) -> _builtin_bool:
@@ -137,7 +137,7 @@ def is_floating(dtype) -> _builtin_bool:
 
 
 def storage_c_type(dtype: np.dtype) -> str:
-    """The C type a buffer of ``dtype`` is seen through (half, or ushort for bfloat16)."""
+    """The C type a buffer of ``dtype`` is seen through (ushort: the bits, for both 16-bit)."""
     storage = STORAGE.get(dtype)
     return STORAGE_C_TYPE[storage] if storage else C_TYPE[dtype]
 
