@@ -89,9 +89,14 @@ from . import fft, linalg  # noqa: E402, F401
 # own widen 16-bit operands to float32 and round their results back.
 from . import lowp as _lowp  # noqa: E402
 
-for _module in ("reduction", "scan", "sets", "softmax", "sorting"):
-    _lowp.widen_namespace(globals(), _FAMILY_MODULES[_module].__all__)
-_lowp.widen_namespace(globals(), ("tensordot", "vecdot"))
+# (Replaced in the family module too, so that xp.sum is reduction.sum.)
+for _module, _names in (
+    *((m, _FAMILY_MODULES[m].__all__) for m in ("reduction", "scan", "sets", "softmax", "sorting")),
+    ("products", ("tensordot", "vecdot")),
+):
+    _lowp.widen_namespace(vars(_FAMILY_MODULES[_module]), _names)
+    for _name in _names:
+        globals()[_name] = getattr(_FAMILY_MODULES[_module], _name)
 _lowp.widen_namespace(vars(fft), fft.__all__)
 _lowp.widen_namespace(
     vars(linalg), [n for n in linalg.__all__ if n not in ("matmul", "matrix_transpose", "diagonal")]
@@ -113,7 +118,7 @@ for _name in _primitives.__all__:
     _prim = getattr(_primitives, _name)
     if isinstance(_prim, _primitives.Primitive) and _name not in _NATIVE_LOW_PRECISION_PRIMITIVES:
         _prim.wrap(__name__, _lowp.widening)
-del _module, _name, _prim
+del _module, _names, _name, _prim
 
 __array_api_version__ = "2025.12"
 

@@ -73,10 +73,22 @@ def _has_low(values) -> bool:
     return False
 
 
+_WRAPPERS: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+
 def widening(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` taking float16/bfloat16 arrays through float32 (see the module's docstring)."""
+    """``fn`` taking float16/bfloat16 arrays through float32 (see the module's docstring).
+
+    One wrapper per function, so a function that two namespaces share (``xp.vecdot`` and
+    ``xp.linalg.vecdot``) stays one object."""
     if getattr(fn, "__axoncl_widening__", False):
         return fn
+    if fn not in _WRAPPERS:
+        _WRAPPERS[fn] = _make_widening(fn)
+    return _WRAPPERS[fn]
+
+
+def _make_widening(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
