@@ -1,4 +1,6 @@
-"""float32 GEMM: axoncl against numpy (OpenBLAS), reikna, CLBlast (pyclblast) and PyTorch.
+"""float32 GEMM: axoncl against numpy (OpenBLAS), reikna, CLBlast (pyclblast) and PyTorch; and
+axoncl's 16-bit storage GEMM (``axoncl-fp16``, ``axoncl-bf16``: A, B and C in float16 or
+bfloat16, loaded into float32 arithmetic, C rounded once) beside them.
 
 Run from a checkout: ``python benchmarks/gemm.py [--quick] [--device opencl:cpu]``.
 
@@ -61,7 +63,7 @@ SHAPES = [
     (4096, 256, 256),
     (12544, 288, 64),
 ]  # (M, K, N)
-LIBS = ["axoncl", "numpy", "reikna", "clblast", "torch"]
+LIBS = ["axoncl", "numpy", "reikna", "clblast", "torch", "axoncl-fp16", "axoncl-bf16"]
 SETTLE_S = 0.08  # untimed running before each sample
 SLOW_S = 0.5  # calls slower than this skip the untimed part and time one call per sample
 
@@ -82,7 +84,7 @@ def _blas_info() -> list[dict]:
     ]
 
 
-def _opencl(options: dict):
+def _opencl(options: dict, dtype=np.float32):
     """(device, a, b on the device, an empty c, host reader of c) for the OpenCL libraries."""
     import pyopencl.array as cla
 
@@ -91,24 +93,25 @@ def _opencl(options: dict):
     device = get_device(options["device"])
 
     def arrays(a: np.ndarray, b: np.ndarray):
-        a_dev, b_dev = cla.to_device(device.queue, a), cla.to_device(device.queue, b)
-        c_dev = cla.empty(device.queue, (a.shape[0], b.shape[1]), np.float32)
-        return a_dev, b_dev, c_dev, c_dev.get
+        a_dev = cla.to_device(device.queue, a.astype(dtype))
+        b_dev = cla.to_device(device.queue, b.astype(dtype))
+        c_dev = cla.empty(device.queue, (a.shape[0], b.shape[1]), dtype)
+        return a_dev, b_dev, c_dev, lambda: c_dev.get().astype(np.float32)
 
     return device, arrays
 
 
-def _make_axoncl(a, b, options):
+def _make_axoncl(a, b, options, dtype=np.float32):
     import pyopencl as cl
 
     from axoncl.backends.opencl.gemm import MatrixOperand, choose_path, gemm
     from axoncl.backends.opencl.gemm_params import load_params
 
-    device, arrays = _opencl(options)
+    device, arrays = _opencl(options, dtype)
     a_dev, b_dev, c_dev, read = arrays(a, b)
     (m, k), n = a.shape, b.shape[1]
     a_op, b_op, c_op = (MatrixOperand(x.data) for x in (a_dev, b_dev, c_dev))
-    call = lambda: gemm(device, a_op, b_op, c_op, m=m, n=n, k=k)
+    call = lambda: gemm(device, a_op, b_op, c_op, m=m, n=n, k=k, dtype=np.dtype(dtype))
     info = {
         "device": device.caps.name,
         "platform": device.caps.platform,
@@ -162,8 +165,20 @@ def _make_torch(a, b, options):
     return call, sync, lambda: c_t.cpu().numpy(), info
 
 
+def _make_axoncl_low(name: str):
+    def make(a, b, options):
+        import ml_dtypes
+
+        dtype = np.float16 if name == "float16" else ml_dtypes.bfloat16
+        return _make_axoncl(a, b, options, dtype)
+
+    return make
+
+
 _MAKERS = {
     "axoncl": _make_axoncl,
+    "axoncl-fp16": _make_axoncl_low("float16"),
+    "axoncl-bf16": _make_axoncl_low("bfloat16"),
     "numpy": _make_numpy,
     "reikna": _make_reikna,
     "clblast": _make_clblast,

@@ -53,6 +53,7 @@ Writes ``benchmarks/results/train_step.json`` (``--sweep``: ``train_step_sweep.j
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -613,6 +614,10 @@ def precision_rows(
                     row[backend] = {"skipped": f"the {backend} backend has no {low} dtype"}
                     print(f"{kind} {precision} {backend}: skipped, no {low}", flush=True)
                     continue
+                # The previous runner's model and graph (reference cycles) must be gone before
+                # this one's peak is taken: collect them first.
+                runner = None  # noqa: F841 - dropped before the collection
+                gc.collect()
                 runner = AxonclRunner(kind, batch, backend, device, precision=precision)
                 runner.run(2)  # kernel builds, pools, the scaler's first steps
                 stats = getattr(xp, "memory_stats", None)

@@ -8,6 +8,8 @@
 //   -DARITY=1|2        unary kernels, or binary kernels plus `where`
 //   -DVEC=16|1         elements per work-item: 16 (CPU; vload16 on the contiguous path, one
 //                      run along the innermost axis on the strided one), or one (GPU)
+//   -DSTORAGE=0|1|2    storage.h: T elements as they are, or float16/bfloat16 storage with
+//                      T = float (loads widen, stores round to nearest even)
 // Kernel variants for op NAME:
 //   elementwise_NAME_contig(n, out, out_off, a, a_off[, b, b_off])       all C-contiguous
 //   elementwise_NAME_strided(layout, n, out, a[, b])                     any strides (0: bcast)
@@ -41,6 +43,7 @@
 #endif
 
 #include "layout.h"
+#include "storage.h"
 
 #define B uchar  // the storage type of bool results
 
@@ -257,172 +260,191 @@ static inline B op_minimum(T x, T y) { return x & y; }
     r.s8 = F(v.s8, s); r.s9 = F(v.s9, s); r.sa = F(v.sa, s); r.sb = F(v.sb, s); \
     r.sc = F(v.sc, s); r.sd = F(v.sd, s); r.se = F(v.se, s); r.sf = F(v.sf, s);
 
-#define UNARY_KERNELS(NAME, OT)                                                              \
-__kernel void elementwise_##NAME##_contig(const long n, __global OT *out, const long out_off, \
-                                          __global const T *a, const long a_off) {           \
+// A kernel's output is a value (VAL: stored as S through STORE) or a bool (BOOL: uchar).
+#define OUT_VAL S
+#define OUT_BOOL B
+#define PUT_VAL(v, p, i) STORE((v), (p), (i))
+#define PUT_BOOL(v, p, i) ((p)[i] = (v))
+#define PUT16_VAL(r, p) STORE16((r), (p))
+#define PUT16_BOOL(r, p) vstore16((r), 0, (p))
+#define VEC16_VAL T16
+#define VEC16_BOOL uchar16
+
+#define UNARY_KERNELS(NAME, OK)                                                              \
+__kernel void elementwise_##NAME##_contig(const long n, __global OUT_##OK *out,              \
+                                          const long out_off,                                \
+                                          __global const S *a, const long a_off) {           \
     const long base = (long)get_global_id(0) * VEC;                                          \
     if (base >= n) return;                                                                    \
-    __global OT *o = out + out_off + base;                                                    \
-    __global const T *p = a + a_off + base;                                                   \
+    __global OUT_##OK *o = out + out_off + base;                                              \
+    __global const S *p = a + a_off + base;                                                   \
     if (VEC == 16 && base + 16 <= n) {                                                        \
-        T16 v = vload16(0, p);                                                                \
-        CAT(OT, 16) r;                                                                        \
+        T16 v = LOAD16(p);                                                                    \
+        VEC16_##OK r;                                                                         \
         LANES1(r, op_##NAME, v)                                                               \
-        vstore16(r, 0, o);                                                                    \
+        PUT16_##OK(r, o);                                                                     \
         return;                                                                               \
     }                                                                                         \
     const long m = min((long)VEC, n - base);                                                  \
-    for (long i = 0; i < m; i++) o[i] = op_##NAME(p[i]);                                      \
+    for (long i = 0; i < m; i++) PUT_##OK(op_##NAME(LOAD(p, i)), o, i);                       \
 }                                                                                             \
 __kernel void elementwise_##NAME##_strided(const layout_t L, const long n,                   \
-                                           __global OT *out, __global const T *a) {          \
-    LAYOUT_RUN(L, n, 2, VEC, out[off[0]] = op_##NAME(a[off[1]]))                              \
+                                           __global OUT_##OK *out, __global const S *a) {    \
+    LAYOUT_RUN(L, n, 2, VEC, PUT_##OK(op_##NAME(LOAD(a, off[1])), out, off[0]))               \
 }
 
-#define BINARY_KERNELS(NAME, OT)                                                             \
-__kernel void elementwise_##NAME##_contig(const long n, __global OT *out, const long out_off, \
-                                          __global const T *a, const long a_off,             \
-                                          __global const T *b, const long b_off) {           \
+#define BINARY_KERNELS(NAME, OK)                                                             \
+__kernel void elementwise_##NAME##_contig(const long n, __global OUT_##OK *out,              \
+                                          const long out_off,                                \
+                                          __global const S *a, const long a_off,             \
+                                          __global const S *b, const long b_off) {           \
     const long base = (long)get_global_id(0) * VEC;                                          \
     if (base >= n) return;                                                                    \
-    __global OT *o = out + out_off + base;                                                    \
-    __global const T *p = a + a_off + base;                                                   \
-    __global const T *q = b + b_off + base;                                                   \
+    __global OUT_##OK *o = out + out_off + base;                                              \
+    __global const S *p = a + a_off + base;                                                   \
+    __global const S *q = b + b_off + base;                                                   \
     if (VEC == 16 && base + 16 <= n) {                                                        \
-        T16 v = vload16(0, p);                                                                \
-        T16 w = vload16(0, q);                                                                \
-        CAT(OT, 16) r;                                                                        \
+        T16 v = LOAD16(p);                                                                    \
+        T16 w = LOAD16(q);                                                                    \
+        VEC16_##OK r;                                                                         \
         LANES2(r, op_##NAME, v, w)                                                            \
-        vstore16(r, 0, o);                                                                    \
+        PUT16_##OK(r, o);                                                                     \
         return;                                                                               \
     }                                                                                         \
     const long m = min((long)VEC, n - base);                                                  \
-    for (long i = 0; i < m; i++) o[i] = op_##NAME(p[i], q[i]);                                \
+    for (long i = 0; i < m; i++) PUT_##OK(op_##NAME(LOAD(p, i), LOAD(q, i)), o, i);           \
 }                                                                                             \
 __kernel void elementwise_##NAME##_strided(const layout_t L, const long n,                   \
-                                           __global OT *out, __global const T *a,            \
-                                           __global const T *b) {                            \
-    LAYOUT_RUN(L, n, 3, VEC, out[off[0]] = op_##NAME(a[off[1]], b[off[2]]))                   \
+                                           __global OUT_##OK *out, __global const S *a,      \
+                                           __global const S *b) {                            \
+    LAYOUT_RUN(L, n, 3, VEC,                                                                  \
+               PUT_##OK(op_##NAME(LOAD(a, off[1]), LOAD(b, off[2])), out, off[0]))            \
 }                                                                                             \
-__kernel void elementwise_##NAME##_scalar(const long n, __global OT *out, const long out_off, \
-                                          __global const T *a, const long a_off,             \
+__kernel void elementwise_##NAME##_scalar(const long n, __global OUT_##OK *out,              \
+                                          const long out_off,                                \
+                                          __global const S *a, const long a_off,             \
                                           const T s, const int swap) {                       \
     const long base = (long)get_global_id(0) * VEC;                                          \
     if (base >= n) return;                                                                    \
-    __global OT *o = out + out_off + base;                                                    \
-    __global const T *p = a + a_off + base;                                                   \
+    __global OUT_##OK *o = out + out_off + base;                                              \
+    __global const S *p = a + a_off + base;                                                   \
     if (VEC == 16 && base + 16 <= n) {                                                        \
-        T16 v = vload16(0, p);                                                                \
-        CAT(OT, 16) r;                                                                        \
+        T16 v = LOAD16(p);                                                                    \
+        VEC16_##OK r;                                                                         \
         if (swap) {                                                                           \
             LANES_SL(r, op_##NAME, s, v)                                                      \
         } else {                                                                              \
             LANES_SR(r, op_##NAME, v, s)                                                      \
         }                                                                                     \
-        vstore16(r, 0, o);                                                                    \
+        PUT16_##OK(r, o);                                                                     \
         return;                                                                               \
     }                                                                                         \
     const long m = min((long)VEC, n - base);                                                  \
-    for (long i = 0; i < m; i++) o[i] = swap ? op_##NAME(s, p[i]) : op_##NAME(p[i], s);       \
+    for (long i = 0; i < m; i++) {                                                            \
+        const T x = LOAD(p, i);                                                               \
+        PUT_##OK(swap ? op_##NAME(s, x) : op_##NAME(x, s), o, i);                             \
+    }                                                                                         \
 }                                                                                             \
 __kernel void elementwise_##NAME##_scalar_strided(const layout_t L, const long n,            \
-                                                  __global OT *out, __global const T *a,     \
+                                                  __global OUT_##OK *out,                    \
+                                                  __global const S *a,                       \
                                                   const T s, const int swap) {               \
     LAYOUT_RUN(L, n, 2, VEC,                                                                  \
-               out[off[0]] = swap ? op_##NAME(s, a[off[1]]) : op_##NAME(a[off[1]], s))        \
+               PUT_##OK(swap ? op_##NAME(s, LOAD(a, off[1])) : op_##NAME(LOAD(a, off[1]), s), \
+                        out, off[0]))                                                         \
 }
 
 // ---- the kernels -------------------------------------------------------------------------------
 #if ARITY == 1
 
-UNARY_KERNELS(positive, T)
+UNARY_KERNELS(positive, VAL)
 #if KIND == K_FLOAT
-UNARY_KERNELS(acos, T)
-UNARY_KERNELS(acosh, T)
-UNARY_KERNELS(asin, T)
-UNARY_KERNELS(asinh, T)
-UNARY_KERNELS(atan, T)
-UNARY_KERNELS(atanh, T)
-UNARY_KERNELS(cos, T)
-UNARY_KERNELS(cosh, T)
-UNARY_KERNELS(sin, T)
-UNARY_KERNELS(sinh, T)
-UNARY_KERNELS(tan, T)
-UNARY_KERNELS(tanh, T)
-UNARY_KERNELS(exp, T)
-UNARY_KERNELS(expm1, T)
-UNARY_KERNELS(log, T)
-UNARY_KERNELS(log1p, T)
-UNARY_KERNELS(log2, T)
-UNARY_KERNELS(log10, T)
-UNARY_KERNELS(sqrt, T)
-UNARY_KERNELS(ceil, T)
-UNARY_KERNELS(floor, T)
-UNARY_KERNELS(trunc, T)
-UNARY_KERNELS(round, T)
-UNARY_KERNELS(reciprocal, T)
-UNARY_KERNELS(isnan, B)
-UNARY_KERNELS(isinf, B)
-UNARY_KERNELS(isfinite, B)
-UNARY_KERNELS(signbit, B)
+UNARY_KERNELS(acos, VAL)
+UNARY_KERNELS(acosh, VAL)
+UNARY_KERNELS(asin, VAL)
+UNARY_KERNELS(asinh, VAL)
+UNARY_KERNELS(atan, VAL)
+UNARY_KERNELS(atanh, VAL)
+UNARY_KERNELS(cos, VAL)
+UNARY_KERNELS(cosh, VAL)
+UNARY_KERNELS(sin, VAL)
+UNARY_KERNELS(sinh, VAL)
+UNARY_KERNELS(tan, VAL)
+UNARY_KERNELS(tanh, VAL)
+UNARY_KERNELS(exp, VAL)
+UNARY_KERNELS(expm1, VAL)
+UNARY_KERNELS(log, VAL)
+UNARY_KERNELS(log1p, VAL)
+UNARY_KERNELS(log2, VAL)
+UNARY_KERNELS(log10, VAL)
+UNARY_KERNELS(sqrt, VAL)
+UNARY_KERNELS(ceil, VAL)
+UNARY_KERNELS(floor, VAL)
+UNARY_KERNELS(trunc, VAL)
+UNARY_KERNELS(round, VAL)
+UNARY_KERNELS(reciprocal, VAL)
+UNARY_KERNELS(isnan, BOOL)
+UNARY_KERNELS(isinf, BOOL)
+UNARY_KERNELS(isfinite, BOOL)
+UNARY_KERNELS(signbit, BOOL)
 #endif
 #if KIND != K_BOOL
-UNARY_KERNELS(abs, T)
-UNARY_KERNELS(sign, T)
-UNARY_KERNELS(negative, T)
-UNARY_KERNELS(square, T)
+UNARY_KERNELS(abs, VAL)
+UNARY_KERNELS(sign, VAL)
+UNARY_KERNELS(negative, VAL)
+UNARY_KERNELS(square, VAL)
 #else
-UNARY_KERNELS(logical_not, B)
+UNARY_KERNELS(logical_not, BOOL)
 #endif
 #if KIND != K_FLOAT
-UNARY_KERNELS(bitwise_invert, T)
+UNARY_KERNELS(bitwise_invert, VAL)
 #endif
 
 #else  // ARITY == 2
 
-BINARY_KERNELS(equal, B)
-BINARY_KERNELS(not_equal, B)
-BINARY_KERNELS(maximum, T)
-BINARY_KERNELS(minimum, T)
+BINARY_KERNELS(equal, BOOL)
+BINARY_KERNELS(not_equal, BOOL)
+BINARY_KERNELS(maximum, VAL)
+BINARY_KERNELS(minimum, VAL)
 #if KIND != K_BOOL
-BINARY_KERNELS(add, T)
-BINARY_KERNELS(subtract, T)
-BINARY_KERNELS(multiply, T)
-BINARY_KERNELS(less, B)
-BINARY_KERNELS(less_equal, B)
-BINARY_KERNELS(greater, B)
-BINARY_KERNELS(greater_equal, B)
-BINARY_KERNELS(floor_divide, T)
-BINARY_KERNELS(remainder, T)
-BINARY_KERNELS(pow, T)
+BINARY_KERNELS(add, VAL)
+BINARY_KERNELS(subtract, VAL)
+BINARY_KERNELS(multiply, VAL)
+BINARY_KERNELS(less, BOOL)
+BINARY_KERNELS(less_equal, BOOL)
+BINARY_KERNELS(greater, BOOL)
+BINARY_KERNELS(greater_equal, BOOL)
+BINARY_KERNELS(floor_divide, VAL)
+BINARY_KERNELS(remainder, VAL)
+BINARY_KERNELS(pow, VAL)
 #endif
 #if KIND == K_FLOAT
-BINARY_KERNELS(divide, T)
-BINARY_KERNELS(atan2, T)
-BINARY_KERNELS(hypot, T)
-BINARY_KERNELS(copysign, T)
-BINARY_KERNELS(nextafter, T)
-BINARY_KERNELS(logaddexp, T)
+BINARY_KERNELS(divide, VAL)
+BINARY_KERNELS(atan2, VAL)
+BINARY_KERNELS(hypot, VAL)
+BINARY_KERNELS(copysign, VAL)
+BINARY_KERNELS(nextafter, VAL)
+BINARY_KERNELS(logaddexp, VAL)
 #else
-BINARY_KERNELS(bitwise_and, T)
-BINARY_KERNELS(bitwise_or, T)
-BINARY_KERNELS(bitwise_xor, T)
+BINARY_KERNELS(bitwise_and, VAL)
+BINARY_KERNELS(bitwise_or, VAL)
+BINARY_KERNELS(bitwise_xor, VAL)
 #endif
 #if KIND == K_SIGNED || KIND == K_UNSIGNED
-BINARY_KERNELS(bitwise_left_shift, T)
-BINARY_KERNELS(bitwise_right_shift, T)
+BINARY_KERNELS(bitwise_left_shift, VAL)
+BINARY_KERNELS(bitwise_right_shift, VAL)
 #endif
 #if KIND == K_BOOL
-BINARY_KERNELS(logical_and, B)
-BINARY_KERNELS(logical_or, B)
-BINARY_KERNELS(logical_xor, B)
+BINARY_KERNELS(logical_and, BOOL)
+BINARY_KERNELS(logical_or, BOOL)
+BINARY_KERNELS(logical_xor, BOOL)
 #endif
 
-// where(cond, a, b): cond is bool (uchar); a, b and the result are T.
-__kernel void elementwise_where_contig(const long n, __global T *out, const long out_off,
+// where(cond, a, b): cond is bool (uchar); a, b and the result are moved bit for bit as RAW.
+__kernel void elementwise_where_contig(const long n, __global RAW *out, const long out_off,
                                        __global const uchar *c, const long c_off,
-                                       __global const T *a, const long a_off,
-                                       __global const T *b, const long b_off) {
+                                       __global const RAW *a, const long a_off,
+                                       __global const RAW *b, const long b_off) {
     const long base = (long)get_global_id(0) * VEC;
     if (base >= n) return;
     const long m = min((long)VEC, n - base);
@@ -432,9 +454,9 @@ __kernel void elementwise_where_contig(const long n, __global T *out, const long
     }
 }
 
-__kernel void elementwise_where_strided(const layout_t L, const long n, __global T *out,
-                                        __global const uchar *c, __global const T *a,
-                                        __global const T *b) {
+__kernel void elementwise_where_strided(const layout_t L, const long n, __global RAW *out,
+                                        __global const uchar *c, __global const RAW *a,
+                                        __global const RAW *b) {
     LAYOUT_RUN(L, n, 4, VEC, out[off[0]] = c[off[1]] ? a[off[2]] : b[off[3]])
 }
 

@@ -16,6 +16,10 @@
 //   2 add bias, 4 bias is per row (else per column), 8 ReLU. Offsets are computed in long.
 // Options: -DREAL=float|double -DVW=16|8 (vector width; 8 for double) -DRM -DNV -DDM -DDN
 //   -DTM -DTN -DTK -DWM -DWN -DUSE_FMA=0|1 (fma only where the device has hardware FMA).
+//   -DSTORAGE=0|1|2 (storage.h): A, B, C and the bias are stored as REAL, or as float16 or
+//   bfloat16 with REAL = float: loads widen, C is rounded to nearest even once, after the
+//   epilogue; packed B panels hold REAL, and so does gemm_packed's A (the host widens A once,
+//   an O(MK) pass, instead of converting each element once per N-panel).
 #ifndef REAL
 #define REAL float
 #endif
@@ -57,12 +61,24 @@
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #endif
 
+#define T REAL
+#include "storage.h"
+
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define VREAL CAT(REAL, VW)
 #define VLOAD CAT(vload, VW)
 #define VSTORE CAT(vstore, VW)
 #define NR (NV * VW)
+// Vector loads and stores of VW stored elements at p + v * VW (16-bit storage: VW is 16).
+#if STORAGE == STORAGE_PLAIN
+#define VLOAD_S(v, p) VLOAD((v), (p))
+#define VSTORE_S(x, p) VSTORE((x), 0, (p))
+#else
+#define VLOAD_S(v, p) LOAD16((p) + (v) * VW)
+#define VSTORE_S(x, p) STORE16((x), (p))
+#endif
+#define A_PACKED REAL  // the element type of gemm_packed's A
 
 #if USE_FMA
 #define MADD(a, b, c) fma((a), (b), (c))
@@ -76,18 +92,18 @@
 #define EP_RELU 8
 
 // alpha * acc (+ beta * C) (+ bias), then ReLU; NaN passes through ReLU as in numpy/torch.
-inline REAL gemm_finish(REAL acc, const REAL alpha, const REAL beta, __global const REAL *c,
-                        const int flags, __global const REAL *bias, const long bias_index) {
+inline REAL gemm_finish(REAL acc, const REAL alpha, const REAL beta, __global const S *c,
+                        const int flags, __global const S *bias, const long bias_index) {
     REAL v = alpha * acc;
-    if (flags & EP_BETA) v = MADD(beta, *c, v);
-    if (flags & EP_BIAS) v += bias[bias_index];
+    if (flags & EP_BETA) v = MADD(beta, LOAD(c, 0), v);
+    if (flags & EP_BIAS) v += LOAD(bias, bias_index);
     if (flags & EP_RELU) v = v < (REAL)0 ? (REAL)0 : v;
     return v;
 }
 
 // One work-item copies one row (k index) of one NR-wide panel: vector copies where the source
 // row is contiguous and whole, else element by element with zero padding past N.
-__kernel void gemm_pack_b(const int n, const int k, __global const REAL *restrict b,
+__kernel void gemm_pack_b(const int n, const int k, __global const S *restrict b,
                           const long b_off, const long b_batch, const long b_row, const long b_col,
                           __global REAL *restrict out, const long out_batch, const int n_panels) {
     const int kk = get_global_id(0);
@@ -95,27 +111,28 @@ __kernel void gemm_pack_b(const int n, const int k, __global const REAL *restric
     const long batch = get_global_id(2);
     if (kk >= k) return;
     const int col0 = np * NR;
-    __global const REAL *src = b + b_off + batch * b_batch + kk * b_row + col0 * b_col;
+    __global const S *src = b + b_off + batch * b_batch + kk * b_row + col0 * b_col;
     __global REAL *dst = out + batch * out_batch + ((long)np * k + kk) * NR;
     if (b_col == 1 && col0 + NR <= n) {
 #pragma unroll
-        for (int v = 0; v < NV; ++v) VSTORE(VLOAD(v, src), v, dst);
+        for (int v = 0; v < NV; ++v) VSTORE(VLOAD_S(v, src), v, dst);
     } else {
-        for (int j = 0; j < NR; ++j) dst[j] = col0 + j < n ? src[j * b_col] : (REAL)0;
+        for (int j = 0; j < NR; ++j) dst[j] = col0 + j < n ? LOAD(src, j * b_col) : (REAL)0;
     }
 }
 
 // Work-item order: m_block consecutive M-panels share one B panel (it stays in L1), then the
 // next N-panel reuses the same m_block A panels (they stay in L2), then the next block of rows.
 __kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
-                          __global const REAL *restrict a, const long a_off, const long a_batch,
+                          __global const A_PACKED *restrict a, const long a_off,
+                          const long a_batch,
                           const long a_row, const long a_col,
                           __global const REAL *restrict b, const long b_off, const long b_batch,
                           const long b_panel, const long b_k,
-                          __global REAL *restrict c, const long c_off, const long c_batch,
+                          __global S *restrict c, const long c_off, const long c_batch,
                           const long c_row, const long c_col,
                           const REAL alpha, const REAL beta, const int flags,
-                          __global const REAL *restrict bias, const long bias_off,
+                          __global const S *restrict bias, const long bias_off,
                           const long bias_stride,
                           const int m_panels, const int n_panels, const int m_block) {
     const int gid = get_global_id(0);
@@ -129,7 +146,7 @@ __kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
 
     // A is read in place; rows past M repeat row M-1 (their results are never stored).
     const int row0 = mp * RM;
-    __global const REAL *ap = a + a_off + batch * a_batch + (long)k0 * a_col;
+    __global const A_PACKED *ap = a + a_off + batch * a_batch + (long)k0 * a_col;
     long a_rows[RM];
 #pragma unroll
     for (int r = 0; r < RM; ++r) a_rows[r] = min(row0 + r, m - 1) * a_row;
@@ -155,27 +172,27 @@ __kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
     }
 
     const int col0 = np * NR;
-    __global REAL *cp = c + c_off + batch * c_batch + row0 * c_row + col0 * c_col;
+    __global S *cp = c + c_off + batch * c_batch + row0 * c_row + col0 * c_col;
     const bool bias_col = (flags & EP_BIAS) && !(flags & EP_BIAS_ROW);
     if (row0 + RM <= m && col0 + NR <= n && c_col == 1 && (!bias_col || bias_stride == 1)) {
         // Whole block inside C with contiguous rows: vector epilogue.
 #pragma unroll
         for (int v = 0; v < NV; ++v) {
             VREAL bias_v = (VREAL)0;
-            if (bias_col) bias_v = VLOAD(0, bias + bias_off + col0 + v * VW);
+            if (bias_col) bias_v = VLOAD_S(0, bias + bias_off + col0 + v * VW);
 #pragma unroll
             for (int r = 0; r < RM; ++r) {
-                __global REAL *cr = cp + r * c_row + v * VW;
+                __global S *cr = cp + r * c_row + v * VW;
                 VREAL x = alpha * acc[r][v];
-                if (flags & EP_BETA) x = MADD((VREAL)beta, VLOAD(0, cr), x);
+                if (flags & EP_BETA) x = MADD((VREAL)beta, VLOAD_S(0, cr), x);
                 if (flags & EP_BIAS) {
                     if (flags & EP_BIAS_ROW)
-                        x += (VREAL)bias[bias_off + (row0 + r) * bias_stride];
+                        x += (VREAL)LOAD(bias, bias_off + (row0 + r) * bias_stride);
                     else
                         x += bias_v;
                 }
                 if (flags & EP_RELU) x = select(x, (VREAL)0, x < (VREAL)0);
-                VSTORE(x, 0, cr);
+                VSTORE_S(x, cr);
             }
         }
         return;
@@ -191,30 +208,30 @@ __kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
             for (int j = 0; j < VW; ++j) {
                 const int col = col0 + v * VW + j;
                 if (col >= n) break;
-                __global REAL *ce = cp + r * c_row + (v * VW + j) * c_col;
+                __global S *ce = cp + r * c_row + (v * VW + j) * c_col;
                 const long bi = bias_off + ((flags & EP_BIAS_ROW) ? row : col) * bias_stride;
-                *ce = gemm_finish(lanes[j], alpha, beta, ce, flags, bias, bi);
+                STORE(gemm_finish(lanes[j], alpha, beta, ce, flags, bias, bi), ce, 0);
             }
         }
     }
 }
 
 __kernel void gemm_direct(const int m, const int n, const int k,
-                          __global const REAL *restrict a, const long a_off, const long a_batch,
+                          __global const S *restrict a, const long a_off, const long a_batch,
                           const long a_row, const long a_col,
-                          __global const REAL *restrict b, const long b_off, const long b_batch,
+                          __global const S *restrict b, const long b_off, const long b_batch,
                           const long b_row, const long b_col,
-                          __global REAL *restrict c, const long c_off, const long c_batch,
+                          __global S *restrict c, const long c_off, const long c_batch,
                           const long c_row, const long c_col,
                           const REAL alpha, const REAL beta, const int flags,
-                          __global const REAL *restrict bias, const long bias_off,
+                          __global const S *restrict bias, const long bias_off,
                           const long bias_stride) {
     const int col0 = get_global_id(0) * DN;
     const int row0 = get_global_id(1) * DM;
     const long batch = get_global_id(2);
     if (row0 >= m || col0 >= n) return;
-    __global const REAL *ab = a + a_off + batch * a_batch;
-    __global const REAL *bb = b + b_off + batch * b_batch;
+    __global const S *ab = a + a_off + batch * a_batch;
+    __global const S *bb = b + b_off + batch * b_batch;
     long a_rows[DM];
     long b_cols[DN];
 #pragma unroll
@@ -230,9 +247,9 @@ __kernel void gemm_direct(const int m, const int n, const int k,
         REAL av[DM];
         REAL bv[DN];
 #pragma unroll
-        for (int i = 0; i < DM; ++i) av[i] = ab[a_rows[i]];
+        for (int i = 0; i < DM; ++i) av[i] = LOAD(ab, a_rows[i]);
 #pragma unroll
-        for (int j = 0; j < DN; ++j) bv[j] = bb[b_cols[j]];
+        for (int j = 0; j < DN; ++j) bv[j] = LOAD(bb, b_cols[j]);
 #pragma unroll
         for (int i = 0; i < DM; ++i)
 #pragma unroll
@@ -240,7 +257,7 @@ __kernel void gemm_direct(const int m, const int n, const int k,
         ab += a_col;
         bb += b_row;
     }
-    __global REAL *cb = c + c_off + batch * c_batch;
+    __global S *cb = c + c_off + batch * c_batch;
 #pragma unroll
     for (int i = 0; i < DM; ++i) {
         const int row = row0 + i;
@@ -248,9 +265,9 @@ __kernel void gemm_direct(const int m, const int n, const int k,
         for (int j = 0; j < DN; ++j) {
             const int col = col0 + j;
             if (row < m && col < n) {
-                __global REAL *ce = cb + row * c_row + col * c_col;
+                __global S *ce = cb + row * c_row + col * c_col;
                 const long bi = bias_off + ((flags & EP_BIAS_ROW) ? row : col) * bias_stride;
-                *ce = gemm_finish(acc[i][j], alpha, beta, ce, flags, bias, bi);
+                STORE(gemm_finish(acc[i][j], alpha, beta, ce, flags, bias, bi), ce, 0);
             }
         }
     }
@@ -267,14 +284,14 @@ __kernel void gemm_direct(const int m, const int n, const int k,
 // returns early: PoCL's work-item loops (and OpenCL 1.2) require it.
 __kernel __attribute__((reqd_work_group_size(LN, LM, 1)))
 void gemm_tiled(const int m, const int n, const int k,
-                __global const REAL *restrict a, const long a_off, const long a_batch,
+                __global const S *restrict a, const long a_off, const long a_batch,
                 const long a_row, const long a_col,
-                __global const REAL *restrict b, const long b_off, const long b_batch,
+                __global const S *restrict b, const long b_off, const long b_batch,
                 const long b_row, const long b_col,
-                __global REAL *restrict c, const long c_off, const long c_batch,
+                __global S *restrict c, const long c_off, const long c_batch,
                 const long c_row, const long c_col,
                 const REAL alpha, const REAL beta, const int flags,
-                __global const REAL *restrict bias, const long bias_off,
+                __global const S *restrict bias, const long bias_off,
                 const long bias_stride) {
     __local REAL as[TK][TM + 1];
     __local REAL bs[TK][TN + 1];
@@ -284,8 +301,8 @@ void gemm_tiled(const int m, const int n, const int k,
     const int col0 = get_group_id(0) * TN;
     const int row0 = get_group_id(1) * TM;
     const long batch = get_global_id(2);
-    __global const REAL *ab = a + a_off + batch * a_batch;
-    __global const REAL *bb = b + b_off + batch * b_batch;
+    __global const S *ab = a + a_off + batch * a_batch;
+    __global const S *bb = b + b_off + batch * b_batch;
     // Coalesced tile loads: consecutive work-items walk the operand's contiguous axis.
     const bool a_k_fast = a_col == 1;
     const bool b_n_fast = b_col == 1 || b_row != 1;
@@ -304,7 +321,7 @@ void gemm_tiled(const int m, const int n, const int k,
             const int kk = a_k_fast ? e % TK : e / TM;
             const int row = row0 + r;
             const int kg = kt + kk;
-            as[kk][r] = (row < m && kg < k) ? ab[row * a_row + kg * a_col] : (REAL)0;
+            as[kk][r] = (row < m && kg < k) ? LOAD(ab, row * a_row + kg * a_col) : (REAL)0;
         }
 #pragma unroll
         for (int l = 0; l < (TN * TK) / LT; ++l) {
@@ -313,7 +330,7 @@ void gemm_tiled(const int m, const int n, const int k,
             const int kk = b_n_fast ? e / TN : e % TK;
             const int col = col0 + cc;
             const int kg = kt + kk;
-            bs[kk][cc] = (col < n && kg < k) ? bb[kg * b_row + col * b_col] : (REAL)0;
+            bs[kk][cc] = (col < n && kg < k) ? LOAD(bb, kg * b_row + col * b_col) : (REAL)0;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 #pragma unroll 4
@@ -332,7 +349,7 @@ void gemm_tiled(const int m, const int n, const int k,
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 
-    __global REAL *cb = c + c_off + batch * c_batch;
+    __global S *cb = c + c_off + batch * c_batch;
 #pragma unroll
     for (int i = 0; i < WM; ++i) {
         const int row = row0 + ly + i * LM;
@@ -340,9 +357,9 @@ void gemm_tiled(const int m, const int n, const int k,
         for (int j = 0; j < WN; ++j) {
             const int col = col0 + lx + j * LN;
             if (row < m && col < n) {
-                __global REAL *ce = cb + row * c_row + col * c_col;
+                __global S *ce = cb + row * c_row + col * c_col;
                 const long bi = bias_off + ((flags & EP_BIAS_ROW) ? row : col) * bias_stride;
-                *ce = gemm_finish(acc[i][j], alpha, beta, ce, flags, bias, bi);
+                STORE(gemm_finish(acc[i][j], alpha, beta, ce, flags, bias, bi), ce, 0);
             }
         }
     }

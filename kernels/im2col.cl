@@ -25,21 +25,25 @@
 //   avgpool_nchw     per window: sum of the taps (padding counts as 0) / (KH*KW)
 //   avgpool_backward_nchw per input pixel: sum of grad / (KH*KW) over the windows that contain it
 // Options: -DREAL=float|double (default float), -DFP64 when REAL is double; -DPOOL_KH=.. etc.
-// (above) add the row pooling kernels.
+// (above) add the row pooling kernels. -DSTORAGE=1|2 (storage.h, REAL = float): im2col reads x
+// and writes col as float16/bfloat16, col2im reads 16-bit columns and sums into a float32 dx
+// (rounded once by the host); the pooling kernels take REAL only.
 #ifdef FP64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #endif
 #ifndef REAL
 #define REAL float
 #endif
+#define T REAL
+#include "storage.h"
 
 #define GEOMETRY_ARGS                                                                   \
     const int H, const int W, const int KH, const int KW, const int SH, const int SW,   \
         const int PH, const int PW, const int DH, const int DW, const int OH, const int OW
 
 __kernel void im2col_nchw(const int C, GEOMETRY_ARGS, const REAL pad,
-                          __global const REAL *restrict x, const long x_off, const long x_img,
-                          __global REAL *restrict col, const long col_off, const long col_img,
+                          __global const S *restrict x, const long x_off, const long x_img,
+                          __global S *restrict col, const long col_off, const long col_img,
                           const long col_row) {
     // One work-item per (row r of the column matrix, output row oh): the divisions happen once
     // per OW outputs, and the stores are contiguous.
@@ -52,17 +56,20 @@ __kernel void im2col_nchw(const int C, GEOMETRY_ARGS, const REAL pad,
     const int kh = (r / KW) % KH;
     const int c = r / (KW * KH);
     const int ih = oh * SH - PH + kh * DH;
-    __global REAL *dst = col + col_off + n * col_img + (long)r * col_row + oh * OW;
+    // Elements move bit for bit (RAW); only the padding value is converted, once.
+    RAW pad_bits;
+    STORE(pad, (__private S *)&pad_bits, 0);
+    __global RAW *dst = (__global RAW *)col + col_off + n * col_img + (long)r * col_row + oh * OW;
     if (ih < 0 || ih >= H) {
-        for (int ow = 0; ow < OW; ow++) dst[ow] = pad;
+        for (int ow = 0; ow < OW; ow++) dst[ow] = pad_bits;
         return;
     }
-    __global const REAL *src = x + x_off + n * x_img + ((long)c * H + ih) * W;
+    __global const RAW *src = (__global const RAW *)x + x_off + n * x_img + ((long)c * H + ih) * W;
     int iw = kw * DW - PW;
-    for (int ow = 0; ow < OW; ow++, iw += SW) dst[ow] = (iw >= 0 && iw < W) ? src[iw] : pad;
+    for (int ow = 0; ow < OW; ow++, iw += SW) dst[ow] = (iw >= 0 && iw < W) ? src[iw] : pad_bits;
 }
 
-__kernel void col2im_nchw(const int C, GEOMETRY_ARGS, __global const REAL *restrict col,
+__kernel void col2im_nchw(const int C, GEOMETRY_ARGS, __global const S *restrict col,
                           const long col_off, const long col_img, const long col_row,
                           __global REAL *restrict dx, const long dx_off, const long dx_img) {
     // One work-item per input row (c, ih): it owns dx[n, c, ih, :], so it may add into it
@@ -75,16 +82,16 @@ __kernel void col2im_nchw(const int C, GEOMETRY_ARGS, __global const REAL *restr
     const int ih = item - c * H;
     __global REAL *dst = dx + dx_off + n * dx_img + (long)item * W;
     for (int iw = 0; iw < W; iw++) dst[iw] = (REAL)0;
-    __global const REAL *base = col + col_off + n * col_img;
+    __global const S *base = col + col_off + n * col_img;
     for (int kh = 0; kh < KH; kh++) {
         const int th = ih + PH - kh * DH;
         if (th < 0 || th % SH != 0 || th / SH >= OH) continue;
         const int oh = th / SH;
         for (int kw = 0; kw < KW; kw++) {
-            __global const REAL *src = base + (long)((c * KH + kh) * KW + kw) * col_row + oh * OW;
+            __global const S *src = base + (long)((c * KH + kh) * KW + kw) * col_row + oh * OW;
             int iw = kw * DW - PW;
             for (int ow = 0; ow < OW; ow++, iw += SW)
-                if (iw >= 0 && iw < W) dst[iw] += src[ow];
+                if (iw >= 0 && iw < W) dst[iw] += LOAD(src, ow);
         }
     }
 }

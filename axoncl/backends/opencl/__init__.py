@@ -82,7 +82,43 @@ del _module, _name
 
 # The linalg and fft extensions are namespaces of their own, xp.linalg and xp.fft (not
 # families: their names stay there); fft runs on reikna.
+from .. import primitives as _primitives  # noqa: E402
 from . import fft, linalg  # noqa: E402, F401
+
+# float16 and bfloat16 (lowp.py): the functions and primitives without 16-bit kernels of their
+# own widen 16-bit operands to float32 and round their results back.
+from . import lowp as _lowp  # noqa: E402
+
+# (Replaced in the family module too, so that xp.sum is reduction.sum.)
+for _module, _names in (
+    *((m, _FAMILY_MODULES[m].__all__) for m in ("reduction", "scan", "sets", "softmax", "sorting")),
+    ("products", ("tensordot", "vecdot")),
+):
+    _lowp.widen_namespace(vars(_FAMILY_MODULES[_module]), _names)
+    for _name in _names:
+        globals()[_name] = getattr(_FAMILY_MODULES[_module], _name)
+_lowp.widen_namespace(vars(fft), fft.__all__)
+_lowp.widen_namespace(
+    vars(linalg), [n for n in linalg.__all__ if n not in ("matmul", "matrix_transpose", "diagonal")]
+)
+# Primitives whose OpenCL versions load 16-bit themselves: linear (one GEMM), relu_backward, the
+# convolutions (16-bit columns and GEMMs).
+_NATIVE_LOW_PRECISION_PRIMITIVES = frozenset(
+    {
+        "col2im",
+        "conv2d",
+        "conv2d_input_grad",
+        "conv2d_weight_grad",
+        "im2col",
+        "linear",
+        "relu_backward",
+    }
+)
+for _name in _primitives.__all__:
+    _prim = getattr(_primitives, _name)
+    if isinstance(_prim, _primitives.Primitive) and _name not in _NATIVE_LOW_PRECISION_PRIMITIVES:
+        _prim.wrap(__name__, _lowp.widening)
+del _module, _names, _name, _prim
 
 __array_api_version__ = "2025.12"
 

@@ -247,7 +247,7 @@ class CLArray:
         return bool(self._scalar("__bool__"))
 
     def __int__(self) -> int:
-        if self.dtype.kind == "f":
+        if _dt.is_floating(self.dtype):
             value = self._scalar("__int__")
             if not math.isfinite(value):
                 raise (OverflowError if math.isinf(value) else ValueError)(

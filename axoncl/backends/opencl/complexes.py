@@ -442,4 +442,4 @@ def angle(x, /) -> CLArray:
         raise TypeError(f"angle: expected an OpenCL array, got {type_name(x)}")
     if x.dtype.kind == "c":
         return _b("atan2", part(x, 1), part(x, 0))
-    return _b("atan2", 0.0, x if x.dtype.kind == "f" else cast(x, _dt.default_float(x.device)))
+    return _b("atan2", 0.0, x if _dt.is_floating(x.dtype) else cast(x, _dt.default_float(x.device)))

@@ -10,16 +10,20 @@ Convolution follows docs/kernels.md, section 3: im2col into a column buffer laid
   permuting ``dY`` to ``[O, n, P]``; chunks after the first accumulate (``beta = 1``).
 
 A 1x1 / stride-1 / pad-0 convolution reads the input (and writes the input gradient) in place.
+float16 and bfloat16 run natively: 16-bit columns, the 16-bit GEMM (float32 accumulation), and
+col2im summing the 16-bit column gradients into a float32 ``dx`` that is rounded once.
 Importing this module registers the overrides for the ``axoncl.backends.opencl`` namespace.
 """
 
 from __future__ import annotations
 
 from .. import primitives
+from . import dtypes as _dt
 from .array import CLArray, ascontiguous, empty
+from .copy import astype
 from .gemm import MatrixOperand, VectorOperand, gemm
 from .launch import get_kernel
-from .windows import NAMESPACE, geometry, launch_planes, real_defines, same_dtype
+from .windows import NAMESPACE, geometry, launch_planes, same_dtype, storage_real_defines
 
 __all__: list[str] = []
 
@@ -38,7 +42,9 @@ def _im2col_into(
     """Columns of images ``image0 .. image0+images`` of contiguous ``x`` into ``col_buf``."""
     _, c, h, w = x.shape
     oh, ow = geo[-2:]
-    kernel = get_kernel(x.device, "im2col", "im2col_nchw", **real_defines(x.dtype, "im2col"))
+    kernel = get_kernel(
+        x.device, "im2col", "im2col_nchw", **storage_real_defines(x.dtype, "im2col")
+    )
     kh, kw = geo[2], geo[3]
     launch_planes(
         kernel,
@@ -68,9 +74,13 @@ def _col2im_into(
     geo,
     dx: CLArray,
     image0: int,
+    col_dtype,
 ) -> None:
+    """Sum the column gradients into ``dx`` (float32 for 16-bit columns, see the module)."""
     h, w = geo[0], geo[1]
-    kernel = get_kernel(dx.device, "im2col", "col2im_nchw", **real_defines(dx.dtype, "col2im"))
+    kernel = get_kernel(
+        dx.device, "im2col", "col2im_nchw", **storage_real_defines(col_dtype, "col2im")
+    )
     launch_planes(
         kernel,
         channels * h,
@@ -91,7 +101,7 @@ def _col2im_into(
 @primitives.im2col.register(NAMESPACE)
 def _im2col_cl(x, kernel_size, *, stride, padding, dilation, pad_value=0.0, xp):
     x = ascontiguous(x)
-    real_defines(x.dtype, "im2col")
+    storage_real_defines(x.dtype, "im2col")
     n, c, h, w = x.shape
     geo = geometry(h, w, kernel_size, stride, padding, dilation)
     rows, p = c * kernel_size[0] * kernel_size[1], geo[-2] * geo[-1]
@@ -103,13 +113,18 @@ def _im2col_cl(x, kernel_size, *, stride, padding, dilation, pad_value=0.0, xp):
 @primitives.col2im.register(NAMESPACE)
 def _col2im_cl(col, input_size, kernel_size, *, stride, padding, dilation, xp):
     col = ascontiguous(col)
-    real_defines(col.dtype, "col2im")
+    storage_real_defines(col.dtype, "col2im")
     n, rows, p = col.shape
     channels = rows // (kernel_size[0] * kernel_size[1])
     geo = geometry(*input_size, kernel_size, stride, padding, dilation)
-    dx = empty((n, channels, *input_size), col.dtype, col.device)
-    _col2im_into(col.buffer, col.offset, rows * p, p, channels, n, geo, dx, 0)
-    return dx
+    dx = empty((n, channels, *input_size), _sum_dtype(col.dtype), col.device)
+    _col2im_into(col.buffer, col.offset, rows * p, p, channels, n, geo, dx, 0, col.dtype)
+    return astype(dx, col.dtype, copy=False)
+
+
+def _sum_dtype(dtype):
+    """The dtype col2im sums into: float32 for the 16-bit dtypes, else the columns' own."""
+    return _dt.float32 if dtype in _dt.STORAGE else dtype
 
 
 def _pointwise(kernel_size, stride, padding) -> bool:
@@ -124,7 +139,7 @@ def _chunks(n: int, per_image: int) -> list[tuple[int, int]]:
 @primitives.conv2d.register(NAMESPACE)
 def _conv2d_cl(x, weight, bias, *, stride, padding, dilation, groups, xp):
     dtype = same_dtype("conv2d", x, weight, bias)
-    real_defines(dtype, "conv2d")
+    storage_real_defines(dtype, "conv2d")
     x, weight = ascontiguous(x), ascontiguous(weight)
     bias = None if bias is None else ascontiguous(bias)
     device = x.device
@@ -166,7 +181,7 @@ def _conv2d_cl(x, weight, bias, *, stride, padding, dilation, groups, xp):
 @primitives.conv2d_input_grad.register(NAMESPACE)
 def _conv2d_input_grad_cl(grad, weight, input_size, *, stride, padding, dilation, groups, xp):
     dtype = same_dtype("conv2d_input_grad", grad, weight)
-    real_defines(dtype, "conv2d")
+    storage_real_defines(dtype, "conv2d")
     grad, weight = ascontiguous(grad), ascontiguous(weight)
     device = grad.device
     n, o, oh, ow = grad.shape
@@ -175,8 +190,8 @@ def _conv2d_input_grad_cl(grad, weight, input_size, *, stride, padding, dilation
     geo = geometry(*input_size, (kh, kw), stride, padding, dilation)
     p, og, kg, rows = oh * ow, o // groups, cg * kh * kw, c * kh * kw
     h, w = input_size
-    dx = empty((n, c, h, w), dtype, device)
     pointwise = _pointwise((kh, kw), stride, padding)
+    dx = empty((n, c, h, w), dtype if pointwise else _sum_dtype(dtype), device)
     for a, b in _chunks(n, rows * p):
         images = b - a
         if pointwise:  # dcol of image n is dx[n] itself
@@ -200,14 +215,14 @@ def _conv2d_input_grad_cl(grad, weight, input_size, *, stride, padding, dilation
                 op="conv2d_input_grad",
             )
         if not pointwise:
-            _col2im_into(dcol.buffer, 0, p, images * p, c, images, geo, dx, a)
-    return dx
+            _col2im_into(dcol.buffer, 0, p, images * p, c, images, geo, dx, a, dtype)
+    return astype(dx, dtype, copy=False)
 
 
 @primitives.conv2d_weight_grad.register(NAMESPACE)
 def _conv2d_weight_grad_cl(grad, x, kernel_size, *, stride, padding, dilation, groups, xp):
     dtype = same_dtype("conv2d_weight_grad", grad, x)
-    real_defines(dtype, "conv2d")
+    storage_real_defines(dtype, "conv2d")
     grad, x = ascontiguous(grad), ascontiguous(x)
     device = x.device
     n, c, h, w = x.shape
@@ -218,7 +233,9 @@ def _conv2d_weight_grad_cl(grad, x, kernel_size, *, stride, padding, dilation, g
     kg, rows = cg * kh * kw, c * kh * kw
     if n == 0 or p == 0:
         return xp.zeros((o, cg, kh, kw), dtype=dtype, device=device)
-    if o * kg <= rows * p:
+    # (16-bit: always the long-K GEMM, which accumulates all images in float32 and rounds once;
+    # per-image partials would each be rounded to 16 bits before their sum.)
+    if o * kg <= rows * p and dtype not in _dt.STORAGE:
         return _weight_grad_per_image(grad, x, geo, groups, xp)
     gw = empty((o, cg, kh, kw), dtype, device)
     for i, (a, b) in enumerate(_chunks(n, rows * p)):

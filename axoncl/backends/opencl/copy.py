@@ -30,9 +30,9 @@ def _copy_kernel(device: Device, src: np.dtype, dst: np.dtype, name: str) -> Ker
         src_t = dst_t = _UINT_OF_SIZE[src.itemsize]
         dst_bool = 0
     else:
-        src_t, dst_t = _dt.C_TYPE[src], _dt.C_TYPE[dst]
+        src_t, dst_t = _dt.storage_c_type(src), _dt.storage_c_type(dst)
         dst_bool = int(dst == _dt.bool)
-    defines = {
+    defines: dict[str, int | str] = {
         "SRC_T": src_t,
         "DST_T": dst_t,
         "DST_BOOL": dst_bool,
@@ -41,6 +41,16 @@ def _copy_kernel(device: Device, src: np.dtype, dst: np.dtype, name: str) -> Ker
     }
     if device.caps.fp64:
         defines["FP64"] = 1
+    if src != dst or name == "iota":
+        for side, dtype in (("SRC", src), ("DST", dst)):
+            if dtype in _dt.STORAGE:
+                defines[f"{side}_STORAGE"] = _dt.STORAGE[dtype]
+        # A 16-bit destination is rounded once, from double where the source holds more bits
+        # than a float (numpy and ml_dtypes round a float64 or an int32 directly too).
+        wide = name == "iota" or (src.itemsize >= 4 and src != _dt.float32)
+        if dst in _dt.STORAGE and wide and device.caps.fp64:
+            defines["MID_T"] = "double"
+            defines["MID_IS_DOUBLE"] = 1
     return get_kernel(device, "copy", f"copy_{name}", **defines)
 
 

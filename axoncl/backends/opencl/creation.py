@@ -540,7 +540,7 @@ def linspace(start, stop, /, num, *, dtype=None, device=None, endpoint=True) -> 
     """
     target = _device(device)
     dtype = _dt.default_float(target) if dtype is None else _dt.as_dtype(dtype, target, "linspace")
-    if dtype.kind != "f":
+    if not _dt.is_floating(dtype):
         raise TypeError(f"linspace: expected a floating dtype, got {dtype}")
     num = int(num)
     if num < 0:

@@ -4,6 +4,13 @@ The namespace's dtype objects *are* numpy dtypes (``float32 == np.dtype("float32
 ``result_type``, ``finfo`` and friends interoperate with numpy code. Complex arrays are stored
 as interleaved (real, imaginary) float pairs, numpy's layout; ``complexes.py`` computes on them
 through float views, so kernels typed by :data:`C_TYPE` never see a complex dtype.
+
+Two 16-bit floating dtypes are extensions (docs/precision.md): ``float16`` (numpy's) and
+``bfloat16`` (``ml_dtypes``'). They are stored in 16 bits and computed in float32: kernels with
+a storage variant (``storage_defines``) widen on load and round to nearest even on store; the
+other functions widen their operands to float32 and round their results back (``lowp.py``).
+``float16`` with ``float32`` promotes to ``float32``, and ``float16`` with ``bfloat16`` also to
+``float32`` (neither holds the other), as in PyTorch.
 """
 
 from __future__ import annotations
@@ -12,12 +19,19 @@ from typing import NamedTuple
 
 import numpy as np
 
+try:
+    import ml_dtypes
+except ImportError:  # bfloat16 needs ml_dtypes (a dependency of the opencl extra)
+    ml_dtypes = None
+
 __all__ = [
+    "bfloat16",
     "bool",
     "can_cast",
     "complex64",
     "complex128",
     "finfo",
+    "float16",
     "float32",
     "float64",
     "iinfo",
@@ -44,6 +58,8 @@ uint8 = np.dtype("uint8")
 uint16 = np.dtype("uint16")
 uint32 = np.dtype("uint32")
 uint64 = np.dtype("uint64")
+float16 = np.dtype("float16")
+bfloat16 = np.dtype(ml_dtypes.bfloat16) if ml_dtypes is not None else None
 float32 = np.dtype("float32")
 float64 = np.dtype("float64")
 complex64 = np.dtype("complex64")
@@ -54,7 +70,9 @@ UNSIGNED = (uint8, uint16, uint32, uint64)
 INTEGER = SIGNED + UNSIGNED
 FLOATING = (float32, float64)
 COMPLEX = (complex64, complex128)
-SUPPORTED = (bool, *INTEGER, *FLOATING, *COMPLEX)
+# The 16-bit extension dtypes: stored in 16 bits, loaded and computed as float32.
+LOW_PRECISION = (float16,) if bfloat16 is None else (float16, bfloat16)
+SUPPORTED = (bool, *INTEGER, *FLOATING, *COMPLEX, *LOW_PRECISION)
 
 # The float dtype of each complex dtype's parts, and the complex dtype of each float dtype.
 REAL_OF = {complex64: float32, complex128: float64}
@@ -65,9 +83,15 @@ DEFAULT_INDEX = int64
 
 
 class _CTypes(dict):
-    """``C_TYPE``; a complex dtype, which no typed kernel takes, raises a clear TypeError."""
+    """``C_TYPE``; a complex or 16-bit dtype, which no typed kernel takes, raises a clear
+    TypeError (kernels with a 16-bit variant are typed by :func:`storage_defines`)."""
 
     def __missing__(self, key):
+        if key in LOW_PRECISION:
+            raise TypeError(
+                f"{key} has no kernel of its own for this operation on OpenCL; "
+                "docs/precision.md lists the functions that take 16-bit arrays"
+            )
         raise TypeError(
             f"complex dtype {key} is not supported by this operation on OpenCL; "
             "see docs/array-api.md for the functions that take complex arrays"
@@ -91,6 +115,39 @@ C_TYPE = _CTypes(
         float64: "double",
     }
 )
+
+# -DSTORAGE=... of kernels/storage.h: how a kernel reads and writes an element of a dtype whose
+# storage differs from its arithmetic type (float16: binary16 bits, bfloat16: a float's top half).
+STORAGE_PLAIN, STORAGE_HALF, STORAGE_BF16 = 0, 1, 2
+STORAGE = {float16: STORAGE_HALF}
+if bfloat16 is not None:
+    STORAGE[bfloat16] = STORAGE_BF16
+STORAGE_C_TYPE = {STORAGE_HALF: "ushort", STORAGE_BF16: "ushort"}  # the bits, see storage.h
+
+
+def is_low_precision(dtype) -> _builtin_bool:
+    """Whether ``dtype`` is one of the 16-bit floating extension dtypes."""
+    return dtype in LOW_PRECISION
+
+
+def is_floating(dtype) -> _builtin_bool:
+    """Whether ``dtype`` is real floating, the 16-bit ones included (bfloat16's numpy kind is
+    ``'V'``)."""
+    return dtype.kind == "f" or dtype in LOW_PRECISION
+
+
+def storage_c_type(dtype: np.dtype) -> str:
+    """The C type a buffer of ``dtype`` is seen through (ushort: the bits, for both 16-bit)."""
+    storage = STORAGE.get(dtype)
+    return STORAGE_C_TYPE[storage] if storage else C_TYPE[dtype]
+
+
+def storage_defines(dtype: np.dtype, name: str = "T") -> dict[str, int | str]:
+    """``-D<name>`` (the arithmetic type) and ``-DSTORAGE`` of a kernel with a storage variant."""
+    if dtype in STORAGE:
+        return {name: "float", "STORAGE": STORAGE[dtype]}
+    return {name: C_TYPE[dtype]}
+
 
 # Kind codes handed to the kernels as -DKIND=...
 KIND_BOOL, KIND_SIGNED, KIND_UNSIGNED, KIND_FLOAT = 0, 1, 2, 3
@@ -140,9 +197,13 @@ def _promote_pair(a: np.dtype, b: np.dtype) -> np.dtype:
     if a.kind == "c" or b.kind == "c":  # complex wins; the wider part precision wins
         wide = 8 in (_part_size(a), _part_size(b))
         return complex128 if wide else complex64
-    fa, fb = a.kind == "f", b.kind == "f"
+    fa, fb = is_floating(a), is_floating(b)
     if fa and fb:
-        return float64 if float64 in (a, b) else float32
+        if float64 in (a, b):
+            return float64
+        # A 16-bit dtype meets float32 (which holds it) or the other 16-bit one (float32 holds
+        # both, neither holds the other), as in PyTorch.
+        return float32
     if fa or fb:  # mixed kinds: not in the standard; like torch, the float wins
         return a if fa else b
     if a.kind == b.kind:
@@ -160,7 +221,7 @@ def _promote_pair(a: np.dtype, b: np.dtype) -> np.dtype:
 
 def _part_size(dt: np.dtype) -> int:
     """Bytes of a float or complex dtype's real part; 0 for integers and bool."""
-    return dt.itemsize // 2 if dt.kind == "c" else (dt.itemsize if dt.kind == "f" else 0)
+    return dt.itemsize // 2 if dt.kind == "c" else (dt.itemsize if is_floating(dt) else 0)
 
 
 def _is_array(x) -> _builtin_bool:
@@ -183,8 +244,14 @@ def scalar_dtype(value, array_dtype: np.dtype, device, op: str) -> np.dtype:
                 )
         return array_dtype
     if isinstance(value, float):
-        return array_dtype if array_dtype.kind in "fc" else default_float(device)
+        return (
+            array_dtype
+            if is_floating(array_dtype) or array_dtype.kind == "c"
+            else (default_float(device))
+        )
     if isinstance(value, complex):
+        if array_dtype in LOW_PRECISION:
+            return complex64
         if array_dtype.kind in "fc":
             return COMPLEX_OF.get(array_dtype, array_dtype)
         return COMPLEX_OF[default_float(device)]
@@ -266,11 +333,13 @@ def can_cast(from_, to) -> _builtin_bool:
         return False
     if src.kind == "c":
         return dst.kind == "c" and dst.itemsize >= src.itemsize
-    if src.kind == "f":
-        return dst.kind in "fc" and _part_size(dst) >= src.itemsize
+    if is_floating(src):
+        if src in LOW_PRECISION and dst in LOW_PRECISION:
+            return False  # float16 and bfloat16: neither holds the other
+        return (is_floating(dst) or dst.kind == "c") and _part_size(dst) >= src.itemsize
     if dst.kind == "c":
         return False
-    if dst.kind == "f":
+    if is_floating(dst):
         return False  # int -> float is not a promotion in the standard
     try:
         return _promote_pair(src, dst) == dst
@@ -316,10 +385,10 @@ def finfo(type):  # noqa: A002 - the standard's name
     (32, 1.1920928955078125e-07)
     """
     dt = type.dtype if _is_array(type) else np.dtype(type)
-    if dt.kind not in "fc":
+    if dt.kind not in "fc" and dt not in LOW_PRECISION:
         raise TypeError(f"finfo: expected a floating dtype, got {dt}")
     dt = REAL_OF.get(dt, dt)  # a complex dtype's limits are those of its parts
-    info = np.finfo(dt)
+    info = ml_dtypes.finfo(dt) if dt == bfloat16 else np.finfo(dt)
     return _FInfo(
         bits=int(info.bits),
         eps=float(info.eps),
@@ -366,9 +435,9 @@ _KINDS = {
     "signed integer": lambda d: d.kind == "i",
     "unsigned integer": lambda d: d.kind == "u",
     "integral": lambda d: d.kind in "iu",
-    "real floating": lambda d: d.kind == "f",
+    "real floating": is_floating,
     "complex floating": lambda d: d.kind == "c",
-    "numeric": lambda d: d.kind in "iufc",
+    "numeric": lambda d: d.kind in "iufc" or d in LOW_PRECISION,
 }
 
 

@@ -137,9 +137,9 @@ __all__ = [*UNARY, *BINARY, "clip", "conj", "imag", "real", "where"]
 def _kernel(device: Device, arity: int, name: str, variant: str, dtype: np.dtype) -> Kernel:
     defines = {
         "ARITY": arity,
-        "T": _dt.C_TYPE[dtype],
+        **_dt.storage_defines(dtype),  # T, and STORAGE for the 16-bit dtypes (T float)
         "KIND": _dt.kind_code(dtype),
-        "BITS": dtype.itemsize * 8,
+        "BITS": 32 if dtype in _dt.STORAGE else dtype.itemsize * 8,
         "VEC": device.vector_width,
     }
     if dtype == _dt.float64:
@@ -181,13 +181,13 @@ def unary(name: str, x) -> CLArray:
     rule = UNARY[name][0]
     dtype = x.dtype
     if rule == FLOAT:
-        if dtype.kind != "f":
+        if not _dt.is_floating(dtype):
             x = cast(x, _dt.default_float(x.device))
     elif rule == ROUNDING:
-        if dtype.kind != "f":
+        if not _dt.is_floating(dtype):
             name = "positive"  # rounding an integer is the identity
     elif rule == PREDICATE:
-        if dtype.kind != "f":
+        if not _dt.is_floating(dtype):
             if name == "signbit" and dtype.kind == "i":
                 return binary("less", x, 0)
             out = empty(x.shape, _dt.bool, x.device)
@@ -197,7 +197,7 @@ def unary(name: str, x) -> CLArray:
         if dtype == _dt.bool:
             raise TypeError(f"{name}: expected a numeric array, got bool")
     elif rule == INTEGRAL:
-        if dtype.kind == "f":
+        if _dt.is_floating(dtype):
             raise TypeError(f"{name}: expected an integer or bool array, got {dtype}")
     elif rule == LOGICAL:
         x = cast(x, _dt.bool)
@@ -212,7 +212,7 @@ def _operand_dtypes(name: str, dtype: np.dtype, device: Device) -> tuple[np.dtyp
     """(dtype the kernel runs in, result dtype) for the promoted input dtype."""
     rule = BINARY[name][0]
     if rule == FLOAT:
-        if dtype.kind != "f":
+        if not _dt.is_floating(dtype):
             dtype = _dt.default_float(device)
         return dtype, dtype
     if rule == LOGICAL:
@@ -221,7 +221,7 @@ def _operand_dtypes(name: str, dtype: np.dtype, device: Device) -> tuple[np.dtyp
         if dtype == _dt.bool:
             raise TypeError(f"{name}: expected numeric arrays, got bool")
     elif rule == INTEGRAL:
-        if dtype.kind == "f":
+        if _dt.is_floating(dtype):
             raise TypeError(f"{name}: expected integer or bool arrays, got {dtype}")
     elif rule == SHIFT:
         if dtype.kind not in "iu":

@@ -33,7 +33,7 @@ def fused_multiply_add(a: CLArray, b: CLArray, c: CLArray, /) -> CLArray:
             raise TypeError(
                 f"fused_multiply_add: expected CLArray {name}, got {type(arr).__name__}"
             )
-        if arr.dtype != a.dtype or arr.dtype.kind != "f":
+        if arr.dtype != a.dtype or not _dt.is_floating(arr.dtype):
             raise TypeError(
                 f"fused_multiply_add: expected a, b, c of one floating dtype, got "
                 f"{a.dtype}, {b.dtype}, {c.dtype}"
@@ -54,7 +54,9 @@ def fused_multiply_add(a: CLArray, b: CLArray, c: CLArray, /) -> CLArray:
     if n == 0:
         return out
     vec = device.vector_width
-    kernel = get_kernel(device, "fused", "fused_multiply_add", T=_dt.C_TYPE[a.dtype], VEC=vec)
+    kernel = get_kernel(
+        device, "fused", "fused_multiply_add", **_dt.storage_defines(a.dtype), VEC=vec
+    )
     kernel.launch_items(
         -(-n // vec), n, *buffer_args(out, a, b, c), op="fused_multiply_add", shapes=(a.shape,)
     )
@@ -67,7 +69,7 @@ def _relu_backward_cl(grad, out, *, xp):
         isinstance(grad, CLArray)
         and isinstance(out, CLArray)
         and grad.dtype == out.dtype
-        and grad.dtype.kind == "f"
+        and _dt.is_floating(grad.dtype)
         and grad.shape == out.shape
         and grad.is_contiguous()
         and out.is_contiguous()
@@ -78,7 +80,9 @@ def _relu_backward_cl(grad, out, *, xp):
     result = empty(grad.shape, grad.dtype, device)
     n = grad.size
     vec = device.vector_width
-    kernel = get_kernel(device, "fused", "fused_relu_backward", T=_dt.C_TYPE[grad.dtype], VEC=vec)
+    kernel = get_kernel(
+        device, "fused", "fused_relu_backward", **_dt.storage_defines(grad.dtype), VEC=vec
+    )
     kernel.launch_items(
         -(-n // vec), n, *buffer_args(result, grad, out), op="relu_backward", shapes=(grad.shape,)
     )

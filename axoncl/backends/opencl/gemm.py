@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pyopencl as cl
 
+from . import dtypes as _dt
 from .device import Device
 from .gemm_params import GemmParams, load_params
 from .launch import Kernel, get_kernel
@@ -99,11 +100,13 @@ def _defines(device: Device, dtype: np.dtype, p: GemmParams) -> dict[str, int | 
 
 def _make_defines(device: Device, dtype: np.dtype, p: GemmParams) -> dict[str, int | str]:
     double = dtype == np.float64
+    storage = {"STORAGE": _dt.STORAGE[dtype]} if dtype in _dt.STORAGE else {}
     return {
+        **storage,
         "REAL": "double" if double else "float",
         "REAL_IS_DOUBLE": int(double),
         "VW": 8 if double else 16,
-        "USE_FMA": int(_has_fma(device, dtype)),
+        "USE_FMA": int(_has_fma(device, np.dtype(np.float64 if double else np.float32))),
         "RM": p.rm,
         "NV": p.nv,
         "DM": p.dm,
@@ -204,7 +207,9 @@ def gemm(
     m, n, k, batch
         Problem size; any of them may be 0. With ``k == 0``, ``C = beta*C (+ bias) (ReLU)``.
     dtype
-        ``numpy.float32`` or ``numpy.float64`` (the latter needs ``cl_khr_fp64``).
+        ``numpy.float32`` or ``numpy.float64`` (the latter needs ``cl_khr_fp64``), or the
+        16-bit ``float16``/``bfloat16``: stored in 16 bits, accumulated in float32, C rounded
+        to nearest even once.
     alpha, beta
         Scales; C is not read when ``beta == 0`` (it may hold NaN).
     bias, bias_axis
@@ -233,8 +238,8 @@ def gemm(
     ...      m=64, n=32, k=16)  # doctest: +SKIP
     """
     dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"gemm: expected dtype float32 or float64, got {dtype}")
+    if dtype not in (np.float32, np.float64, *_dt.LOW_PRECISION):
+        raise TypeError(f"gemm: expected dtype float32, float64, float16 or bfloat16, got {dtype}")
     if dtype == np.float64 and not device.caps.fp64:
         raise TypeError(f"gemm: float64 needs cl_khr_fp64, which {device.caps.name} lacks")
     m, n, k, batch = int(m), int(n), int(k), int(batch)
@@ -320,6 +325,19 @@ def gemm(
     _gemm_packed(device, p, defines, a, b, c, (m, n, k, batch), epilogue, dtype, op, shapes)
 
 
+def _widened_a(
+    device: Device, a: MatrixOperand, m: int, k: int, batch: int, dtype: np.dtype
+) -> MatrixOperand:
+    """A 16-bit A as a new contiguous float32 operand (a broadcast batch is widened once)."""
+    from .array import CLArray  # gemm.py sits below the array layer; imported on first use
+    from .copy import astype
+
+    batches = 1 if a.strides[0] == 0 else batch
+    view = CLArray(device, a.buffer, a.offset, (batches, m, k), a.strides, dtype)
+    wide = astype(view, _dt.float32)
+    return MatrixOperand(wide.buffer, wide.offset, (m * k if batches > 1 else 0, k, 1))
+
+
 def _gemm_packed(
     device: Device,
     p: GemmParams,
@@ -334,7 +352,7 @@ def _gemm_packed(
     shapes: tuple,
 ) -> None:
     m, n, k, batch = sizes
-    itemsize = dtype.itemsize
+    packed_itemsize = 4 if dtype in _dt.STORAGE else dtype.itemsize  # 16-bit B packs as float
     rm = p.rm
     nr = p.nv * (8 if dtype == np.float64 else 16)
     m_panels = -(-m // rm)
@@ -344,13 +362,15 @@ def _gemm_packed(
     # zero-padded copy [batch][panel][k][NR] (a broadcast batch is copied once). Big B is
     # copied anyway: rows ldb apart alias in L1 when ldb is a large power of two.
     b_strides = b.strides
-    in_place = b_strides[2] == 1 and n % nr == 0 and k * n < p.pack_b_above
+    in_place = (
+        b_strides[2] == 1 and n % nr == 0 and k * n < p.pack_b_above and dtype not in _dt.STORAGE
+    )
     if in_place:
         b_args = (b.buffer, b.offset, b_strides[0], nr, b_strides[1])
     else:
         b_copies = 1 if b_strides[0] == 0 else batch
         b_packed_batch = n_panels * k * nr
-        b_pack = device.allocator(b_copies * b_packed_batch * itemsize)
+        b_pack = device.allocator(b_copies * b_packed_batch * packed_itemsize)
         _kernel(device, "gemm_pack_b", defines).launch(
             (_round_up(k, _PACK_LWS), n_panels, b_copies),
             (_PACK_LWS, 1, 1),
@@ -365,6 +385,8 @@ def _gemm_packed(
         )
         b_args = (b_pack, 0, b_packed_batch if b_copies > 1 else 0, k * nr, nr)
 
+    if dtype in _dt.STORAGE:
+        a = _widened_a(device, a, m, k, batch, dtype)
     kernel = _kernel(device, "gemm_packed", defines)
     m_block = max(1, min(p.m_block, m_panels))
     items = -(-m_panels // m_block) * m_block * n_panels

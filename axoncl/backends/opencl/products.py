@@ -38,7 +38,7 @@ def _compute_dtype(op: str, x1: CLArray, x2: CLArray):
         return dtype, dtype
     if dtype == _dt.bool:
         raise TypeError(f"{op}: expected numeric arrays, got bool")
-    if dtype.kind == "f":
+    if _dt.is_floating(dtype):
         return dtype, dtype
     # Integer products: the exact integer kernel for matmul; tensordot and vecdot (reductions
     # of products) in floating point, exact below 2**53 in float64 and 2**24 in float32.
@@ -273,7 +273,7 @@ def _linear(x, weight, bias, *, relu, xp):
 
     arrays = (x, weight) if bias is None else (x, weight, bias)
     dtype = x.dtype
-    if dtype.kind != "f" or any(a.dtype != dtype for a in arrays) or x.ndim < 1:
+    if not _dt.is_floating(dtype) or any(a.dtype != dtype for a in arrays) or x.ndim < 1:
         return _portable_linear.portable(x, weight, bias, relu=relu, xp=xp)
     for other in arrays[1:]:
         check_device("linear", x, other)

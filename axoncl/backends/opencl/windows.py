@@ -10,10 +10,18 @@ from __future__ import annotations
 import numpy as np
 
 from .. import primitives
+from . import dtypes as _dt
 from .array import CLArray
 from .launch import Kernel
 
-__all__ = ["NAMESPACE", "geometry", "launch_planes", "real_defines", "same_dtype"]
+__all__ = [
+    "NAMESPACE",
+    "geometry",
+    "launch_planes",
+    "real_defines",
+    "same_dtype",
+    "storage_real_defines",
+]
 
 NAMESPACE = "axoncl.backends.opencl"  # where these modules register the primitives' overrides
 
@@ -25,6 +33,14 @@ def real_defines(dtype: np.dtype, op: str) -> dict[str, int | str]:
     if dtype == np.float64:
         return {"REAL": "double", "FP64": 1}
     raise TypeError(f"{op}: expected float32 or float64 arrays, got {dtype}")
+
+
+def storage_real_defines(dtype: np.dtype, op: str) -> dict[str, int | str]:
+    """:func:`real_defines`, and for float16/bfloat16 ``-DREAL=float -DSTORAGE=...``: for the
+    kernels that read and write through ``kernels/storage.h`` (im2col, col2im) only."""
+    if dtype in _dt.STORAGE:
+        return {"REAL": "float", "STORAGE": _dt.STORAGE[dtype]}
+    return real_defines(dtype, op)
 
 
 def same_dtype(op: str, *arrays: CLArray | None) -> np.dtype:

@@ -48,6 +48,12 @@ class Primitive:
         key = namespace if isinstance(namespace, str) else namespace.__name__
         self._impls.pop(key, None)
 
+    def wrap(self, namespace: Any, decorator: Callable[[Callable[..., Any]], Any]) -> None:
+        """Replace ``namespace``'s override (if it has one) by ``decorator(override)``."""
+        key = namespace if isinstance(namespace, str) else namespace.__name__
+        if key in self._impls:
+            self._impls[key] = decorator(self._impls[key])
+
     def implementation(self, xp: Any) -> Callable[..., Any]:
         return self._impls.get(xp.__name__, self.portable)
 

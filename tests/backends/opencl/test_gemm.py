@@ -349,7 +349,7 @@ def test_zero_sized_outputs_do_nothing(device):
 
 def test_bad_arguments_raise(device):
     buf = _buffer(device, np.zeros(4, np.float32))
-    with pytest.raises(TypeError, match="float32 or float64"):
+    with pytest.raises(TypeError, match="float32, float64, float16 or bfloat16"):
         gemm(
             device,
             MatrixOperand(buf),
