@@ -1,12 +1,14 @@
-"""Cholesky and LU solves: axoncl's blocked device kernels (``xp.linalg``) vs numpy.
+"""Cholesky, LU solves and QR: axoncl's blocked device kernels (``xp.linalg``) vs numpy.
 
 Rows, per op, dtype (float32, float64) and size ``n``, the same data for both columns:
 ``cholesky`` of one ``n x n`` symmetric positive-definite matrix, ``solve`` of one ``n x n``
-matrix against ``n x 16`` right-hand sides (LU with partial pivoting). Columns:
+matrix against ``n x 16`` right-hand sides (LU with partial pivoting), ``qr`` (reduced) of one
+``n x n`` matrix (blocked Householder, Q formed). Columns:
 
 * ``device``: ``axoncl.backends.opencl.linalg.<op>`` on the default OpenCL device (PoCL on a
   CPU machine), ending with the device finished (``Device.synchronize``);
-* ``numpy``: ``numpy.linalg.<op>`` (LAPACK ``potrf`` / ``gesv`` through numpy's BLAS).
+* ``numpy``: ``numpy.linalg.<op>`` (LAPACK ``potrf`` / ``gesv`` / ``geqrf`` + ``orgqr``
+  through numpy's BLAS).
 
 Method: a short comparison, not the isolated paired rounds of ``gemm.py``: both run in this one
 process, alternating, after one untimed call each; each figure is the median of ``--calls``
@@ -67,7 +69,7 @@ def main() -> int:
     rows = []
     cases = [
         (op, dtype, int(n))
-        for op in ("cholesky", "solve")
+        for op in ("cholesky", "solve", "qr")
         for dtype in (np.float32, np.float64)
         if dtype == np.float32 or dev.caps.fp64
         for n in args.sizes.split(",")
@@ -85,7 +87,11 @@ def main() -> int:
 
         device_s = _median_s(run, args.calls)
         numpy_s = _median_s(lambda numpy_fn=numpy_fn, host=host: numpy_fn(*host), args.calls)
-        error = float(np.abs(device_fn(*on_device).to_numpy() - numpy_fn(*host)).max())
+        got, want = device_fn(*on_device), numpy_fn(*host)
+        if op == "qr":  # the largest difference of Q and R
+            error = max(float(np.abs(g.to_numpy() - w).max()) for g, w in zip(got, want))
+        else:
+            error = float(np.abs(got.to_numpy() - want).max())
         rows.append(
             {
                 "op": op,

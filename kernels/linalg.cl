@@ -205,3 +205,140 @@ __kernel void linalg_laswp(
         }
     }
 }
+
+// ---- QR (host side: backends/opencl/qr.py), LAPACK's dgeqrf/dorgqr in blocks of jb columns.
+// Matrices are m x n, row-major, batch stride m*n from offset; tau holds k = min(m, n) values a
+// matrix.
+//   linalg_geqr2_panel: one work-group per matrix factors columns j0..j0+jb-1 (rows j0..m-1) by
+//     Householder reflections H = I - tau v v^T, v[j] = 1, as LAPACK's dlarfg: beta =
+//     -sign(alpha) * ||(alpha, x)|| goes to the diagonal (R), v below it; x == 0 gives tau = 0
+//     (H = I, the diagonal keeps alpha). The norm is taken as amax * ||x / amax|| (no overflow);
+//     NaN propagates. Each reflection is applied to the panel's later columns at once.
+//   linalg_qr_v: V (batch x (m - j0) x jb) of the panel: the reflectors with their unit diagonal
+//     and zeros above it, for the GEMMs of the block reflector I - V T V^T.
+//   linalg_larft: T (jb x jb upper triangular) of the block reflector from S = V^T V and tau:
+//     T[i, i] = tau_i, T[0:i, i] = -tau_i T[0:i, 0:i] S[0:i, i] (dlarft, forward, columnwise).
+// The work-group's sum of `mine` (every work-item calls it; red is LWS long, reusable after).
+static REAL linalg_local_sum(__local REAL *red, const int lid, const REAL mine)
+{
+    red[lid] = mine;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = LWS / 2; step > 0; step >>= 1) {
+        if (lid < step)
+            red[lid] += red[lid + step];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    return red[0];
+}
+
+__kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void linalg_geqr2_panel(
+    __global REAL *a, const long offset, __global REAL *tau, const long m, const long n,
+    const long k, const long j0, const long jb)
+{
+    const long b = get_group_id(0);
+    const int lid = get_local_id(0);
+    __global REAL *x = a + offset + b * m * n;
+    __global REAL *tb = tau + b * k;
+    __local REAL red[LWS];
+    __local REAL shared[2];  // the scale of v and tau of the current column
+    for (long j = j0; j < j0 + jb; ++j) {
+        REAL mx = (REAL)0;
+        for (long i = j + 1 + lid; i < m; i += LWS) {
+            const REAL v = fabs(x[i * n + j]);
+            mx = (v > mx || isnan(v)) ? v : mx;  // NaN wins
+        }
+        red[lid] = mx;
+        barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+        for (int step = LWS / 2; step > 0; step >>= 1) {
+            if (lid < step) {
+                const REAL o = red[lid + step];
+                if (o > red[lid] || isnan(o))
+                    red[lid] = o;
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+        const REAL amax = red[0];
+        barrier(CLK_LOCAL_MEM_FENCE);
+        REAL ss = (REAL)0;
+        if (amax != (REAL)0)
+            for (long i = j + 1 + lid; i < m; i += LWS) {
+                const REAL t = x[i * n + j] / amax;
+                ss += t * t;
+            }
+        const REAL sumsq = linalg_local_sum(red, lid, ss);
+        if (lid == 0) {
+            const REAL alpha = x[j * n + j];
+            const REAL xnorm = amax * sqrt(sumsq);
+            REAL t = (REAL)0;
+            REAL scale = (REAL)1;
+            if (xnorm != (REAL)0) {  // NaN included: it propagates
+                const REAL beta = -copysign(hypot(alpha, xnorm), alpha);
+                t = (beta - alpha) / beta;
+                scale = (REAL)1 / (alpha - beta);
+                x[j * n + j] = beta;
+            }
+            tb[j] = t;
+            shared[0] = scale;
+            shared[1] = t;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+        const REAL scale = shared[0];
+        const REAL t = shared[1];
+        for (long i = j + 1 + lid; i < m; i += LWS)
+            x[i * n + j] *= scale;
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        for (long c = j + 1; c < j0 + jb; ++c) {  // H applied to the panel's later columns
+            REAL s = (REAL)0;
+            for (long i = j + 1 + lid; i < m; i += LWS)
+                s += x[i * n + j] * x[i * n + c];
+            const REAL w = t * (linalg_local_sum(red, lid, s) + x[j * n + c]);
+            barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+            for (long i = j + 1 + lid; i < m; i += LWS)
+                x[i * n + c] -= w * x[i * n + j];
+            if (lid == 0)
+                x[j * n + c] -= w;
+            barrier(CLK_GLOBAL_MEM_FENCE);
+        }
+    }
+}
+
+__kernel void linalg_qr_v(
+    __global const REAL *a, const long offset, const long m, const long n, const long j0,
+    const long jb, const long batch, __global REAL *v)
+{
+    const long gid = get_global_id(0);
+    const long mp = m - j0;
+    if (gid >= batch * mp * jb)
+        return;
+    const long b = gid / (mp * jb);
+    const long r = gid - b * mp * jb;
+    const long i = r / jb;
+    const long c = r - i * jb;
+    v[gid] = i > c ? a[offset + b * m * n + (j0 + i) * n + j0 + c] : (i == c ? (REAL)1 : (REAL)0);
+}
+
+__kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void linalg_larft(
+    __global const REAL *s, __global const REAL *tau, const long k, const long j0, const long jb,
+    __global REAL *t)
+{
+    const long b = get_group_id(0);
+    const int lid = get_local_id(0);
+    __global const REAL *sb = s + b * jb * jb;
+    __global const REAL *taub = tau + b * k + j0;
+    __global REAL *tm = t + b * jb * jb;
+    for (long i = 0; i < jb; ++i) {
+        for (long p = lid; p < jb; p += LWS) {
+            REAL v = (REAL)0;
+            if (p < i) {
+                REAL acc = (REAL)0;
+                for (long q = p; q < i; ++q)
+                    acc += tm[p * jb + q] * sb[q * jb + i];
+                v = -taub[i] * acc;
+            } else if (p == i) {
+                v = taub[i];
+            }
+            tm[p * jb + i] = v;
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
+}

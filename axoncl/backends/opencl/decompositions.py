@@ -1,8 +1,9 @@
-"""Matrix decompositions and solvers of the ``linalg`` extension: HOST-BOUND, but for five.
+"""Matrix decompositions and solvers of the ``linalg`` extension: HOST-BOUND, but for six.
 
 ``cholesky`` (``cholesky.py``), ``solve``, ``inv``, ``det`` and ``slogdet`` (``lu.py``: LU with
-partial pivoting) run on the device, blocked, the trailing updates by GEMM. ``qr``, ``eigh``,
-``eigvalsh``, ``svd``, ``svdvals``, ``pinv`` and ``matrix_rank`` copy their input to the host,
+partial pivoting) and ``qr`` (``qr.py``: Householder) run on the device, blocked, the trailing
+updates by GEMM. ``eigh``, ``eigvalsh``, ``svd``, ``svdvals``, ``pinv`` and ``matrix_rank``
+(eigenvalue-type decompositions) copy their input to the host,
 compute with ``numpy.linalg`` in the input's dtype, and copy the results back to the input's
 device: each call waits for the device once. No OpenCL kernel exists for them yet
 (docs/array-api.md lists this limitation); they are here so that code written against the
@@ -19,6 +20,7 @@ from .array import CLArray, from_numpy
 from .cholesky import cholesky
 from .layout import check_device, type_name
 from .lu import det, inv, slogdet, solve
+from .qr import qr_device
 
 __all__ = [
     "EighResult",
@@ -119,10 +121,12 @@ def pinv(x, /, *, rtol=None) -> CLArray:
 
 
 def qr(x, /, *, mode: str = "reduced") -> QRResult:
-    """QR decomposition: ``mode`` ``"reduced"`` or ``"complete"``. Host-bound."""
+    """QR decomposition: ``mode`` ``"reduced"`` or ``"complete"``; on the device (``qr.py``)."""
     if mode not in ("reduced", "complete"):
         raise ValueError(f"qr: expected mode 'reduced' or 'complete', got {mode!r}")
-    q, r = np.linalg.qr(_host("qr", x), mode=mode)
+    if isinstance(x, CLArray) and x.dtype in (np.float32, np.float64) and x.ndim >= 2:
+        return QRResult(*qr_device(x, mode))
+    q, r = np.linalg.qr(_host("qr", x), mode=mode)  # the errors (and any host dtype)
     return QRResult(_back(x, q), _back(x, r))
 
 

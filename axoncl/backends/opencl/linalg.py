@@ -3,9 +3,9 @@
 This module is only the extension's namespace: every public name below is a standard function,
 defined where it is implemented. On the device: the products (``products.py``: matmul,
 tensordot, vecdot, matrix_transpose) and ``matrices.py`` (diagonal, trace, outer, cross,
-matrix_power, vector_norm, matrix_norm), ``cholesky.py`` and ``lu.py`` (cholesky, solve, inv,
-det, slogdet: blocked, their trailing updates by GEMM). HOST-BOUND, through ``numpy.linalg``:
-``decompositions.py`` (qr, eigh, eigvalsh, svd, svdvals, pinv, matrix_rank), and
+matrix_power, vector_norm, matrix_norm), ``cholesky.py``, ``lu.py`` and ``qr.py`` (cholesky,
+solve, inv, det, slogdet, qr: blocked, their trailing updates by GEMM). HOST-BOUND, through
+``numpy.linalg``: ``decompositions.py`` (eigh, eigvalsh, svd, svdvals, pinv, matrix_rank), and
 ``matrix_norm`` with ``ord`` 2, -2 or ``"nuc"``; see docs/array-api.md.
 
 Examples
