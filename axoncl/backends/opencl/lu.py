@@ -20,6 +20,7 @@ from .cholesky import LWS, check_square
 from .copy import astype, copy_into
 from .creation import empty, eye, zeros
 from .gemm import MatrixOperand, gemm
+from .hostlinalg import is_complex, on_host
 from .launch import get_kernel
 from .layout import check_device, type_name
 from .manipulation import broadcast_to, reshape
@@ -120,6 +121,8 @@ def solve(x1, x2, /) -> CLArray:
     >>> xp.linalg.solve(a, xp.asarray([2.0, 4.0])).to_numpy().tolist()
     [1.0, 1.0]
     """
+    if is_complex(x1) or is_complex(x2):  # host-bound (hostlinalg.py)
+        return on_host("solve", np.linalg.solve, x1, x2, square=True)
     check_square("solve", x1)
     if not isinstance(x2, CLArray):
         raise TypeError(f"solve: expected an OpenCL array, got {type_name(x2)}")
@@ -152,6 +155,8 @@ def inv(x, /) -> CLArray:
     >>> xp.linalg.inv(xp.asarray([[2.0, 0.0], [0.0, 4.0]])).to_numpy().tolist()
     [[0.5, 0.0], [0.0, 0.25]]
     """
+    if is_complex(x):  # host-bound (hostlinalg.py)
+        return on_host("inv", np.linalg.inv, x, square=True)
     check_square("inv", x)
     n = x.shape[-1]
     return _solve_matrices("inv", x, eye(n, dtype=x.dtype, device=x.device))
@@ -188,6 +193,8 @@ def det(x, /) -> CLArray:
     """
     import axoncl.backends.opencl as xp
 
+    if is_complex(x):  # host-bound (hostlinalg.py)
+        return on_host("det", np.linalg.det, x, square=True)
     diag, odd = _diagonal_and_parity("det", x)
     value = xp.prod(diag, axis=-1)
     return xp.where(odd, -value, value)
@@ -208,6 +215,8 @@ def slogdet(x, /):
 
     from .decompositions import SlogdetResult
 
+    if is_complex(x):  # host-bound (hostlinalg.py); the sign is complex, of modulus 1
+        return SlogdetResult(*on_host("slogdet", np.linalg.slogdet, x, square=True))
     diag, odd = _diagonal_and_parity("slogdet", x)
     sign = xp.prod(xp.sign(diag), axis=-1)
     sign = xp.where(odd, -sign, sign) + 0.0  # + 0.0: a singular matrix's sign is +0, not -0

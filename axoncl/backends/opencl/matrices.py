@@ -165,6 +165,8 @@ def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2) -> CLArray:  
     number of nonzero elements, in the input's floating dtype).
     """
     x = _check("vector_norm", x)
+    if x.dtype.kind == "c":  # a norm depends on |x| only: the real magnitudes' norm
+        x = unary("abs", x)
     _require_float("vector_norm", x)
     axes = _axes("vector_norm", axis, x.ndim)
     if x.ndim == 0:
@@ -193,7 +195,10 @@ def matrix_norm(x, /, *, keepdims: bool = False, ord="fro") -> CLArray:  # noqa:
     singular values: host-bound, through :func:`.decompositions.svdvals`).
     """
     x = _check("matrix_norm", x, 2)
-    _require_float("matrix_norm", x)
+    if x.dtype.kind == "c" and ord not in (2, -2, "nuc"):  # these depend on |x| only
+        x = unary("abs", x)
+    if x.dtype.kind != "c":
+        _require_float("matrix_norm", x)
     if ord == "fro":
         return unary("sqrt", _sum(unary("square", x), axis=(-2, -1), keepdims=keepdims))
     if ord in (1, -1, math.inf, -math.inf):
