@@ -3,10 +3,13 @@
 A complex64 (complex128) array is stored as interleaved float32 (float64) pairs, numpy's
 layout, so :func:`~.copy.part` and :func:`~.copy.pairs` are views with doubled strides and no
 copy. Every function here is written with the real elementwise, reduction and GEMM functions on
-those views: complex arrays add no OpenCL program of their own. Additions, negation, rounding,
-sums and ``where`` run once on the pair view; products run on the parts (4 real GEMMs for a
-complex ``matmul``); the transcendental functions use the textbook formulas with the stable
-forms for ``sqrt``, ``expm1``, ``log1p``, ``tan`` and ``tanh``.
+those views, but for one kernel: ``kernels/complex_special.cl`` writes the special values
+(infinities, NaNs, signed zeros; C99 Annex G, the standard's lists) over the formulas' results
+of exp, expm1, log1p, sinh, cosh, tanh, asinh, acos, acosh, atanh and sqrt; sin, cos, tan, asin
+and atan inherit them through their identities. Additions, negation, rounding, sums and
+``where`` run once on the pair view; products run on the parts (4 real GEMMs for a complex
+``matmul``); the transcendental functions use the textbook formulas with the stable forms for
+``sqrt``, ``expm1``, ``log1p``, ``tan``, ``tanh`` and ``asinh``.
 
 The elementwise functions, reductions and products of the namespace call into this module when
 an operand is complex; the functions the standard leaves undefined for complex (ordering,
@@ -20,8 +23,9 @@ import math
 import numpy as np
 
 from . import dtypes as _dt
-from .array import CLArray, empty, from_numpy
+from .array import CLArray, ascontiguous, empty, from_numpy
 from .copy import cast, copy_into, pairs, part
+from .launch import get_kernel
 from .layout import broadcast_shapes, check_device, is_scalar, python_scalar, reject, type_name
 
 __all__ = ["angle"]
@@ -87,6 +91,42 @@ def _sign(z):
     return pack(_ew().where(zero, 0, x / safe), _ew().where(zero, 0, y / safe))
 
 
+# The functions whose special values (infinities, NaNs, signed zeros) kernels/complex_special.cl
+# sets after the formula: their codes there.
+SPECIAL_FUNCTIONS = {
+    "exp": 0, "expm1": 1, "log1p": 2, "sinh": 3, "cosh": 4, "tanh": 5, "asinh": 6, "acos": 7,
+    "acosh": 8, "atanh": 9, "sqrt": 10,
+}  # fmt: skip
+
+
+def _special(name: str, z: CLArray, out: CLArray) -> CLArray:
+    """``out`` (a fresh result of ``name`` at ``z``) with the special values of C99 Annex G and
+    the standard written over the formula's, in one launch."""
+    n = out.size
+    if n == 0:
+        return out
+    z = ascontiguous(z)
+    real = _dt.REAL_OF[z.dtype]
+    double = real == _dt.float64
+    kernel = get_kernel(
+        z.device, "complex_special", "complex_special",
+        REAL="double" if double else "float", REAL_IS_DOUBLE=int(double),
+    )  # fmt: skip
+    kernel.launch_items(
+        n, n, SPECIAL_FUNCTIONS[name], out.buffer, 2 * out.offset, z.buffer, 2 * z.offset,
+        op=name, shapes=(z.shape,),
+    )  # fmt: skip
+    return out
+
+
+def _with_special(name: str, formula):
+    def function(z):
+        return _special(name, z, formula(z))
+
+    function.__name__ = f"_{name}"
+    return function
+
+
 def _exp(z):
     x, y = parts(z)
     e = _u("exp", x)
@@ -123,13 +163,11 @@ def _sqrt(z):
 
 
 def _sin(z):
-    x, y = parts(z)
-    return pack(_u("sin", x) * _u("cosh", y), _u("cos", x) * _u("sinh", y))
+    return _times_minus_i(_UNARY["sinh"](_times_i(z)))  # sin z = -i sinh(i z)
 
 
 def _cos(z):
-    x, y = parts(z)
-    return pack(_u("cos", x) * _u("cosh", y), _u("negative", _u("sin", x) * _u("sinh", y)))
+    return _UNARY["cosh"](_times_i(z))  # cos z = cosh(i z)
 
 
 def _sinh(z):
@@ -154,7 +192,7 @@ def _tanh(z):
 
 
 def _tan(z):
-    return _times_minus_i(_tanh(_times_i(z)))  # tan z = -i tanh(i z)
+    return _times_minus_i(_UNARY["tanh"](_times_i(z)))  # tan z = -i tanh(i z)
 
 
 def _asinh(z):
@@ -163,11 +201,14 @@ def _asinh(z):
     left = _b("less", x, 0)
     w = where(left, negative(z), z)
     r = _log(add(w, _sqrt(add(multiply(w, w), 1))))
+    # Far from the origin w*w would overflow: there asinh w = log 2w to the last digit.
+    big = 1e8 if z.dtype == _dt.complex64 else 1e16
+    r = where(_b("greater", _abs(w), big), add(_log(w), math.log(2)), r)
     return where(left, negative(r), r)
 
 
 def _asin(z):
-    return _times_minus_i(_asinh(_times_i(z)))  # asin z = -i asinh(i z)
+    return _times_minus_i(_UNARY["asinh"](_times_i(z)))  # asin z = -i asinh(i z)
 
 
 def _acos(z):
@@ -183,7 +224,7 @@ def _atanh(z):
 
 
 def _atan(z):
-    return _times_minus_i(_atanh(_times_i(z)))  # atan z = -i atanh(i z)
+    return _times_minus_i(_UNARY["atanh"](_times_i(z)))  # atan z = -i atanh(i z)
 
 
 def _conj(z):
@@ -206,21 +247,21 @@ def _predicate(combine: str, name: str):
 
 _UNARY = {
     "abs": _abs,
-    "acos": _acos,
-    "acosh": _acosh,
+    "acos": _with_special("acos", _acos),
+    "acosh": _with_special("acosh", _acosh),
     "asin": _asin,
-    "asinh": _asinh,
+    "asinh": _with_special("asinh", _asinh),
     "atan": _atan,
-    "atanh": _atanh,
+    "atanh": _with_special("atanh", _atanh),
     "cos": _cos,
-    "cosh": _cosh,
-    "exp": _exp,
-    "expm1": _expm1,
+    "cosh": _with_special("cosh", _cosh),
+    "exp": _with_special("exp", _exp),
+    "expm1": _with_special("expm1", _expm1),
     "isfinite": _predicate("logical_and", "isfinite"),
     "isinf": _predicate("logical_or", "isinf"),
     "isnan": _predicate("logical_or", "isnan"),
     "log": _log,
-    "log1p": _log1p,
+    "log1p": _with_special("log1p", _log1p),
     "log2": lambda z: _scaled(_log(z), 1 / math.log(2)),
     "log10": lambda z: _scaled(_log(z), 1 / math.log(10)),
     "negative": lambda z: _pair_op("negative", z),
@@ -229,11 +270,11 @@ _UNARY = {
     "round": lambda z: _pair_op("round", z),
     "sign": _sign,
     "sin": _sin,
-    "sinh": _sinh,
-    "sqrt": _sqrt,
+    "sinh": _with_special("sinh", _sinh),
+    "sqrt": _with_special("sqrt", _sqrt),
     "square": lambda z: multiply(z, z),
     "tan": _tan,
-    "tanh": _tanh,
+    "tanh": _with_special("tanh", _tanh),
 }
 
 

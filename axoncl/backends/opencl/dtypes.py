@@ -304,7 +304,8 @@ def result_type(*arrays_and_dtypes) -> np.dtype:
 
 
 def can_cast(from_, to) -> _builtin_bool:
-    """Whether ``from_`` casts to ``to`` under the promotion rules (no value loss).
+    """Whether ``from_`` casts to ``to`` under the promotion rules (no value loss); an integer
+    to a floating or complex dtype (which the standard leaves open) as numpy's "safe" casts.
 
     Parameters
     ----------
@@ -337,10 +338,12 @@ def can_cast(from_, to) -> _builtin_bool:
         if src in LOW_PRECISION and dst in LOW_PRECISION:
             return False  # float16 and bfloat16: neither holds the other
         return (is_floating(dst) or dst.kind == "c") and _part_size(dst) >= src.itemsize
-    if dst.kind == "c":
-        return False
-    if is_floating(dst):
-        return False  # int -> float is not a promotion in the standard
+    if is_floating(dst) or dst.kind == "c":
+        # int -> float: not a promotion in the standard, which leaves it open; as numpy's
+        # "safe" casts (and torch): when the float holds every value of the integer dtype.
+        if dst == bfloat16:
+            return src.itemsize == 1
+        return _builtin_bool(np.can_cast(src, dst, "safe"))
     try:
         return _promote_pair(src, dst) == dst
     except TypeError:

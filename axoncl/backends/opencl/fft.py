@@ -26,7 +26,7 @@ from .copy import astype, copy_into, fill
 from .creation import _device
 from .layout import type_name
 from .lines import normalize_axes
-from .manipulation import concat, flip, roll
+from .manipulation import concat, flip, reshape, roll
 
 __all__ = [
     "fft",
@@ -81,6 +81,9 @@ def _c2c(x: CLArray, axes: tuple[int, ...], inverse: bool, norm: str) -> CLArray
     for ``norm``; a new contiguous array."""
     device = x.device
     out = empty(x.shape, x.dtype, device)
+    # A length-1 axis transforms to itself (every norm scales it by 1); reikna's FFT does not
+    # take one, so such axes are left out.
+    axes = tuple(a for a in axes if x.shape[a] != 1)
     if x.size == 0 or not axes:
         copy_into(out, x)
         return out
@@ -93,10 +96,16 @@ def _c2c(x: CLArray, axes: tuple[int, ...], inverse: bool, norm: str) -> CLArray
             "fft: reikna's launches bypass axoncl.capture and would be missing from replays; "
             "keep FFTs out of a captured step"
         )
-    compiled = _computation(device, x.shape, x.dtype, axes)
-    with device.launch_lock:
-        compiled(_as_reikna(device, out), _as_reikna(device, x), 1 if inverse else 0)
     n = math.prod(x.shape[a] for a in axes)
+    # reikna's FFT takes no length-1 axes at all (not even untransformed ones): they go, on
+    # views of the same buffers.
+    kept = [d for d in range(x.ndim) if x.shape[d] != 1]
+    shape = tuple(x.shape[d] for d in kept)
+    axes = tuple(kept.index(a) for a in axes)
+    src, dst = reshape(x, shape), reshape(out, shape)
+    compiled = _computation(device, shape, x.dtype, axes)
+    with device.launch_lock:
+        compiled(_as_reikna(device, dst), _as_reikna(device, src), 1 if inverse else 0)
     # reikna's forward is unscaled and its inverse scales by 1/n (numpy's "backward" norm).
     scale = {"backward": 1.0, "ortho": math.sqrt(n) if inverse else 1 / math.sqrt(n)}.get(norm)
     if scale is None:  # "forward"

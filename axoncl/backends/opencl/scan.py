@@ -246,6 +246,8 @@ def nonzero(x: CLArray, /) -> tuple[CLArray, ...]:
     >>> [a.to_numpy() for a in nonzero(from_numpy(np.array([0, 3, 0, 4]), dev))]  # doctest: +SKIP
     [array([1, 3])]
     """
+    if isinstance(x, CLArray) and x.dtype.kind == "c":  # nonzero: either part is
+        x = binary("not_equal", x, 0)
     x = check_array("nonzero", x)
     if x.ndim == 0:
         raise ValueError(

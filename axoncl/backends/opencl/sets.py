@@ -1,7 +1,8 @@
 """Set functions of the OpenCL namespace: ``unique_all``, ``unique_counts``, ``unique_inverse``,
 ``unique_values`` and ``isin``, built from sort, searchsorted, scans and gathers.
 
-The ``unique_*`` functions sort the flattened input once (stably), mark where each run of
+The ``unique_*`` functions sort the flattened input once (stably; complex input by its real,
+then its imaginary part, as numpy), mark where each run of
 equal values starts, and read the number of runs back to the host to size the outputs (one
 wait, as for ``nonzero``: the output's shape depends on the data). NaNs compare unequal, so
 each NaN is its own unique value, as the standard asks.
@@ -15,7 +16,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .array import CLArray, empty, from_numpy
-from .copy import cast, fill
+from .copy import cast, fill, part
 from .elementwise import binary, unary
 from .indexing import take
 from .layout import check_device, is_scalar, type_name
@@ -48,8 +49,13 @@ def _runs(op: str, x, *, need_order: bool):
     if not isinstance(x, CLArray):
         raise TypeError(f"{op}: expected an OpenCL array, got {type_name(x)}")
     flat = reshape(x, (-1,))
-    order = argsort(flat) if need_order else None
-    values = take(flat, order) if need_order else sort(flat)
+    if flat.dtype.kind == "c":  # numpy's order: by real part, then imaginary part
+        by_imag = argsort(part(flat, 1), stable=True)
+        order = take(by_imag, argsort(take(part(flat, 0), by_imag), stable=True))
+        values = take(flat, order)
+    else:
+        order = argsort(flat) if need_order else None
+        values = take(flat, order) if need_order else sort(flat)
     first = empty((1,), _dt.bool, x.device)
     fill(first, True)
     if flat.size == 0:
