@@ -34,7 +34,6 @@
 #define INF ((REAL)INFINITY)
 #define QNAN ((REAL)NAN)
 
-static inline int fin_nz(REAL v) { return isfinite(v) && v != (REAL)0; }
 static inline int notfin(REAL v) { return !isfinite(v); }  // inf or NaN
 
 // exp and expm1 (by the conjugate symmetry, b >= 0)
@@ -50,9 +49,8 @@ static int sp_exp(REAL a, REAL b, int minus_one, REAL *re, REAL *im) {
     return 0;
 }
 
-// log1p (b >= 0)
-static int sp_log1p(REAL a, REAL b, REAL *re, REAL *im) {
-    if (a == -1 && b == 0) SET(-INF, 0);
+// The rows that log1p and acosh share (b >= 0): at infinities and NaNs both behave as log.
+static int sp_log_tail(REAL a, REAL b, REAL *re, REAL *im) {
     if (isfinite(a) && b == INF) SET(INF, PI / 2);
     if (isfinite(a) && isnan(b)) SET(QNAN, QNAN);
     if (a == -INF && isfinite(b)) SET(INF, PI);
@@ -65,22 +63,16 @@ static int sp_log1p(REAL a, REAL b, REAL *re, REAL *im) {
     return 0;
 }
 
-// sinh (a >= 0, b >= 0)
-static int sp_sinh(REAL a, REAL b, REAL *re, REAL *im) {
-    if (a == 0 && b == 0) SET(0, 0);
-    if (a == 0 && notfin(b)) SET(0, QNAN);
-    if (isfinite(a) && notfin(b)) SET(QNAN, QNAN);
-    if (a == INF && b == 0) SET(INF, 0);
-    if (a == INF && notfin(b)) SET(INF, QNAN);
-    if (isnan(a) && b == 0) SET(QNAN, 0);
-    if (isnan(a)) SET(QNAN, QNAN);
-    return 0;
+// log1p (b >= 0)
+static int sp_log1p(REAL a, REAL b, REAL *re, REAL *im) {
+    if (a == -1 && b == 0) SET(-INF, 0);
+    return sp_log_tail(a, b, re, im);
 }
 
-// cosh (a >= 0, b >= 0)
-static int sp_cosh(REAL a, REAL b, REAL *re, REAL *im) {
-    if (a == 0 && b == 0) SET(1, 0);
-    if (a == 0 && notfin(b)) SET(QNAN, 0);
+// sinh and cosh (a >= 0, b >= 0): they differ on the imaginary axis only
+static int sp_sinh_cosh(REAL a, REAL b, int is_cosh, REAL *re, REAL *im) {
+    if (a == 0 && b == 0) SET(is_cosh ? 1 : 0, 0);
+    if (a == 0 && notfin(b)) SET(is_cosh ? QNAN : 0, is_cosh ? 0 : QNAN);
     if (isfinite(a) && notfin(b)) SET(QNAN, QNAN);
     if (a == INF && b == 0) SET(INF, 0);
     if (a == INF && notfin(b)) SET(INF, QNAN);
@@ -133,17 +125,8 @@ static int sp_acos(REAL a, REAL b, REAL *re, REAL *im) {
 // acosh (b >= 0)
 static int sp_acosh(REAL a, REAL b, REAL *re, REAL *im) {
     if (a == 0 && b == 0) SET(0, PI / 2);
-    if (isfinite(a) && b == INF) SET(INF, PI / 2);
     if (a == 0 && isnan(b)) SET(QNAN, PI / 2);
-    if (isfinite(a) && isnan(b)) SET(QNAN, QNAN);
-    if (a == -INF && isfinite(b)) SET(INF, PI);
-    if (a == INF && isfinite(b)) SET(INF, 0);
-    if (a == -INF && b == INF) SET(INF, 3 * PI / 4);
-    if (a == INF && b == INF) SET(INF, PI / 4);
-    if (isinf(a) && isnan(b)) SET(INF, QNAN);
-    if (isnan(a) && b == INF) SET(INF, QNAN);
-    if (isnan(a)) SET(QNAN, QNAN);
-    return 0;
+    return sp_log_tail(a, b, re, im);
 }
 
 // atanh (a >= 0, b >= 0)
@@ -200,8 +183,8 @@ __kernel void complex_special(const long n, const int fn, __global REAL *out, co
         case SP_EXP: hit = sp_exp(a, b, 0, &re, &im); break;
         case SP_EXPM1: hit = sp_exp(a, b, 1, &re, &im); break;
         case SP_LOG1P: hit = sp_log1p(a, b, &re, &im); break;
-        case SP_SINH: hit = sp_sinh(a, b, &re, &im); break;
-        case SP_COSH: hit = sp_cosh(a, b, &re, &im); break;
+        case SP_SINH: hit = sp_sinh_cosh(a, b, 0, &re, &im); break;
+        case SP_COSH: hit = sp_sinh_cosh(a, b, 1, &re, &im); break;
         case SP_TANH: hit = sp_tanh(a, b, &re, &im); break;
         case SP_ASINH: hit = sp_asinh(a, b, &re, &im); break;
         case SP_ACOS: hit = sp_acos(a, b, &re, &im); break;
