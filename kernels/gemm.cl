@@ -173,17 +173,22 @@ __kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
 
     const int col0 = np * NR;
     __global S *cp = c + c_off + batch * c_batch + row0 * c_row + col0 * c_col;
+    // The tile goes to private memory once; both epilogues below are plain loops over it, which
+    // keeps the kernel small for the compiler (an unrolled epilogue doubled PoCL's build time).
+    REAL tile[RM * NR];
+#pragma unroll
+    for (int r = 0; r < RM; ++r)
+#pragma unroll
+        for (int v = 0; v < NV; ++v) VSTORE(acc[r][v], 0, tile + r * NR + v * VW);
     const bool bias_col = (flags & EP_BIAS) && !(flags & EP_BIAS_ROW);
     if (row0 + RM <= m && col0 + NR <= n && c_col == 1 && (!bias_col || bias_stride == 1)) {
         // Whole block inside C with contiguous rows: vector epilogue.
-#pragma unroll
         for (int v = 0; v < NV; ++v) {
             VREAL bias_v = (VREAL)0;
             if (bias_col) bias_v = VLOAD_S(0, bias + bias_off + col0 + v * VW);
-#pragma unroll
             for (int r = 0; r < RM; ++r) {
                 __global S *cr = cp + r * c_row + v * VW;
-                VREAL x = alpha * acc[r][v];
+                VREAL x = alpha * VLOAD(0, tile + r * NR + v * VW);
                 if (flags & EP_BETA) x = MADD((VREAL)beta, VLOAD_S(0, cr), x);
                 if (flags & EP_BIAS) {
                     if (flags & EP_BIAS_ROW)
@@ -198,20 +203,12 @@ __kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
         return;
     }
     // Edge block: element by element with bounds checks.
-#pragma unroll
-    for (int r = 0; r < RM; ++r) {
-        const int row = row0 + r;
-        if (row >= m) break;
-        for (int v = 0; v < NV; ++v) {
-            REAL lanes[VW];
-            VSTORE(acc[r][v], 0, lanes);
-            for (int j = 0; j < VW; ++j) {
-                const int col = col0 + v * VW + j;
-                if (col >= n) break;
-                __global S *ce = cp + r * c_row + (v * VW + j) * c_col;
-                const long bi = bias_off + ((flags & EP_BIAS_ROW) ? row : col) * bias_stride;
-                STORE(gemm_finish(lanes[j], alpha, beta, ce, flags, bias, bi), ce, 0);
-            }
+    const int rows = min(RM, m - row0), cols = min(NR, n - col0);
+    for (int r = 0; r < rows; ++r) {
+        for (int j = 0; j < cols; ++j) {
+            __global S *ce = cp + r * c_row + j * c_col;
+            const long bi = bias_off + ((flags & EP_BIAS_ROW) ? row0 + r : col0 + j) * bias_stride;
+            STORE(gemm_finish(tile[r * NR + j], alpha, beta, ce, flags, bias, bi), ce, 0);
         }
     }
 }
