@@ -21,11 +21,13 @@
 //                    tap it is
 //   maxpool_argmax_rows_nchw, maxpool_scatter_rows_nchw  the same as the two above for pooling
 //                    without padding or dilation, one work-item per row (grid OH or H x planes);
-//                    only built with -DPOOL_KH -DPOOL_KW -DPOOL_SH -DPOOL_SW
+//                    the window is compile-time: 2x2 stride 2 in the general program, others
+//                    in a program of just these two built with -DPOOL_KH -DPOOL_KW -DPOOL_SH
+//                    -DPOOL_SW
 //   avgpool_nchw     per window: sum of the taps (padding counts as 0) / (KH*KW)
 //   avgpool_backward_nchw per input pixel: sum of grad / (KH*KW) over the windows that contain it
 // Options: -DREAL=float|double (default float), -DFP64 when REAL is double; -DPOOL_KH=.. etc.
-// (above) add the row pooling kernels. -DSTORAGE=1|2 (storage.h, REAL = float): im2col reads x
+// (above) build the row pooling kernels alone, for another window. -DSTORAGE=1|2 (storage.h, REAL = float): im2col reads x
 // and writes col as float16/bfloat16, col2im reads 16-bit columns and sums into a float32 dx
 // (rounded once by the host); the pooling kernels take REAL only.
 #ifdef FP64
@@ -41,6 +43,25 @@
     const int H, const int W, const int KH, const int KW, const int SH, const int SW,   \
         const int PH, const int PW, const int DH, const int DW, const int OH, const int OW
 
+// Max pooling keeps, per window, the tap index t = kh*KW + kw of its first maximum (padding
+// taps read -inf, NaN beats every number, as numpy's argmax): `index` is int32 [planes, OH, OW].
+// The taps are scanned branch-free (clamped loads, selects). With m = -inf and t = 0 initially,
+// "take tap t when m is not NaN and (v > m or v is NaN)" picks the same tap as the first-maximum
+// rule, also when every tap is -inf. MAX_TAKE writes that test as (m == m) && !(v <= m): the
+// same truth table, but PoCL's vectorizer handles it (isnan() made the kernels ~3x slower).
+#define MAX_TAKE(m, v) ((m) == (m) && !((v) <= (m)))
+
+#ifdef POOL_KH  // -DPOOL_KH ...: a program of just the row pooling kernels for that window
+#define ROW_POOL_ONLY 1
+#else  // the general program: every kernel, the row pooling ones for the 2x2 stride-2 window
+#define ROW_POOL_ONLY 0
+#define POOL_KH 2
+#define POOL_KW 2
+#define POOL_SH 2
+#define POOL_SW 2
+#endif
+
+#if !ROW_POOL_ONLY
 __kernel void im2col_nchw(const int C, GEOMETRY_ARGS, const REAL pad,
                           __global const S *restrict x, const long x_off, const long x_img,
                           __global S *restrict col, const long col_off, const long col_img,
@@ -96,15 +117,9 @@ __kernel void col2im_nchw(const int C, GEOMETRY_ARGS, __global const S *restrict
     }
 }
 
-// Max pooling keeps, per window, the tap index t = kh*KW + kw of its first maximum (padding
-// taps read -inf, NaN beats every number, as numpy's argmax): `index` is int32 [planes, OH, OW].
-// The taps are scanned branch-free (clamped loads, selects). With m = -inf and t = 0 initially,
-// "take tap t when m is not NaN and (v > m or v is NaN)" picks the same tap as the first-maximum
-// rule, also when every tap is -inf. MAX_TAKE writes that test as (m == m) && !(v <= m): the
-// same truth table, but PoCL's vectorizer handles it (isnan() made the kernels ~3x slower).
-#define MAX_TAKE(m, v) ((m) == (m) && !((v) <= (m)))
 
-#ifdef POOL_KH
+#endif
+
 // Row kernels for pooling without padding or dilation, built with -DPOOL_KH -DPOOL_KW -DPOOL_SH
 // -DPOOL_SW (the window, compile-time so the tap loops unroll; the runtime KH..SW arguments
 // must match). One work-item per output row (argmax) or input row (scatter), looping along W:
@@ -184,7 +199,8 @@ __kernel void maxpool_scatter_rows_nchw(const long planes, GEOMETRY_ARGS,
     }
 #endif
 }
-#endif
+
+#if !ROW_POOL_ONLY
 
 __kernel void maxpool_argmax_nchw(const long planes, GEOMETRY_ARGS,
                                   __global const REAL *restrict x, const long x_off,
@@ -316,3 +332,4 @@ __kernel void avgpool_backward_nchw(const long planes, GEOMETRY_ARGS,
     }
     dx[dx_off + idx] = acc / (REAL)(KH * KW);
 }
+#endif  // !ROW_POOL_ONLY

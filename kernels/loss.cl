@@ -6,11 +6,12 @@
 //     (errors.h: the host raises at its next read) and gets a NaN loss.
 //   loss_cross_entropy_total: the same rows, then their sum (and the sum of valid) in one
 //     work-group of LWS work-items, for a reduced loss in a single launch: total[0] = the sum,
-//     or with MEAN the sum over the valid count; count[0] = the valid count.
+//     or with mean != 0 the sum over the valid count; count[0] = the valid count (1 without).
 //   loss_cross_entropy_backward: dx[i, j] = (exp(x[i, j] - lse[i]) - (j == t)) * valid[i] *
 //     grad[i * grad_stride] / divisor[0] (grad_stride 0 for a reduced loss; divisor: the valid
 //     count for "mean", else a 1).
-// Options: -DREAL=float|double, -DLWS (work-group size of loss_cross_entropy_total), -DMEAN=0|1.
+// Options: -DREAL=float|double, -DLWS (work-group size of loss_cross_entropy_total: 64 unless
+// the device allows fewer). One program serves every kernel here.
 // Labels are int64.
 #ifdef cl_khr_fp64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
@@ -24,9 +25,6 @@
 
 #ifndef LWS
 #define LWS 64
-#endif
-#ifndef MEAN
-#define MEAN 1
 #endif
 
 // Row i's loss (0 when ignored, NaN for a label out of range); writes its lse and valid flag.
@@ -73,8 +71,8 @@ __kernel void loss_cross_entropy_rows(__global const REAL *x, const long x_off, 
 __kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void loss_cross_entropy_total(
     __global const REAL *x, const long x_off, const long n_rows, const long n_classes,
     __global const long *target, const long t_off, const long ignore_index,
-    __global long *flag, const long op, __global REAL *total, __global REAL *count,
-    __global REAL *valid, __global REAL *lse) {
+    __global long *flag, const long op, const int mean, __global REAL *total,
+    __global REAL *count, __global REAL *valid, __global REAL *lse) {
     __local REAL sums[LWS];
     __local REAL counts[LWS];
     const int w = get_local_id(0);
@@ -95,8 +93,8 @@ __kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void loss_cross_entrop
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (w == 0) {
-        total[0] = MEAN ? sums[0] / counts[0] : sums[0];
-        count[0] = MEAN ? counts[0] : (REAL)1;
+        total[0] = mean ? sums[0] / counts[0] : sums[0];
+        count[0] = mean ? counts[0] : (REAL)1;
     }
 }
 

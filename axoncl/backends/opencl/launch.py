@@ -41,6 +41,7 @@ __all__ = [
     "fill_buffer",
     "get_kernel",
     "local_size",
+    "tree_size",
     "read_buffer",
     "write_buffer",
 ]
@@ -313,3 +314,11 @@ def fill_buffer(
         raise launch_error(op, f"filling {nbytes} bytes", device, shapes, exc) from None
     if device.recorder is not None:
         device.recorder.fill(dst, pattern, offset, nbytes, op)
+
+
+def tree_size(device: Device, limit: int = 64) -> int:
+    """The work-group size of a kernel that sums as a tree in local memory: the largest power
+    of two no larger than ``limit`` and the device's work-group limit. The kernels default to
+    64 (``-DLWS``): pass the define only when this differs, so one program serves."""
+    lws = min(limit, device.caps.max_work_group_size)
+    return 1 << (lws.bit_length() - 1)

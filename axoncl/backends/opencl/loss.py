@@ -9,7 +9,7 @@ from .. import primitives
 from . import dtypes as _dt
 from .array import CLArray, empty
 from .copy import cast
-from .launch import get_kernel
+from .launch import get_kernel, tree_size
 from .layout import check_device
 from .windows import NAMESPACE, real_defines
 
@@ -75,12 +75,11 @@ def _cross_entropy_total_cl(x, target, *, ignore_index, mean, xp):
     n_rows, n_classes = x.shape
     total, count = (empty((), x.dtype, device) for _ in range(2))
     valid, lse = (empty((n_rows,), x.dtype, device) for _ in range(2))
-    lws = min(64, device.caps.max_work_group_size)
-    lws = 1 << (lws.bit_length() - 1)  # a power of two, for the tree sum
+    lws = tree_size(device)
     defines = real_defines(x.dtype, "cross_entropy")
-    kernel = get_kernel(
-        device, "loss", "loss_cross_entropy_total", LWS=lws, MEAN=int(bool(mean)), **defines
-    )
+    if lws != 64:  # loss.cl's default: the program the other loss kernels use
+        defines["LWS"] = lws
+    kernel = get_kernel(device, "loss", "loss_cross_entropy_total", **defines)
     kernel.launch(
         (lws,),
         (lws,),
@@ -93,6 +92,7 @@ def _cross_entropy_total_cl(x, target, *, ignore_index, mean, xp):
         int(ignore_index),
         device.error_flag,
         device.error_op("cross_entropy"),
+        int(bool(mean)),
         total.buffer,
         count.buffer,
         valid.buffer,

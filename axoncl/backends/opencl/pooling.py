@@ -41,10 +41,13 @@ def _pool_index(index: CLArray, out_shape: tuple[int, ...]) -> CLArray:
 
 def _row_pool_defines(geo, defines) -> dict[str, int | str] | None:
     """Defines of the row kernels (``kernels/im2col.cl``) when they apply to ``geo``: no padding,
-    no dilation and a small window, which the kernels take as compile-time constants."""
+    no dilation and a small window, which the kernels take as compile-time constants. The 2x2
+    stride-2 window is in the general program; another window builds a small program of its own."""
     _, _, kh, kw, sh, sw, ph, pw, dh, dw, _, _ = geo
     if (ph, pw, dh, dw) != (0, 0, 1, 1) or kh * kw > _ROW_POOL_TAPS:
         return None
+    if (kh, kw, sh, sw) == (2, 2, 2, 2):
+        return defines
     return {**defines, "POOL_KH": kh, "POOL_KW": kw, "POOL_SH": sh, "POOL_SW": sw}
 
 
