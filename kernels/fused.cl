@@ -1,8 +1,16 @@
 // fused.cl: fused elementwise chains as single kernels (one read of each operand, one write).
 //   fused_multiply_add(n, out, a, b, c): out = a * b + c over n contiguous elements.
+//   fused_relu(n, out, x): out = max(x, 0), NaN kept (as the namespace's maximum(x, 0)).
+//   fused_channel_sum(images, channels, inner, a, out): out[c] = the sum of channel c of a
+//     contiguous NCHW-like array over every other axis (a bias gradient) in one launch
+//     (channels.h: one work-group of LWS work-items per channel; T = float or double only).
+//   fused_column_sum(rows, cols, a, out): out[j] = the sum of column j of a contiguous rows x
+//     cols matrix (a linear layer's bias gradient); a work-item sums VEC adjacent columns, one
+//     accumulator each, in blocks of rows (T = float or double only).
 //   fused_relu_backward(n, out, g, y): out = g * (y > 0), ReLU's backward from its output y,
 //     in place of a comparison, a cast and a product (g * 0 keeps NaN and signed zeros).
 // Options: -DT=float|double, -DVEC=16|1 (elements per work-item: vload16 on CPUs, one on GPUs),
+//   -DLWS (fused_channel_sum's work-group size, a power of two: 64 unless the device allows less),
 //   -DSTORAGE=0|1|2 (storage.h: float16 or bfloat16 storage with T = float; loads widen, the
 //   result is rounded once).
 // The product is rounded before the add (FP_CONTRACT OFF) so results match numpy's a * b + c.
@@ -18,7 +26,15 @@
 #define VEC 16
 #endif
 
+#ifndef LWS
+#define LWS 64
+#endif
+
 #include "storage.h"
+
+#define REAL T
+#define RUN VEC
+#include "channels.h"
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -45,6 +61,18 @@ __kernel void fused_multiply_add(long n, __global S *out, long out_off, __global
     }
 }
 
+__kernel void fused_relu(long n, __global S *out, long out_off, __global const S *x, long x_off) {
+    long start = (long)get_global_id(0) * VEC;
+    if (start >= n) {
+        return;
+    }
+    long end = start + VEC < n ? start + VEC : n;
+    for (long k = start; k < end; ++k) {
+        const T v = LOAD(x, x_off + k);
+        STORE(isnan(v) ? v : fmax(v, (T)0), out, out_off + k);
+    }
+}
+
 __kernel void fused_relu_backward(long n, __global S *out, long out_off, __global const S *g,
                                   long g_off, __global const S *y, long y_off) {
     long start = (long)get_global_id(0) * VEC;
@@ -56,4 +84,47 @@ __kernel void fused_relu_backward(long n, __global S *out, long out_off, __globa
         const T grad = LOAD(g, g_off + k);
         STORE(LOAD(y, y_off + k) > (T)0 ? grad : grad * (T)0, out, out_off + k);
     }
+}
+
+CHANNEL_STATS_KERNEL(fused_channel_sum)(const long images, const long channels, const long inner,
+                                        __global const REAL *a, const long a_off,
+                                        __global REAL *out, const long out_off) {
+    CHANNEL_SETUP
+    __global const REAL *b = a;
+    const long b_off = a_off;
+    (void)count;
+    CHANNEL_SUM(part, 0, F_VALUE)
+    const REAL sum = group_sum(part, scratch);
+    if (get_local_id(0) == 0) out[out_off + c] = sum;
+}
+
+// Rows are added in blocks of COLUMN_BLOCK, each block's sum into the total: the rounding error
+// grows with COLUMN_BLOCK + rows / COLUMN_BLOCK instead of rows.
+#define COLUMN_BLOCK 64
+
+__kernel void fused_column_sum(const long rows, const long cols, __global const T *a,
+                               const long a_off, __global T *out, const long out_off) {
+    const long j0 = (long)get_global_id(0) * VEC;
+    if (j0 >= cols) {
+        return;
+    }
+    const int width = j0 + VEC <= cols ? VEC : (int)(cols - j0);
+    __global const T *col = a + a_off + j0;
+    T total[VEC], block[VEC];
+    for (int q = 0; q < VEC; ++q) total[q] = (T)0;
+    for (long i0 = 0; i0 < rows; i0 += COLUMN_BLOCK) {
+        const long i1 = min(i0 + COLUMN_BLOCK, rows);
+        for (int q = 0; q < VEC; ++q) block[q] = (T)0;
+        if (width == VEC) {
+            for (long i = i0; i < i1; ++i, col += cols) {
+                for (int q = 0; q < VEC; ++q) block[q] += col[q];
+            }
+        } else {
+            for (long i = i0; i < i1; ++i, col += cols) {
+                for (int q = 0; q < width; ++q) block[q] += col[q];
+            }
+        }
+        for (int q = 0; q < VEC; ++q) total[q] += block[q];
+    }
+    for (int q = 0; q < width; ++q) out[out_off + j0 + q] = total[q];
 }

@@ -1,10 +1,27 @@
-// norm.cl: per-channel affine maps of NCHW-like arrays (channels on axis 1), for batch
-// normalisation. Host side: backends/opencl/norm.py. The array is contiguous and seen as planes
-// of `inner` elements (plane p has channel p % channels); work-item (w, p) takes a run of RUN
-// elements of plane p, so the channel's coefficients are read once per run.
-//   norm_channel_affine:  out = a * p[c] + r[c]
-//   norm_channel_combine: out = a * p[c] + b * q[c] + r[c]
-// Options: -DREAL=float|double, -DRUN=16|1 (elements per work-item: CPU | GPU).
+// norm.cl: per-channel statistics and affine maps of NCHW-like arrays (channels on axis 1), for
+// batch normalisation and bias gradients. Host side: backends/opencl/norm.py. Arrays are
+// contiguous and seen as `images` x `channels` planes of `inner` elements (plane p has channel
+// p % channels); M = images * inner values per channel.
+//
+//   Per-channel statistics (channels.h: one work-group of LWS work-items per channel c):
+//     norm_bn_stats       two passes over a = x: mean = sum(x) / M, var = sum((x - mean)^2) / M,
+//                     invstd = 1 / sqrt(var + eps), scale = invstd * w[c] (w: weight, u: bias);
+//                     out = [mean | var | invstd | scale | u], for y = (x - mean) * scale + u
+//     norm_bn_grad_stats  a = grad, b = x, u = mean, s = invstd, w = weight:
+//                     dbias = sum(grad), dweight = sum(grad * (x - mean)) * invstd, and the
+//                     coefficients of dx = grad * k + (x - mean) * q + r: k = w * invstd,
+//                     q = -k * invstd * dweight / M, r = -k * dbias / M;
+//                     out = [dbias | dweight | k | q | r | mean]
+//     (each block of `out` is `channels` long.)
+//   norm_channel_affine:  out = (a - coef[m_off + c]) * coef[p_off + c] + coef[r_off + c]
+//   norm_channel_combine: out = a * coef[p_off + c] + (b - coef[m_off + c]) * coef[q_off + c]
+//                               + coef[r_off + c]
+//     (centring before the product: x * scale + (bias - mean * scale) would cancel when the
+//     mean is large next to the spread)
+//     work-item (w, plane) takes a run of RUN elements of the plane, so the channel's
+//     coefficients are read once per run.
+// Options: -DREAL=float|double, -DRUN=16|1 (elements per work-item: CPU | GPU), -DLWS (work-group
+// size of the statistics kernels, a power of two: 64 unless the device allows fewer).
 #ifdef cl_khr_fp64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #endif
@@ -15,6 +32,61 @@
 #ifndef RUN
 #define RUN 16
 #endif
+#ifndef LWS
+#define LWS 64
+#endif
+
+#include "channels.h"
+
+#define F_CENTRED_SQUARE(x, y) (((x) - centre) * ((x) - centre))
+#define F_CENTRED_PRODUCT(x, y) ((x) * ((y) - centre))
+
+CHANNEL_STATS_KERNEL(norm_bn_stats)(const long images, const long channels, const long inner,
+                            __global const REAL *a, const long a_off, __global const REAL *w,
+                            const long w_off, __global const REAL *u, const long u_off,
+                            const REAL eps, __global REAL *out) {
+    CHANNEL_SETUP
+    __global const REAL *b = a;
+    const long b_off = a_off;
+    CHANNEL_SUM(part, 0, F_VALUE)
+    const REAL centre = group_sum(part, scratch) / count;
+    CHANNEL_SUM(part, 0, F_CENTRED_SQUARE)
+    const REAL var = group_sum(part, scratch) / count;
+    if (get_local_id(0) == 0) {
+        const REAL invstd = (REAL)1 / sqrt(var + eps);
+        const REAL scale = invstd * w[w_off + c];
+        out[c] = centre;
+        out[channels + c] = var;
+        out[2 * channels + c] = invstd;
+        out[3 * channels + c] = scale;
+        out[4 * channels + c] = u[u_off + c];
+    }
+}
+
+CHANNEL_STATS_KERNEL(norm_bn_grad_stats)(const long images, const long channels, const long inner,
+                                 __global const REAL *a, const long a_off,
+                                 __global const REAL *b, const long b_off,
+                                 __global const REAL *w, const long w_off,
+                                 __global const REAL *u, const long u_off,
+                                 __global const REAL *s, const long s_off, __global REAL *out) {
+    CHANNEL_SETUP
+    const REAL centre = u[u_off + c];
+    CHANNEL_SUM(part, 0, F_VALUE)
+    const REAL sum = group_sum(part, scratch);
+    CHANNEL_SUM(part, 1, F_CENTRED_PRODUCT)
+    const REAL dot = group_sum(part, scratch);
+    if (get_local_id(0) == 0) {
+        const REAL invstd = s[s_off + c];
+        const REAL dweight = dot * invstd;
+        const REAL k = w[w_off + c] * invstd;
+        out[c] = sum;
+        out[channels + c] = dweight;
+        out[2 * channels + c] = k;
+        out[3 * channels + c] = -(k * invstd * dweight) / count;
+        out[4 * channels + c] = -k * sum / count;
+        out[5 * channels + c] = centre;
+    }
+}
 
 #define PLANE_RUN(BODY)                                               \
     const long plane = get_global_id(1);                              \
@@ -28,20 +100,24 @@
 
 __kernel void norm_channel_affine(const long inner, const long channels,
                                   __global const REAL *a, const long a_off,
-                                  __global const REAL *p, __global const REAL *r,
-                                  __global REAL *out) {
-    const REAL pc = p[get_global_id(1) % channels];
-    const REAL rc = r[get_global_id(1) % channels];
-    PLANE_RUN(out[i] = a[a_off + i] * pc + rc)
+                                  __global const REAL *coef, const long m_off, const long p_off,
+                                  const long r_off, __global REAL *out) {
+    const long c = get_global_id(1) % channels;
+    const REAL mc = coef[m_off + c];
+    const REAL pc = coef[p_off + c];
+    const REAL rc = coef[r_off + c];
+    PLANE_RUN(out[i] = (a[a_off + i] - mc) * pc + rc)
 }
 
 __kernel void norm_channel_combine(const long inner, const long channels,
                                    __global const REAL *a, const long a_off,
                                    __global const REAL *b, const long b_off,
-                                   __global const REAL *p, __global const REAL *q,
-                                   __global const REAL *r, __global REAL *out) {
-    const REAL pc = p[get_global_id(1) % channels];
-    const REAL qc = q[get_global_id(1) % channels];
-    const REAL rc = r[get_global_id(1) % channels];
-    PLANE_RUN(out[i] = a[a_off + i] * pc + b[b_off + i] * qc + rc)
+                                   __global const REAL *coef, const long m_off, const long p_off,
+                                   const long q_off, const long r_off, __global REAL *out) {
+    const long c = get_global_id(1) % channels;
+    const REAL mc = coef[m_off + c];
+    const REAL pc = coef[p_off + c];
+    const REAL qc = coef[q_off + c];
+    const REAL rc = coef[r_off + c];
+    PLANE_RUN(out[i] = a[a_off + i] * pc + (b[b_off + i] - mc) * qc + rc)
 }

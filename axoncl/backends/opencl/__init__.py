@@ -101,8 +101,8 @@ _lowp.widen_namespace(vars(fft), fft.__all__)
 _lowp.widen_namespace(
     vars(linalg), [n for n in linalg.__all__ if n not in ("matmul", "matrix_transpose", "diagonal")]
 )
-# Primitives whose OpenCL versions load 16-bit themselves: linear (one GEMM), relu_backward, the
-# convolutions (16-bit columns and GEMMs).
+# Primitives whose OpenCL versions load 16-bit themselves: linear (one GEMM), relu and its
+# backward, the convolutions (16-bit columns and GEMMs).
 _NATIVE_LOW_PRECISION_PRIMITIVES = frozenset(
     {
         "col2im",
@@ -111,6 +111,7 @@ _NATIVE_LOW_PRECISION_PRIMITIVES = frozenset(
         "conv2d_weight_grad",
         "im2col",
         "linear",
+        "relu",
         "relu_backward",
     }
 )

@@ -302,6 +302,6 @@ def _weight_grad_per_image(grad: CLArray, x: CLArray, geo, groups: int, xp) -> C
                 dtype=dtype,
                 op="conv2d_weight_grad",
             )
-        chunk = xp.sum(part, axis=0)
+        chunk = primitives.sum(part, axis=(0,), keepdims=False, xp=xp)  # one launch
         total = chunk if total is None else total + chunk
     return xp.reshape(total, (o, cg, kh, kw))

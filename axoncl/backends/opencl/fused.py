@@ -3,8 +3,14 @@
 Fusing is the biggest lever for elementwise code on PoCL (docs/kernels.md, section 5):
 ``a * b + c`` through the namespace is two launches and a temporary; here it is one pass over
 memory.
-Non-standard, like ``softmax``; the benchmarks use it. ``fused_relu_backward`` is the OpenCL
-version of the ``relu_backward`` primitive: one launch for ReLU's backward instead of three.
+Non-standard, like ``softmax``; the benchmarks use it. ``fused_relu`` and ``fused_relu_backward``
+are the OpenCL versions of the ``relu`` and ``relu_backward`` primitives: one launch each
+(ReLU's backward would be three through the namespace), and ``fused_channel_sum`` that of the
+``sum`` primitive over every axis but 1 of a float32/float64 array of three or more dimensions
+(a convolution's bias gradient: one launch instead of two passes), ``fused_column_sum`` that
+of the ``sum`` primitive over axis 0 of an array of at most ``_COLUMN_ROWS`` rows (a linear
+layer's bias gradient, a convolution's per-image weight gradients). All come from one small
+program that the training path needs anyway.
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ from __future__ import annotations
 from .. import primitives
 from . import dtypes as _dt
 from .array import CLArray, empty
-from .launch import get_kernel
+from .launch import get_kernel, tree_size
 from .layout import buffer_args
+from .lines import normalize_axes
 from .windows import NAMESPACE
 
 __all__ = ["fused_multiply_add"]
@@ -63,6 +70,19 @@ def fused_multiply_add(a: CLArray, b: CLArray, c: CLArray, /) -> CLArray:
     return out
 
 
+@primitives.relu.register(NAMESPACE)
+def _relu_cl(x, *, xp):
+    if not (isinstance(x, CLArray) and _dt.is_floating(x.dtype) and x.is_contiguous()):
+        return primitives.relu.portable(x, xp=xp)
+    device = x.device
+    result = empty(x.shape, x.dtype, device)
+    n = x.size
+    vec = device.vector_width
+    kernel = get_kernel(device, "fused", "fused_relu", **_dt.storage_defines(x.dtype), VEC=vec)
+    kernel.launch_items(-(-n // vec), n, *buffer_args(result, x), op="relu", shapes=(x.shape,))
+    return result
+
+
 @primitives.relu_backward.register(NAMESPACE)
 def _relu_backward_cl(grad, out, *, xp):
     if not (
@@ -87,3 +107,77 @@ def _relu_backward_cl(grad, out, *, xp):
         -(-n // vec), n, *buffer_args(result, grad, out), op="relu_backward", shapes=(grad.shape,)
     )
     return result
+
+
+# Matrices up to this many rows are summed over axis 0 by fused_column_sum (one work-item per
+# VEC columns, each adding its rows in order); taller ones go to the namespace's reductions,
+# which split the rows into chunks across work-items.
+_COLUMN_ROWS = 4096
+
+
+def _reduced_axes(x: CLArray, axis) -> tuple[int, ...] | None:
+    try:
+        return normalize_axes("sum", x.ndim, axis)
+    except (TypeError, ValueError):
+        return None  # the namespace's sum raises its own error
+
+
+@primitives.sum.register(NAMESPACE)
+def _sum_cl(x, *, axis, keepdims, xp):
+    # (A strided array goes to the namespace, which reads the strides without a copy.)
+    if not (
+        isinstance(x, CLArray)
+        and x.dtype.kind == "f"
+        and x.size
+        and axis is not None
+        and x.is_contiguous()
+    ):
+        return xp.sum(x, axis=axis, keepdims=keepdims)
+    axes = _reduced_axes(x, axis)
+    if x.ndim >= 3 and axes == (0, *range(2, x.ndim)):
+        out = _channel_sum(x)
+    elif x.ndim >= 2 and axes == (0,) and x.shape[0] <= _COLUMN_ROWS:
+        out = xp.reshape(_column_sum(xp.reshape(x, (x.shape[0], -1))), x.shape[1:])
+    else:
+        return xp.sum(x, axis=axis, keepdims=keepdims)
+    return (
+        xp.reshape(out, tuple(1 if a in axes else n for a, n in enumerate(x.shape)))
+        if keepdims
+        else out
+    )
+
+
+def _channel_sum(x: CLArray) -> CLArray:
+    device, channels = x.device, x.shape[1]
+    lws = tree_size(device)
+    defines = {**_dt.storage_defines(x.dtype), "VEC": device.vector_width}
+    if lws != 64:  # fused.cl's default
+        defines["LWS"] = lws
+    out = empty((channels,), x.dtype, device)
+    get_kernel(device, "fused", "fused_channel_sum", **defines).launch(
+        (lws, channels),
+        (lws, 1),
+        x.shape[0],
+        channels,
+        x.size // (x.shape[0] * channels),
+        x.buffer,
+        x.offset,
+        out.buffer,
+        0,
+        op="sum",
+        shapes=(x.shape,),
+    )
+    return out
+
+
+def _column_sum(x: CLArray) -> CLArray:
+    device, (rows, cols) = x.device, x.shape
+    vec = device.vector_width
+    out = empty((cols,), x.dtype, device)
+    kernel = get_kernel(
+        device, "fused", "fused_column_sum", **_dt.storage_defines(x.dtype), VEC=vec
+    )
+    kernel.launch_items(
+        -(-cols // vec), rows, cols, x.buffer, x.offset, out.buffer, 0, op="sum", shapes=(x.shape,)
+    )
+    return out

@@ -1,9 +1,10 @@
 """Host side of ``kernels/norm.cl``: the OpenCL versions of the ``batch_norm_forward`` and
-``batch_norm_backward`` primitives. Statistics come from the namespace's reductions (over the
-batch and spatial axes, without transposing copies); the per-element work is one fused pass
-each way: ``y = x * scale + shift`` forward and ``dx = grad * p + x * q + r`` backward, with
-per-channel coefficients computed on small arrays. Inputs that are not float32/float64 take the
-portable path."""
+``batch_norm_backward`` primitives. Each direction of batch normalisation is two
+launches: ``norm_channel_stats`` (one work-group per channel: the statistics, two passes over
+x for a stable variance, and the per-channel coefficients) and one fused pass over the
+elements, ``y = (x - mean) * scale + bias`` forward and ``dx = grad * k + (x - mean) * q + r``
+backward.
+Inputs that are not float32/float64 take the portable path (16-bit ones are widened first)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import math
 
 from .. import primitives
 from .array import CLArray, ascontiguous, empty
-from .launch import get_kernel
+from .launch import get_kernel, tree_size
 from .layout import check_device
 from .windows import NAMESPACE, real_defines
 
@@ -27,26 +28,63 @@ def _fits(x, *others) -> bool:
     )
 
 
-def _channel_pass(name: str, x: CLArray, operands: list[CLArray], coefficients) -> CLArray:
+def _defines(x: CLArray) -> dict:
+    defines = {"RUN": x.device.vector_width, **real_defines(x.dtype, "batch_norm")}
+    lws = tree_size(x.device)
+    if lws != 64:  # norm.cl's default
+        defines["LWS"] = lws
+    return defines
+
+
+def _stats(name: str, a: CLArray, *operands, size: int, extra=()) -> CLArray:
+    """``norm_<name>`` (one work-group per channel) over contiguous ``a``: ``size`` values.
+    ``operands`` are arrays (passed as buffer and offset), ``extra`` scalars after them."""
+    device = a.device
+    images, channels = a.shape[0], a.shape[1]
+    defines = _defines(a)
+    lws = defines.get("LWS", 64)
+    out = empty((size,), a.dtype, device)
+    args = [v for o in map(ascontiguous, (a, *operands)) for v in (o.buffer, o.offset)]
+    get_kernel(device, "norm", f"norm_{name}", **defines).launch(
+        (lws, channels),
+        (lws, 1),
+        images,
+        channels,
+        math.prod(a.shape[2:]),
+        *args,
+        *extra,
+        out.buffer,
+        op="batch_norm",
+        shapes=(a.shape,),
+    )
+    return out
+
+
+def _block(stats: CLArray, i: int, shape: tuple[int, ...]) -> CLArray:
+    """Block ``i`` (of ``channels = max(shape)`` values) of ``stats``, as an array of ``shape``."""
+    offset = stats.offset + i * max(shape)
+    return CLArray(stats.device, stats.buffer, offset, shape, None, stats.dtype)
+
+
+def _channel_pass(name: str, x: CLArray, operands: list[CLArray], coef: CLArray, blocks) -> CLArray:
     """``out`` from ``kernels/norm.cl``'s ``norm_channel_<name>`` over contiguous ``x``-shaped
-    ``operands`` and per-channel ``coefficients``."""
-    device = check_device("batch_norm", x, *operands, *coefficients)
+    ``operands``, with the per-channel coefficients in ``blocks`` (of ``channels``) of ``coef``."""
+    device = check_device("batch_norm", x, *operands, coef)
     channels = x.shape[1]
     inner = math.prod(x.shape[2:])
     planes = x.shape[0] * channels
     out = empty(x.shape, x.dtype, device)
     run = device.vector_width
-    kernel = get_kernel(
-        device, "norm", f"norm_channel_{name}", RUN=run, **real_defines(x.dtype, "batch_norm")
-    )
+    kernel = get_kernel(device, "norm", f"norm_channel_{name}", **_defines(x))
     args = [v for a in operands for v in (a.buffer, a.offset)]
-    args += [ascontiguous(c).buffer for c in coefficients]
     kernel.launch_grid(
         -(-inner // run),
         planes,
         inner,
         channels,
         *args,
+        coef.buffer,
+        *(coef.offset + i * channels for i in blocks),
         out.buffer,
         op="batch_norm",
         shapes=(x.shape,),
@@ -54,39 +92,26 @@ def _channel_pass(name: str, x: CLArray, operands: list[CLArray], coefficients) 
     return out
 
 
-def _flat(v: CLArray, xp) -> CLArray:
-    return ascontiguous(xp.reshape(v, (v.size,)))
-
-
 @primitives.batch_norm_forward.register(NAMESPACE)
 def _batch_norm_forward_cl(x, weight, bias, *, eps, xp):
     if not _fits(x, weight, bias) or x.size == 0:
         return primitives.batch_norm_forward.portable(x, weight, bias, eps=eps, xp=xp)
+    check_device("batch_norm", x, weight, bias)
     x = ascontiguous(x)
-    axes = (0, *range(2, x.ndim))
-    mean = xp.mean(x, axis=axes, keepdims=True)
-    var = xp.var(x, axis=axes, keepdims=True)
-    invstd = 1.0 / xp.sqrt(var + eps)
-    scale = _flat(invstd, xp) * weight  # y = x * scale + (bias - mean * scale)
-    shift = bias - _flat(mean, xp) * scale
-    y = _channel_pass("affine", x, [x], [scale, shift])
-    return y, mean, var, invstd
+    # mean, var, invstd, scale, bias: y = (x - mean) * scale + bias
+    stats = _stats("bn_stats", x, weight, bias, size=5 * x.shape[1], extra=(float(eps),))
+    y = _channel_pass("affine", x, [x], stats, (0, 3, 4))
+    keep = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    return y, _block(stats, 0, keep), _block(stats, 1, keep), _block(stats, 2, keep)
 
 
 @primitives.batch_norm_backward.register(NAMESPACE)
 def _batch_norm_backward_cl(grad, x, weight, mean, invstd, *, xp):
     if not _fits(x, grad, weight, mean, invstd) or x.size == 0:
         return primitives.batch_norm_backward.portable(grad, x, weight, mean, invstd, xp=xp)
+    check_device("batch_norm", x, grad, weight, mean, invstd)
     x, grad = ascontiguous(x), ascontiguous(grad)
-    axes = (0, *range(2, x.ndim))
-    count = x.size // x.shape[1]
-    dbias = xp.sum(grad, axis=axes)
-    dweight = xp.sum(grad * (x - mean), axis=axes) * _flat(invstd, xp)
-    # dx = k (grad - dbias/M - xhat dweight/M), k = weight invstd, xhat = (x - mean) invstd:
-    # grad * k + x * (-k invstd dweight / M) + k (mean invstd dweight - dbias) / M.
-    m, s = _flat(mean, xp), _flat(invstd, xp)
-    k = weight * s
-    q = -(k * s * dweight) / count
-    r = k * (m * s * dweight - dbias) / count
-    dx = _channel_pass("combine", x, [grad, x], [k, q, r])
-    return dx, dweight, dbias
+    # dbias, dweight, and dx = grad * k + (x - mean) * q + r (per channel: see norm.cl).
+    stats = _stats("bn_grad_stats", grad, x, weight, mean, invstd, size=6 * x.shape[1])
+    dx = _channel_pass("combine", x, [grad, x], stats, (5, 2, 3, 4))
+    return dx, _block(stats, 1, (x.shape[1],)), _block(stats, 0, (x.shape[1],))

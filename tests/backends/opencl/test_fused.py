@@ -25,3 +25,17 @@ def test_fused_multiply_add_rejects_mismatches(dev):
         fused_multiply_add(a, a, from_numpy(np.zeros(5, np.float32), dev))
     with pytest.raises(TypeError, match="dtype"):
         fused_multiply_add(a, a, from_numpy(np.zeros(4, np.int32), dev))
+
+
+def test_relu_primitive_matches_maximum(dev):
+    from axoncl.backends import opencl as xp
+    from axoncl.backends import primitives
+
+    x = np.array([-2.0, -0.0, 0.0, 1.5, np.nan, -np.inf, np.inf] * 5, np.float32)
+    got = primitives.relu(from_numpy(x, dev), xp=xp).to_numpy()
+    np.testing.assert_array_equal(got, np.maximum(x, np.float32(0)))  # NaN kept
+    assert np.signbit(got[2]) == np.signbit(np.maximum(x, np.float32(0))[2])
+    strided = from_numpy(x.reshape(5, 7), dev).T  # not contiguous: the namespace's maximum
+    np.testing.assert_array_equal(
+        primitives.relu(strided, xp=xp).to_numpy(), np.maximum(x.reshape(5, 7).T, 0)
+    )
