@@ -13,8 +13,9 @@ trains with Adam. At the end the demo prints the test accuracy, the time per epo
 device, and writes into ``--out``: the graph of one training step as DOT and SVG (through
 ``axoncl.inspect``), a loss curve (PNG), the trained weights (``.npz``) and a JSON summary.
 
-During an epoch the host never waits for the device: losses and correct counts accumulate on
-the device and are read back once per epoch.
+During an epoch the host never waits for the device: each step's loss and logits stay on the
+device and are read back once per epoch, when the host sums the losses and counts the right
+predictions (so the device builds only the kernels of training itself).
 
 ``--precision bf16`` or ``fp16`` trains under ``axoncl.autocast`` (products in the low dtype,
 losses and reductions in float32, float32 master weights); ``fp16`` adds dynamic loss scaling
@@ -250,14 +251,13 @@ def _evaluate(
     ranks = _Ranks() if ranks is None else ranks
     model.eval()
     mine = ranks.share(np.arange(len(x)))
-    correct = _to(np.zeros((), dtype=np.int64), xp, device) if mine.size == 0 else None
+    correct = 0
     with no_grad(), _autocast(precision):
         for start in range(0, len(mine), batch_size):
             part = mine[start : start + batch_size]
-            hits = _correct(model(_to(x[part], xp, device)).data, _to(y[part], xp, device), xp)
-            correct = hits if correct is None else correct + hits
+            correct += _correct(to_numpy(model(_to(x[part], xp, device)).data), y[part])
     model.train()
-    return float(to_numpy(ranks.total(correct))) / len(x)
+    return float(ranks.total(np.array(correct, dtype=np.int64))) / len(x)
 
 
 def _batch_loss(logits: Any, labels: Any, global_count: int, ranks: _Ranks) -> Any:
@@ -287,10 +287,9 @@ def _check_precision(precision: str, xp: Any, description: str) -> None:
         )
 
 
-def _correct(logits: Any, labels: Any, xp: Any) -> Any:
-    """Number of right predictions, as a device scalar (no host read)."""
-    pred = xp.argmax(logits, axis=1)
-    return xp.sum(xp.astype(pred == labels, xp.int64))
+def _correct(logits: np.ndarray, labels: np.ndarray) -> int:
+    """Number of right predictions (host arrays)."""
+    return int(np.count_nonzero(np.argmax(logits, axis=1) == labels))
 
 
 def run(
@@ -373,8 +372,7 @@ def run(
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         order = shuffle.permutation(len(x_tr))
-        loss_sum = correct = None
-        step_losses = []
+        step_losses, step_logits, step_labels, step_sizes = [], [], [], []
         for b in range(n_batches):
             batch = order[b * batch_size : (b + 1) * batch_size]
             idx = ranks.share(batch)
@@ -387,20 +385,21 @@ def run(
             scaler.scale(loss).backward()
             scaler.step(opt)  # opt.step(), unless fp16 gradients overflowed
             scaler.update()
-            with no_grad():
-                weighted = loss.data * (len(batch) / ranks.size)  # this rank's summed losses
-                hits = _correct(logits.data, yb, xp)
-            loss_sum = weighted if loss_sum is None else loss_sum + weighted
-            correct = hits if correct is None else correct + hits
             step_losses.append(loss.data)
+            step_logits.append(logits.data)
+            step_labels.append(y_tr[idx])
+            step_sizes.append(len(batch))
             if bar is not None:
                 bar.update(1)
-        # The one host read of the epoch: it also waits for the queued work, so the time is
-        # the device's, not just the enqueueing.
+        # The host reads of the epoch: they also wait for the queued work, so the time is the
+        # device's, not just the enqueueing. A step's loss averaged over the ranks is the global
+        # batch's mean loss.
         schedule.step()
-        train_loss = float(to_numpy(ranks.total(loss_sum))) / len(x_tr)
-        train_acc = float(to_numpy(ranks.total(correct))) / len(x_tr)
-        result.step_losses += to_numpy(ranks.mean(xp.stack(step_losses))).tolist()
+        losses = to_numpy(ranks.mean(xp.stack(step_losses))).astype(np.float64)
+        train_loss = float(losses @ np.array(step_sizes, dtype=np.float64)) / len(x_tr)
+        hits = sum(_correct(to_numpy(z), t) for z, t in zip(step_logits, step_labels, strict=True))
+        train_acc = float(ranks.total(np.array(hits, dtype=np.int64))) / len(x_tr)
+        result.step_losses += losses.tolist()
         elapsed = time.perf_counter() - start
         test_acc = _evaluate(net, x_te, y_te, xp, dev, ranks, precision=precision)
         result.train_losses.append(train_loss)
