@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,22 +130,32 @@ def _from_dict(base: GemmParams, data: dict) -> GemmParams:
     return base.replace(**data)
 
 
+_RECHECK_S = 1.0  # how often load_params looks at the override file for another process's write
+
+
 def load_params(device: Device) -> GemmParams:
-    """The GEMM parameters for ``device``: the table entry, then the tuner's JSON override."""
+    """The GEMM parameters for ``device``: the table entry, then the tuner's JSON override.
+
+    A GEMM call asks for them: the file is looked at again at most once a second (a write by
+    :func:`save_params` or :func:`clear_cache` in this process takes effect at once)."""
     path = cache_path(device)
+    key = ("gemm_params", path)
+    hit = device.state.get(key)  # (mtime, params, when the file was last looked at)
+    now = time.monotonic()
+    if hit is not None and now - hit[2] < _RECHECK_S:
+        return hit[1]
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
         mtime = -1
-    key = ("gemm_params", path)
-    hit = device.state.get(key)  # (mtime, params) of the last read
     if hit is not None and hit[0] == mtime:
+        device.state[key] = (mtime, hit[1], now)
         return hit[1]
     params = base_params(device)
     if mtime >= 0:
         data = json.loads(path.read_text())
         params = _from_dict(params, data.get("params", {}))
-    device.state[key] = (mtime, params)
+    device.state[key] = (mtime, params, now)
     return params
 
 

@@ -32,7 +32,7 @@ import numpy as np
 import pyopencl as cl
 
 from .device import Device
-from .programs import error_status, get_program, options_of
+from .programs import error_status, get_program
 
 __all__ = [
     "Kernel",
@@ -213,7 +213,9 @@ def get_kernel(
     device: Device, family: str, name: str, **defines: int | str | float | bool
 ) -> Kernel:
     """The cached :class:`Kernel` ``name`` of ``kernels/<family>.cl`` built with ``defines``."""
-    key = (family, options_of(defines), name)
+    # Keyed by the defines themselves: formatting them as build options on every launch cost
+    # more host time than the launch (options_of runs once per program, in get_program).
+    key = (family, name, tuple(sorted(defines.items())))
     found = device.kernels.get(key)
     if found is None:
         with device.build_lock:  # two threads asking at once build and type it once
