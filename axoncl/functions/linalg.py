@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..backends import primitives
+from ..grad_mode import is_grad_enabled
 from ..graph import Function
-from ..variable import Variable
+from ..variable import Variable, _new_variable
 from ._util import unbroadcast
 from .arithmetic import _c
 
@@ -79,6 +80,13 @@ class Linear(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if not is_grad_enabled():  # no graph through the gradients: one primitive, its GEMMs
+            impl = primitives.linear_backward.implementation(ctx.xp)  # not __call__: hot path
+            x, weight, out = ctx.saved_arrays
+            grads = impl(
+                grad.data, x, weight, out, relu=ctx.relu, needs=ctx.needs_input_grad, xp=ctx.xp
+            )
+            return tuple(None if g is None else _new_variable(g) for g in grads)
         x, weight, out = ctx.saved_values
         if ctx.relu:  # d relu/dz = 1 where the output is positive
             grad = grad * Variable(ctx.xp.astype(out.data > 0, grad.dtype))

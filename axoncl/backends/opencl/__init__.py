@@ -101,7 +101,8 @@ _lowp.widen_namespace(vars(fft), fft.__all__)
 _lowp.widen_namespace(
     vars(linalg), [n for n in linalg.__all__ if n not in ("matmul", "matrix_transpose", "diagonal")]
 )
-# Primitives whose OpenCL versions load 16-bit themselves: linear (one GEMM), relu and its
+# Primitives whose OpenCL versions load 16-bit themselves: linear (one GEMM) and its backward
+# (16-bit arrays take its portable form, whose namespace calls load them), relu and its
 # backward, the convolutions (16-bit columns and GEMMs).
 _NATIVE_LOW_PRECISION_PRIMITIVES = frozenset(
     {
@@ -111,6 +112,7 @@ _NATIVE_LOW_PRECISION_PRIMITIVES = frozenset(
         "conv2d_weight_grad",
         "im2col",
         "linear",
+        "linear_backward",
         "relu",
         "relu_backward",
     }

@@ -300,10 +300,70 @@ def _linear(x, weight, bias, *, relu, xp):
     return reshape(out, (*lead, n))
 
 
+def _linear_backward(grad, x, weight, out, *, relu, needs, xp):
+    """The ``linear_backward`` primitive as at most two GEMMs and a column sum, each reading
+    its operands in place through strides (no reshapes, transposes or copies): with g the
+    output gradient as an (m, n) matrix, ``dx = g W``, ``dW = gᵀ x``, ``db`` = the sums of g's
+    columns. After a fused ReLU, g is first masked in one fused pass."""
+    from .. import primitives
+
+    dtype = x.dtype
+    arrays = (grad, x, weight, out)
+    if (
+        dtype.kind != "f"
+        or any(a.dtype != dtype for a in arrays)
+        or not all(a.is_contiguous() for a in arrays)
+        or x.ndim < 1
+    ):
+        return primitives.linear_backward.portable(
+            grad, x, weight, out, relu=relu, needs=needs, xp=xp
+        )
+    check_device("linear", grad, x, weight, out)
+    if relu:
+        grad = primitives.relu_backward(grad, out, xp=xp)
+    device = x.device
+    n, k = weight.shape
+    m = x.size // k if k else math.prod(x.shape[:-1])
+    dx = dw = db = None
+    if needs[0]:
+        dx = empty(x.shape, dtype, device)
+        if dx.size:
+            gemm(
+                device,
+                MatrixOperand(grad.buffer, grad.offset, (0, n, 1)),
+                MatrixOperand(weight.buffer, weight.offset, (0, k, 1)),
+                MatrixOperand(dx.buffer, 0, (0, k, 1)),
+                m=m,
+                n=k,
+                k=n,
+                dtype=dtype,
+                op="linear",
+            )
+    if needs[1]:
+        dw = empty((n, k), dtype, device)
+        if dw.size:
+            gemm(
+                device,
+                MatrixOperand(grad.buffer, grad.offset, (0, 1, n)),  # gᵀ, read in place
+                MatrixOperand(x.buffer, x.offset, (0, k, 1)),
+                MatrixOperand(dw.buffer, 0, (0, k, 1)),
+                m=n,
+                n=k,
+                k=m,
+                dtype=dtype,
+                op="linear",
+            )
+    if needs[2]:
+        db = primitives.sum(reshape(grad, (m, n)), axis=(0,), keepdims=False, xp=xp)
+    return dx, dw, db
+
+
 def _register_primitives() -> None:
     from .. import primitives
 
-    primitives.linear.register(__name__.rsplit(".", 1)[0])(_linear)
+    namespace = __name__.rsplit(".", 1)[0]
+    primitives.linear.register(namespace)(_linear)
+    primitives.linear_backward.register(namespace)(_linear_backward)
 
 
 _register_primitives()

@@ -18,6 +18,7 @@ __all__ = [
     "erf",
     "index_add",
     "linear",
+    "linear_backward",
     "log_softmax",
     "logsumexp",
     "ones_like",
@@ -181,6 +182,23 @@ def sum(x: Any, *, axis: tuple[int, ...] | None, keepdims: bool, xp: Any) -> Any
 def broadcast_to(x: Any, shape: tuple[int, ...], *, xp: Any) -> Any:
     """``xp.broadcast_to`` (a backend may return a copy instead of a view)."""
     return xp.broadcast_to(x, shape)
+
+
+@primitive
+def linear_backward(
+    grad: Any, x: Any, weight: Any, out: Any, *, relu: bool, needs: tuple, xp: Any
+) -> tuple:
+    """``(dx, dweight, dbias)`` of :func:`linear` from the output's gradient (each ``None``
+    unless ``needs`` asks for it): with ``g = grad`` (times ``out > 0`` after a ReLU),
+    ``dx = g W``, ``dW = gᵀ x`` and ``db = Σ_rows g`` over every leading axis."""
+    if relu:
+        grad = relu_backward(grad, out, xp=xp)
+    n, k = weight.shape
+    rows = xp.reshape(grad, (-1, n))
+    dx = xp.matmul(grad, weight) if needs[0] else None
+    dw = xp.matmul(xp.matrix_transpose(rows), xp.reshape(x, (-1, k))) if needs[1] else None
+    db = sum(rows, axis=(0,), keepdims=False, xp=xp) if needs[2] else None
+    return dx, dw, db
 
 
 @primitive
