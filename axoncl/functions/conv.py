@@ -58,6 +58,9 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
+        # The weight gradient reads the same column matrix: the backend may keep it here, for
+        # as long as this node lives.
+        ctx.columns = primitives.ColumnStash() if ctx.needs_input_grad[1] else None
         return primitives.conv2d(
             x,
             weight,
@@ -67,6 +70,7 @@ class Conv2d(Function):
             dilation=ctx.dilation,
             groups=ctx.groups,
             xp=ctx.xp,
+            keep_columns=ctx.columns,
         )
 
     @staticmethod
@@ -79,7 +83,9 @@ class Conv2d(Function):
         if ctx.needs_input_grad[0]:
             gx = _Conv2dInputGrad.apply(grad, weight, input_size=tuple(x.shape[2:]), **opts)
         if ctx.needs_input_grad[1]:
-            gw = _Conv2dWeightGrad.apply(grad, x, kernel_size=tuple(weight.shape[2:]), **opts)
+            gw = _Conv2dWeightGrad.apply(
+                grad, x, kernel_size=tuple(weight.shape[2:]), columns=ctx.columns, **opts
+            )
         if ctx.needs_input_grad[2]:
             gb = grad.sum(axis=(0, 2, 3))
         return gx, gw, gb
@@ -129,7 +135,14 @@ class _Conv2dWeightGrad(Function):
     @staticmethod
     def forward(ctx, grad, x):
         ctx.save_for_backward(grad, x)
-        return primitives.conv2d_weight_grad(grad, x, ctx.kernel_size, xp=ctx.xp, **_conv_opts(ctx))
+        return primitives.conv2d_weight_grad(
+            grad,
+            x,
+            ctx.kernel_size,
+            xp=ctx.xp,
+            columns=getattr(ctx, "columns", None),  # the forward's, when Conv2d's backward
+            **_conv_opts(ctx),
+        )
 
     @staticmethod
     def backward(ctx, gg):

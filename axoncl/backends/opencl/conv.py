@@ -10,12 +10,18 @@ Convolution follows docs/kernels.md, section 3: im2col into a column buffer laid
   permuting ``dY`` to ``[O, n, P]``; chunks after the first accumulate (``beta = 1``).
 
 A 1x1 / stride-1 / pad-0 convolution reads the input (and writes the input gradient) in place.
+When autograd will ask for the weight gradient (``conv2d(..., keep_columns=stash)``), the
+forward leaves its column buffers in the node's stash for it, within a per-device budget
+(:class:`_KeptColumns`), so a training step builds each layer's columns once instead of twice.
 float16 and bfloat16 run natively: 16-bit columns, the 16-bit GEMM (float32 accumulation), and
 col2im summing the 16-bit column gradients into a float32 ``dx`` that is rounded once.
 Importing this module registers the overrides for the ``axoncl.backends.opencl`` namespace.
 """
 
 from __future__ import annotations
+
+import threading
+import weakref
 
 from .. import primitives
 from . import dtypes as _dt
@@ -131,13 +137,51 @@ def _pointwise(kernel_size, stride, padding) -> bool:
     return tuple(kernel_size) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0)
 
 
+class _KeptColumns:
+    """The device's count of column elements that forward passes left in
+    :class:`~axoncl.backends.primitives.ColumnStash` es for their weight gradients: a column
+    matrix is kept only while the count stays within ``primitives.KEPT_COLUMNS_BUDGET``, and
+    leaves the count when it is freed (taken and used, or dropped with its graph)."""
+
+    def __init__(self) -> None:
+        self.elements = 0
+        self._lock = threading.Lock()
+
+    def keep(self, stash, key: tuple, col: CLArray) -> None:
+        with self._lock:
+            if self.elements + col.size > primitives.KEPT_COLUMNS_BUDGET:
+                return
+            self.elements += col.size
+        weakref.finalize(col, self._release, col.size)
+        stash.entries[key] = col
+
+    def _release(self, size: int) -> None:
+        with self._lock:
+            self.elements -= size
+
+
+def _kept_columns(device) -> _KeptColumns:
+    kept = device.state.get(_KeptColumns)
+    if kept is None:
+        kept = device.state.setdefault(_KeptColumns, _KeptColumns())
+    return kept
+
+
+def _take_columns(stash, geo, a: int, b: int, dtype) -> CLArray | None:
+    """The forward's columns of images ``a:b`` from ``stash`` (removed: a second backward
+    builds them again), or None."""
+    if stash is None:
+        return None
+    return stash.entries.pop((geo, a, b, dtype), None)
+
+
 def _chunks(n: int, per_image: int) -> list[tuple[int, int]]:
     step = max(1, primitives.COLUMN_BUDGET // max(per_image, 1))
     return [(i, min(i + step, n)) for i in range(0, n, step)]
 
 
 @primitives.conv2d.register(NAMESPACE)
-def _conv2d_cl(x, weight, bias, *, stride, padding, dilation, groups, xp):
+def _conv2d_cl(x, weight, bias, *, stride, padding, dilation, groups, xp, keep_columns=None):
     dtype = same_dtype("conv2d", x, weight, bias)
     storage_real_defines(dtype, "conv2d")
     x, weight = ascontiguous(x), ascontiguous(weight)
@@ -160,6 +204,8 @@ def _conv2d_cl(x, weight, bias, *, stride, padding, dilation, groups, xp):
             _im2col_into(x, a, images, geo, col.buffer, 0, p, images * p)
             src, src_off, src_strides = col.buffer, 0, (p, images * p, 1)
             group_step = kg * images * p
+            if keep_columns is not None:
+                _kept_columns(device).keep(keep_columns, (geo, a, b, dtype), col)
         for g in range(groups):
             gemm(
                 device,
@@ -220,7 +266,9 @@ def _conv2d_input_grad_cl(grad, weight, input_size, *, stride, padding, dilation
 
 
 @primitives.conv2d_weight_grad.register(NAMESPACE)
-def _conv2d_weight_grad_cl(grad, x, kernel_size, *, stride, padding, dilation, groups, xp):
+def _conv2d_weight_grad_cl(
+    grad, x, kernel_size, *, stride, padding, dilation, groups, xp, columns=None
+):
     dtype = same_dtype("conv2d_weight_grad", grad, x)
     storage_real_defines(dtype, "conv2d")
     grad, x = ascontiguous(grad), ascontiguous(x)
@@ -236,12 +284,14 @@ def _conv2d_weight_grad_cl(grad, x, kernel_size, *, stride, padding, dilation, g
     # (16-bit: always the long-K GEMM, which accumulates all images in float32 and rounds once;
     # per-image partials would each be rounded to 16 bits before their sum.)
     if o * kg <= rows * p and dtype not in _dt.STORAGE:
-        return _weight_grad_per_image(grad, x, geo, groups, xp)
+        return _weight_grad_per_image(grad, x, columns, geo, groups, xp)
     gw = empty((o, cg, kh, kw), dtype, device)
     for i, (a, b) in enumerate(_chunks(n, rows * p)):
         images = b - a
-        col = empty((rows, images, p), dtype, device)
-        _im2col_into(x, a, images, geo, col.buffer, 0, p, images * p)
+        col = _take_columns(columns, geo, a, b, dtype)
+        if col is None:
+            col = empty((rows, images, p), dtype, device)
+            _im2col_into(x, a, images, geo, col.buffer, 0, p, images * p)
         # dY of the chunk as [O, n, P], so that (n, p) is one contiguous K axis of length n*P.
         gperm = ascontiguous(
             CLArray(
@@ -265,11 +315,12 @@ def _conv2d_weight_grad_cl(grad, x, kernel_size, *, stride, padding, dilation, g
     return gw
 
 
-def _weight_grad_per_image(grad: CLArray, x: CLArray, geo, groups: int, xp) -> CLArray:
+def _weight_grad_per_image(grad: CLArray, x: CLArray, columns, geo, groups: int, xp) -> CLArray:
     """dW as one batched GEMM over the images, ``part[n, g]^T = col[n, g] @ dY[n, g]^T``
     (no copy of dY, K = P per image, ``n*O*Kg`` partial sums), then a sum over the images.
     The caller uses it when the partials are no bigger than the column buffer (O*Kg <=
-    C*KH*KW*P), i.e. for the large-image layers where one long-K GEMM starves the cores."""
+    C*KH*KW*P), i.e. for the large-image layers where one long-K GEMM starves the cores.
+    ``columns``: the forward's :class:`~axoncl.backends.primitives.ColumnStash`, or None."""
     dtype, device = x.dtype, x.device
     n, c, _, _ = x.shape
     o = grad.shape[1]
@@ -280,9 +331,13 @@ def _weight_grad_per_image(grad: CLArray, x: CLArray, geo, groups: int, xp) -> C
     total = None
     for a, b in _chunks(n, rows * p):
         images = b - a
+        kept = None if pointwise else _take_columns(columns, geo, a, b, dtype)
         if pointwise:  # x[n] is the [C, P] column matrix
             src, src_off, src_strides = x.buffer, x.offset + a * c * p, (c * p, p, 1)
             group_step = kg * p
+        elif kept is not None:  # the forward's columns [rows, images, P]
+            src, src_off, src_strides = kept.buffer, 0, (p, images * p, 1)
+            group_step = kg * images * p
         else:  # columns [images, rows, P]
             col = empty((images, rows, p), dtype, device)
             _im2col_into(x, a, images, geo, col.buffer, 0, rows * p, p)

@@ -76,6 +76,21 @@ def _device(x: Any) -> Any:
 # Column matrices above this many elements are built a chunk of images at a time (by the
 # portable conv2d and by backends' own, which read it here).
 COLUMN_BUDGET = 1 << 24
+# conv2d(..., keep_columns=stash): a backend may keep up to this many elements of column
+# matrices per device, at any one time, for the weight gradient of the same input (0: none).
+KEPT_COLUMNS_BUDGET = 1 << 25
+
+
+class ColumnStash:
+    """Where ``conv2d(..., keep_columns=stash)`` may leave its column matrices for the
+    ``conv2d_weight_grad(..., columns=stash)`` of the same input. Autograd keeps one per
+    convolution node, so the columns live exactly as long as the graph that will use them
+    (a graph dropped without backward frees them). Backends choose what to put in it."""
+
+    __slots__ = ("entries", "__weakref__")
+
+    def __init__(self) -> None:
+        self.entries: dict = {}
 
 
 # The families, imported after the registry that their decorators use. Each lists its

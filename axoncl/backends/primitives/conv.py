@@ -135,10 +135,24 @@ def _chunks(n: int, per_image: int) -> list[tuple[int, int]]:
 
 @primitive
 def conv2d(
-    x: Any, weight: Any, bias: Any, *, stride, padding, dilation, groups: int, xp: Any
+    x: Any,
+    weight: Any,
+    bias: Any,
+    *,
+    stride,
+    padding,
+    dilation,
+    groups: int,
+    xp: Any,
+    keep_columns: Any = None,
 ) -> Any:
     """NCHW convolution (cross-correlation): im2col, then one batched matmul per chunk of
-    images, ``Y[n, g] = W[g] @ col[n, g]``, plus the bias per output channel."""
+    images, ``Y[n, g] = W[g] @ col[n, g]``, plus the bias per output channel.
+
+    ``keep_columns``, a :class:`ColumnStash`, says that :func:`conv2d_weight_grad` of this
+    ``x`` will follow with ``columns=`` the same stash: a backend may leave the column matrix
+    there (the OpenCL one does, within ``KEPT_COLUMNS_BUDGET``); this portable form ignores
+    it."""
     n, c, h, w = x.shape
     o, cg, kh, kw = weight.shape
     oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
@@ -181,9 +195,19 @@ def conv2d_input_grad(
 
 @primitive
 def conv2d_weight_grad(
-    grad: Any, x: Any, kernel_size, *, stride, padding, dilation, groups: int, xp: Any
+    grad: Any,
+    x: Any,
+    kernel_size,
+    *,
+    stride,
+    padding,
+    dilation,
+    groups: int,
+    xp: Any,
+    columns: Any = None,
 ) -> Any:
-    """d(conv2d)/dweight applied to ``grad``: ``dW[g] = sum_n dY[n, g] @ col[n, g]^T``."""
+    """d(conv2d)/dweight applied to ``grad``: ``dW[g] = sum_n dY[n, g] @ col[n, g]^T``.
+    ``columns``: the :class:`ColumnStash` of the forward of this ``x`` (ignored here)."""
     n, c = x.shape[:2]
     _, o, oh, ow = grad.shape
     kh, kw = kernel_size
