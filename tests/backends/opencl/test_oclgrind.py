@@ -1,7 +1,8 @@
 """Every kernel family under the oclgrind simulator (memory checks): elementwise, copy and
 index kernels in two launch styles, then reductions, softmax, sorting, convolution, pooling and
 dropout through a small autograd step (GEMM and attention have their own oclgrind tests, in
-test_gemm.py and test_attention.py)."""
+test_gemm.py and test_attention.py), and the per-channel kernels of fused.cl and norm.cl
+(sums, batch normalisation) with the data-race check."""
 
 import textwrap
 
@@ -98,3 +99,48 @@ def test_kernels_run_clean_under_oclgrind(tmp_path, style):
 @pytest.mark.oclgrind
 def test_reduction_softmax_sort_conv_pool_dropout_run_clean_under_oclgrind(tmp_path):
     assert_clean_under_oclgrind(tmp_path, FAMILIES_SCRIPT)
+
+
+CHANNELS_SCRIPT = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import axoncl as ax
+    import axoncl.backends.opencl as xp
+    from axoncl import nn
+    from axoncl.backends import primitives
+
+    dev = xp.default_device()
+    assert dev.caps.name.startswith("Oclgrind"), dev.caps.name
+    if sys.argv[1] == "vec16":  # the CPU launch style (runs of 16) on the simulator
+        dev.vector_width = 16
+        dev.local_sizes = (64, 8, 2 * 64 * max(dev.caps.compute_units, 1))
+    rng = np.random.default_rng(0)
+    # Ragged runs, fewer values than a work-group, more than one pass of the group.
+    for shape in [(2, 3, 5, 7), (1, 2, 1, 1), (3, 4, 40)]:
+        h = rng.standard_normal(shape).astype(np.float32)
+        axes = (0, *range(2, len(shape)))
+        got = primitives.sum(xp.asarray(h), axis=axes, keepdims=False, xp=xp).to_numpy()
+        np.testing.assert_allclose(got, h.sum(axis=axes), rtol=1e-5, atol=1e-5)
+    for shape in [(5, 37), (70, 3)]:
+        h = rng.standard_normal(shape).astype(np.float32)
+        got = primitives.sum(xp.asarray(h), axis=(0,), keepdims=False, xp=xp).to_numpy()
+        np.testing.assert_allclose(got, h.sum(axis=0), rtol=1e-5, atol=1e-5)
+    # Batch norm (statistics, affine and combine passes), ReLU, linear backward, the kept
+    # convolution columns: one small training step.
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+        nn.Linear(4 * 5 * 5, 3),
+    ).to("opencl")
+    x = ax.Variable(xp.asarray(rng.standard_normal((2, 3, 5, 5)).astype(np.float32)))
+    loss = ax.cross_entropy(model(x), xp.asarray(np.array([0, 2])))
+    loss.backward()
+    for p in model.parameters():
+        p.grad.numpy()
+    print("ok")
+""")
+
+
+@pytest.mark.oclgrind
+@pytest.mark.parametrize("style", ["vec1", "vec16"])
+def test_channel_kernels_run_clean_and_race_free_under_oclgrind(tmp_path, style):
+    assert_clean_under_oclgrind(tmp_path, CHANNELS_SCRIPT, style, checks=("--data-races",))
