@@ -20,6 +20,9 @@
 //     mean is large next to the spread)
 //     work-item (w, plane) takes a run of RUN elements of the plane, so the channel's
 //     coefficients are read once per run.
+//   norm_running: the running statistics after a batch, one work-item per channel:
+//     out_mean = rm * keep + mean * m, out_var = rv * keep + (var * unbias) * m (keep = 1 - m),
+//     each product and sum rounded as the namespace's separate operations round them.
 // Options: -DREAL=float|double, -DRUN=16|1 (elements per work-item: CPU | GPU), -DLWS (work-group
 // size of the statistics kernels, a power of two: 64 unless the device allows fewer).
 #ifdef cl_khr_fp64
@@ -120,4 +123,22 @@ __kernel void norm_channel_combine(const long inner, const long channels,
     const REAL qc = coef[q_off + c];
     const REAL rc = coef[r_off + c];
     PLANE_RUN(out[i] = a[a_off + i] * pc + (b[b_off + i] - mc) * qc + rc)
+}
+
+__kernel void norm_running(const long channels, __global const REAL *rm, const long rm_off,
+                           __global const REAL *rv, const long rv_off,
+                           __global const REAL *mean, const long mean_off,
+                           __global const REAL *var, const long var_off, const REAL keep,
+                           const REAL m, const REAL unbias, __global REAL *out_mean,
+                           __global REAL *out_var) {
+#pragma OPENCL FP_CONTRACT OFF
+    const long c = get_global_id(0);
+    if (c >= channels) return;
+    const REAL old_part = rm[rm_off + c] * keep;
+    const REAL new_part = mean[mean_off + c] * m;
+    out_mean[c] = old_part + new_part;
+    const REAL unbiased = var[var_off + c] * unbias;
+    const REAL old_var = rv[rv_off + c] * keep;
+    const REAL new_var = unbiased * m;
+    out_var[c] = old_var + new_var;
 }

@@ -103,15 +103,14 @@ class _BatchNorm(Module):
         """Exponential moving averages, on raw arrays (no graph, no host read); the running
         variance uses the unbiased batch variance, as in PyTorch."""
         with no_grad():
-            from ..backends import namespace_of
+            from ..backends import namespace_of, primitives
 
             xp = namespace_of(mean)
             self.num_batches_tracked += 1
             m = 1.0 / self.num_batches_tracked if self.momentum is None else float(self.momentum)
-            mean = xp.reshape(mean, (self.num_features,))
-            var = xp.reshape(var, (self.num_features,)) * (count / max(count - 1, 1))
-            self.running_mean = self.running_mean * (1.0 - m) + mean * m
-            self.running_var = self.running_var * (1.0 - m) + var * m
+            self.running_mean, self.running_var = primitives.batch_norm_running(
+                self.running_mean, self.running_var, mean, var, momentum=m, count=count, xp=xp
+            )
 
     def extra_repr(self) -> str:
         return (

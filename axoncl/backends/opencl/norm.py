@@ -115,3 +115,34 @@ def _batch_norm_backward_cl(grad, x, weight, mean, invstd, *, xp):
     stats = _stats("bn_grad_stats", grad, x, weight, mean, invstd, size=6 * x.shape[1])
     dx = _channel_pass("combine", x, [grad, x], stats, (5, 2, 3, 4))
     return dx, _block(stats, 1, (x.shape[1],)), _block(stats, 0, (x.shape[1],))
+
+
+@primitives.batch_norm_running.register(NAMESPACE)
+def _batch_norm_running_cl(running_mean, running_var, mean, var, *, momentum, count, xp):
+    arrays = (running_mean, running_var, mean, var)
+    channels = running_mean.shape[0] if running_mean.ndim == 1 else -1
+    if not (
+        all(isinstance(a, CLArray) and a.dtype == running_mean.dtype for a in arrays)
+        and running_mean.dtype.kind == "f"
+        and all(a.size == channels for a in arrays)
+    ):
+        return primitives.batch_norm_running.portable(
+            running_mean, running_var, mean, var, momentum=momentum, count=count, xp=xp
+        )
+    device = check_device("batch_norm", *arrays)
+    out_mean, out_var = (empty((channels,), running_mean.dtype, device) for _ in range(2))
+    m = float(momentum)
+    kernel = get_kernel(device, "norm", "norm_running", **_defines(running_mean))
+    kernel.launch_items(
+        channels,
+        channels,
+        *(v for a in map(ascontiguous, arrays) for v in (a.buffer, a.offset)),
+        1.0 - m,
+        m,
+        count / max(count - 1, 1),
+        out_mean.buffer,
+        out_var.buffer,
+        op="batch_norm",
+        shapes=(running_mean.shape,),
+    )
+    return out_mean, out_var

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import primitive
 
-__all__ = ["batch_norm_backward", "batch_norm_forward"]
+__all__ = ["batch_norm_backward", "batch_norm_forward", "batch_norm_running"]
 
 
 def _axes(x: Any) -> tuple[int, ...]:
@@ -51,3 +51,25 @@ def batch_norm_backward(
     scale = _per_channel(weight, x, xp) * invstd
     dx = scale * (grad - dbias / count - xhat * (dweight / count))
     return dx, xp.reshape(dweight, weight.shape), xp.reshape(dbias, weight.shape)
+
+
+@primitive
+def batch_norm_running(
+    running_mean: Any,
+    running_var: Any,
+    mean: Any,
+    var: Any,
+    *,
+    momentum: float,
+    count: int,
+    xp: Any,
+) -> tuple[Any, Any]:
+    """The running statistics after one training batch, as in PyTorch: ``(1 - m) * running +
+    m * batch`` for the mean and for the variance, whose batch value is made unbiased
+    (times ``count / (count - 1)``). ``mean`` and ``var`` are the batch's, of any shape with
+    ``C`` elements; the results are new ``(C,)`` arrays."""
+    channels = running_mean.shape[0]
+    mean = xp.reshape(mean, (channels,))
+    var = xp.reshape(var, (channels,)) * (count / max(count - 1, 1))
+    m = float(momentum)
+    return running_mean * (1.0 - m) + mean * m, running_var * (1.0 - m) + var * m

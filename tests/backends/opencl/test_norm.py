@@ -117,3 +117,28 @@ def test_sum_over_axis_0_of_a_3d_array(dev):
         want = x.astype(np.float64).sum(axis=0, keepdims=keepdims)
         assert got.shape == want.shape
         np.testing.assert_allclose(got.to_numpy(), want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("momentum, count", [(0.1, 50), (1 / 3, 2), (0.9, 1)])
+def test_running_statistics_equal_the_namespace_ops_bit_for_bit(dev, dtype, momentum, count):
+    if dtype == np.float64 and not dev.caps.fp64:
+        pytest.skip("device lacks fp64")
+    rng = np.random.default_rng(4)
+    c = 37
+    arrays = (
+        rng.standard_normal(c).astype(dtype),
+        rng.random(c).astype(dtype),
+        rng.standard_normal((1, c, 1, 1)).astype(dtype),
+        rng.random((1, c, 1, 1)).astype(dtype),
+    )
+    got = primitives.batch_norm_running(
+        *(from_numpy(a, dev) for a in arrays), momentum=momentum, count=count, xp=xp
+    )
+    # The portable form on the same device: separate namespace ops, each rounded.
+    want = primitives.batch_norm_running.portable(
+        *(from_numpy(a, dev) for a in arrays), momentum=momentum, count=count, xp=xp
+    )
+    for g, w in zip(got, want, strict=True):
+        assert g.shape == (c,)
+        np.testing.assert_array_equal(g.to_numpy(), w.to_numpy())
