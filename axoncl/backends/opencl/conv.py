@@ -175,6 +175,10 @@ def _take_columns(stash, geo, a: int, b: int, dtype) -> CLArray | None:
     return stash.entries.pop((geo, a, b, dtype), None)
 
 
+# Weight gradients of fewer multiply-adds than this take the per-image path (see below).
+_SMALL_WEIGHT_GRAD = 1 << 23
+
+
 def _chunks(n: int, per_image: int) -> list[tuple[int, int]]:
     step = max(1, primitives.COLUMN_BUDGET // max(per_image, 1))
     return [(i, min(i + step, n)) for i in range(0, n, step)]
@@ -282,8 +286,11 @@ def _conv2d_weight_grad_cl(
     if n == 0 or p == 0:
         return xp.zeros((o, cg, kh, kw), dtype=dtype, device=device)
     # (16-bit: always the long-K GEMM, which accumulates all images in float32 and rounds once;
-    # per-image partials would each be rounded to 16 bits before their sum.)
-    if o * kg <= rows * p and dtype not in _dt.STORAGE:
+    # per-image partials would each be rounded to 16 bits before their sum. A small problem
+    # takes the per-image path too: its partial sums cost less than the long-K path's copy of
+    # dY, and a run needs no copy kernel for it.)
+    small = n * o * kg * p < _SMALL_WEIGHT_GRAD
+    if (o * kg <= rows * p or small) and dtype not in _dt.STORAGE:
         return _weight_grad_per_image(grad, x, columns, geo, groups, xp)
     gw = empty((o, cg, kh, kw), dtype, device)
     for i, (a, b) in enumerate(_chunks(n, rows * p)):

@@ -113,8 +113,17 @@ def _abs_conv_bounds(x, w, b, gy, opts):
     return y.numpy(), xa.grad.numpy(), wa.grad.numpy()
 
 
+@pytest.mark.parametrize("small_per_image", [True, False], ids=["small-per-image", "by-size"])
 @pytest.mark.parametrize("case", CONV_CASES, ids=str)
-def test_conv2d_float32_forward_and_gradients_within_derived_bounds(cl, case):
+def test_conv2d_float32_forward_and_gradients_within_derived_bounds(
+    cl, monkeypatch, case, small_per_image
+):
+    """Both weight-gradient paths: small problems take the per-image one unless the test
+    switches that off, when the cases with more partial sums than columns take the long-K GEMM."""
+    from axoncl.backends.opencl import conv as cl_conv
+
+    if not small_per_image:
+        monkeypatch.setattr(cl_conv, "_SMALL_WEIGHT_GRAD", 0)
     shape, (o, kh, kw), stride, padding, dilation, groups = case
     opts = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
     rng = np.random.default_rng(1)
@@ -271,6 +280,9 @@ def test_dropout_of_a_view_uses_c_order_indices(cl):
 def test_weight_grad_from_kept_columns_is_bit_identical(cl, monkeypatch, shape, weight, opts):
     """Training keeps each forward's column matrix for the weight gradient; the gradients
     equal those computed from fresh columns (budget 0) bit for bit, and over several chunks."""
+    from axoncl.backends.opencl import conv as cl_conv
+
+    monkeypatch.setattr(cl_conv, "_SMALL_WEIGHT_GRAD", 0)  # the long-K case takes that path
     rng = np.random.default_rng(5)
     x0 = rng.standard_normal(shape).astype(np.float32)
     w0 = rng.standard_normal(weight).astype(np.float32)
