@@ -310,7 +310,7 @@ def _linear_backward(grad, x, weight, out, *, relu, needs, xp):
     dtype = x.dtype
     arrays = (grad, x, weight, out)
     if (
-        dtype.kind != "f"
+        dtype not in (_dt.float32, _dt.float64)  # 16-bit: the portable form (as documented)
         or any(a.dtype != dtype for a in arrays)
         or not all(a.is_contiguous() for a in arrays)
         or x.ndim < 1
