@@ -147,7 +147,8 @@ def test_names_from_a_module_and_from_variable_name():
 
 
 def test_names_from_nn_module():
-    nn = pytest.importorskip("axoncl.nn")
+    from axoncl import nn
+
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     loss = model(Variable(np.ones((3, 4), dtype=np.float32))).sum()
     expected = [name for name, _ in model.named_parameters()]

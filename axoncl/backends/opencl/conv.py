@@ -326,7 +326,8 @@ def _weight_grad_per_image(grad: CLArray, x: CLArray, columns, geo, groups: int,
     """dW as one batched GEMM over the images, ``part[n, g]^T = col[n, g] @ dY[n, g]^T``
     (no copy of dY, K = P per image, ``n*O*Kg`` partial sums), then a sum over the images.
     The caller uses it when the partials are no bigger than the column buffer (O*Kg <=
-    C*KH*KW*P), i.e. for the large-image layers where one long-K GEMM starves the cores.
+    C*KH*KW*P), i.e. for the large-image layers where one long-K GEMM starves the cores, and
+    for problems under ``_SMALL_WEIGHT_GRAD`` multiply-adds (no copy of dY at all).
     ``columns``: the forward's :class:`~axoncl.backends.primitives.ColumnStash`, or None."""
     dtype, device = x.dtype, x.device
     n, c, _, _ = x.shape

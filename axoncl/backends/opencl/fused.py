@@ -18,7 +18,7 @@ from __future__ import annotations
 from .. import primitives
 from . import dtypes as _dt
 from .array import CLArray, empty
-from .launch import get_kernel, tree_size
+from .launch import get_kernel, tree_defines, tree_size
 from .layout import buffer_args
 from .lines import normalize_axes
 from .windows import NAMESPACE
@@ -150,9 +150,7 @@ def _sum_cl(x, *, axis, keepdims, xp):
 def _channel_sum(x: CLArray) -> CLArray:
     device, channels = x.device, x.shape[1]
     lws = tree_size(device)
-    defines = {**_dt.storage_defines(x.dtype), "VEC": device.vector_width}
-    if lws != 64:  # fused.cl's default
-        defines["LWS"] = lws
+    defines = {**_dt.storage_defines(x.dtype), "VEC": device.vector_width, **tree_defines(device)}
     out = empty((channels,), x.dtype, device)
     get_kernel(device, "fused", "fused_channel_sum", **defines).launch(
         (lws, channels),

@@ -41,6 +41,7 @@ __all__ = [
     "fill_buffer",
     "get_kernel",
     "local_size",
+    "tree_defines",
     "tree_size",
     "read_buffer",
     "write_buffer",
@@ -324,3 +325,10 @@ def tree_size(device: Device, limit: int = 64) -> int:
     64 (``-DLWS``): pass the define only when this differs, so one program serves."""
     lws = min(limit, device.caps.max_work_group_size)
     return 1 << (lws.bit_length() - 1)
+
+
+def tree_defines(device: Device) -> dict[str, int]:
+    """``{"LWS": tree_size(device)}`` when that differs from the kernels' default of 64, else
+    nothing: the defines that keep one program per family for the usual devices."""
+    lws = tree_size(device)
+    return {} if lws == 64 else {"LWS": lws}

@@ -9,7 +9,7 @@ from .. import primitives
 from . import dtypes as _dt
 from .array import CLArray, empty
 from .copy import cast
-from .launch import get_kernel, tree_size
+from .launch import get_kernel, tree_defines, tree_size
 from .layout import check_device
 from .windows import NAMESPACE, real_defines
 
@@ -76,9 +76,7 @@ def _cross_entropy_total_cl(x, target, *, ignore_index, mean, xp):
     total, count = (empty((), x.dtype, device) for _ in range(2))
     valid, lse = (empty((n_rows,), x.dtype, device) for _ in range(2))
     lws = tree_size(device)
-    defines = real_defines(x.dtype, "cross_entropy")
-    if lws != 64:  # loss.cl's default: the program the other loss kernels use
-        defines["LWS"] = lws
+    defines = {**real_defines(x.dtype, "cross_entropy"), **tree_defines(device)}
     kernel = get_kernel(device, "loss", "loss_cross_entropy_total", **defines)
     kernel.launch(
         (lws,),

@@ -1,18 +1,21 @@
 """Host side of ``kernels/norm.cl``: the OpenCL versions of the ``batch_norm_forward`` and
-``batch_norm_backward`` primitives. Each direction of batch normalisation is two
-launches: ``norm_channel_stats`` (one work-group per channel: the statistics, two passes over
-x for a stable variance, and the per-channel coefficients) and one fused pass over the
+``batch_norm_backward`` primitives, and of ``batch_norm_running``. Each direction of batch
+normalisation is two launches: a statistics kernel with one work-group per channel
+(``norm_bn_stats``: the mean, the variance over centred values and the scale;
+``norm_bn_grad_stats``: dbias, dweight and the coefficients of dx) and one fused pass over the
 elements, ``y = (x - mean) * scale + bias`` forward and ``dx = grad * k + (x - mean) * q + r``
-backward.
-Inputs that are not float32/float64 take the portable path (16-bit ones are widened first)."""
+backward; the running statistics are one more (``norm_running``). Inputs that are not
+float32/float64 take the portable path (16-bit ones are widened first)."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import primitives
 from .array import CLArray, ascontiguous, empty
-from .launch import get_kernel, tree_size
+from .launch import get_kernel, tree_defines, tree_size
 from .layout import check_device
 from .windows import NAMESPACE, real_defines
 
@@ -29,11 +32,12 @@ def _fits(x, *others) -> bool:
 
 
 def _defines(x: CLArray) -> dict:
-    defines = {"RUN": x.device.vector_width, **real_defines(x.dtype, "batch_norm")}
-    lws = tree_size(x.device)
-    if lws != 64:  # norm.cl's default
-        defines["LWS"] = lws
-    return defines
+    """The defines of norm.cl for ``x``: one program for all of its kernels."""
+    return {
+        "RUN": x.device.vector_width,
+        **real_defines(x.dtype, "batch_norm"),
+        **tree_defines(x.device),
+    }
 
 
 def _stats(name: str, a: CLArray, *operands, size: int, extra=()) -> CLArray:
@@ -42,7 +46,7 @@ def _stats(name: str, a: CLArray, *operands, size: int, extra=()) -> CLArray:
     device = a.device
     images, channels = a.shape[0], a.shape[1]
     defines = _defines(a)
-    lws = defines.get("LWS", 64)
+    lws = tree_size(device)
     out = empty((size,), a.dtype, device)
     args = [v for o in map(ascontiguous, (a, *operands)) for v in (o.buffer, o.offset)]
     get_kernel(device, "norm", f"norm_{name}", **defines).launch(
@@ -61,8 +65,9 @@ def _stats(name: str, a: CLArray, *operands, size: int, extra=()) -> CLArray:
 
 
 def _block(stats: CLArray, i: int, shape: tuple[int, ...]) -> CLArray:
-    """Block ``i`` (of ``channels = max(shape)`` values) of ``stats``, as an array of ``shape``."""
-    offset = stats.offset + i * max(shape)
+    """Block ``i`` of ``stats`` (blocks of ``prod(shape)`` = channels values), as an array of
+    ``shape``."""
+    offset = stats.offset + i * math.prod(shape)
     return CLArray(stats.device, stats.buffer, offset, shape, None, stats.dtype)
 
 
@@ -123,7 +128,7 @@ def _batch_norm_running_cl(running_mean, running_var, mean, var, *, momentum, co
     channels = running_mean.shape[0] if running_mean.ndim == 1 else -1
     if not (
         all(isinstance(a, CLArray) and a.dtype == running_mean.dtype for a in arrays)
-        and running_mean.dtype.kind == "f"
+        and running_mean.dtype in (np.float32, np.float64)
         and all(a.size == channels for a in arrays)
     ):
         return primitives.batch_norm_running.portable(

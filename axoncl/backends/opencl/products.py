@@ -324,35 +324,28 @@ def _linear_backward(grad, x, weight, out, *, relu, needs, xp):
     device = x.device
     n, k = weight.shape
     m = x.size // k if k else math.prod(x.shape[:-1])
-    dx = dw = db = None
-    if needs[0]:
-        dx = empty(x.shape, dtype, device)
-        if dx.size:
+
+    def product(shape, a_strides, b, rows, inner):
+        """A new contiguous ``shape`` array (``rows`` x ``k``) = A @ ``b``, A being g read
+        with ``a_strides`` (row, column) and ``b`` a contiguous (``inner`` x ``k``) matrix."""
+        result = empty(shape, dtype, device)
+        if result.size:
             gemm(
                 device,
-                MatrixOperand(grad.buffer, grad.offset, (0, n, 1)),
-                MatrixOperand(weight.buffer, weight.offset, (0, k, 1)),
-                MatrixOperand(dx.buffer, 0, (0, k, 1)),
-                m=m,
+                MatrixOperand(grad.buffer, grad.offset, (0, *a_strides)),
+                MatrixOperand(b.buffer, b.offset, (0, k, 1)),
+                MatrixOperand(result.buffer, 0, (0, k, 1)),
+                m=rows,
                 n=k,
-                k=n,
+                k=inner,
                 dtype=dtype,
                 op="linear",
             )
-    if needs[1]:
-        dw = empty((n, k), dtype, device)
-        if dw.size:
-            gemm(
-                device,
-                MatrixOperand(grad.buffer, grad.offset, (0, 1, n)),  # gᵀ, read in place
-                MatrixOperand(x.buffer, x.offset, (0, k, 1)),
-                MatrixOperand(dw.buffer, 0, (0, k, 1)),
-                m=n,
-                n=k,
-                k=m,
-                dtype=dtype,
-                op="linear",
-            )
+        return result
+
+    dx = product(x.shape, (n, 1), weight, m, n) if needs[0] else None  # g W
+    dw = product((n, k), (1, n), x, n, m) if needs[1] else None  # gᵀ x, gᵀ read in place
+    db = None
     if needs[2]:
         db = primitives.sum(reshape(grad, (m, n)), axis=(0,), keepdims=False, xp=xp)
     return dx, dw, db
