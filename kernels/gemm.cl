@@ -91,6 +91,25 @@
 #define EP_BIAS_ROW 4
 #define EP_RELU 8
 
+// The RM x NV register block of gemm_packed and the convolution kernels: zero it, add the
+// rank-1 update AT(r) * bv[v] (AT(r): the scalar of A in row r of the block), spill it to a
+// private tile. A_ROW_AT reads A through the row offsets a_rows at ap, A_TAP_AT adds a tap.
+#define BLOCK_ZERO(acc)                                   \
+    _Pragma("unroll") for (int r = 0; r < RM; ++r)        \
+        _Pragma("unroll") for (int v = 0; v < NV; ++v) acc[r][v] = (VREAL)0;
+#define BLOCK_UPDATE(acc, bv, AT)                                            \
+    _Pragma("unroll") for (int r = 0; r < RM; ++r) {                         \
+        const VREAL av_ = (VREAL)(AT(r));                                    \
+        _Pragma("unroll") for (int v = 0; v < NV; ++v) acc[r][v] =           \
+            MADD(av_, bv[v], acc[r][v]);                                     \
+    }
+#define BLOCK_TO_TILE(acc, tile)                          \
+    _Pragma("unroll") for (int r = 0; r < RM; ++r)        \
+        _Pragma("unroll") for (int v = 0; v < NV; ++v)    \
+            VSTORE(acc[r][v], 0, (tile) + r * NR + v * VW);
+#define A_ROW_AT(r) ap[a_rows[r]]
+#define A_TAP_AT(r) ap[a_rows[r] + at]
+
 // alpha * acc (+ beta * C) (+ bias), then ReLU; NaN passes through ReLU as in numpy/torch.
 inline REAL gemm_finish(REAL acc, const REAL alpha, const REAL beta, __global const S *c,
                         const int flags, __global const S *bias, const long bias_index) {
@@ -101,6 +120,19 @@ inline REAL gemm_finish(REAL acc, const REAL alpha, const REAL beta, __global co
     return v;
 }
 
+// Work-item order: m_block consecutive M-panels share one B panel (it stays in L1), then the
+// next N-panel reuses the same m_block A panels (they stay in L2), then the next block of rows.
+// Returns (M-panel, N-panel) of this work-item (dimension 0).
+inline int2 block_order(const int m_block, const int n_panels) {
+    const int gid = get_global_id(0);
+    const int per_block = m_block * n_panels;
+    const int blk = gid / per_block;
+    const int rest = gid - blk * per_block;
+    const int np = rest / m_block;
+    return (int2)(blk * m_block + (rest - np * m_block), np);
+}
+
+#if !GEMM_CONV
 // One work-item copies one row (k index) of one NR-wide panel: vector copies where the source
 // row is contiguous and whole, else element by element with zero padding past N.
 __kernel void gemm_pack_b(const int n, const int k, __global const S *restrict b,
@@ -121,8 +153,6 @@ __kernel void gemm_pack_b(const int n, const int k, __global const S *restrict b
     }
 }
 
-// Work-item order: m_block consecutive M-panels share one B panel (it stays in L1), then the
-// next N-panel reuses the same m_block A panels (they stay in L2), then the next block of rows.
 __kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
                           __global const A_PACKED *restrict a, const long a_off,
                           const long a_batch,
@@ -135,13 +165,9 @@ __kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
                           __global const S *restrict bias, const long bias_off,
                           const long bias_stride,
                           const int m_panels, const int n_panels, const int m_block) {
-    const int gid = get_global_id(0);
     const long batch = get_global_id(1);
-    const int per_block = m_block * n_panels;
-    const int blk = gid / per_block;
-    const int rest = gid - blk * per_block;
-    const int np = rest / m_block;
-    const int mp = blk * m_block + (rest - np * m_block);
+    const int2 block = block_order(m_block, n_panels);
+    const int mp = block.x, np = block.y;
     if (mp >= m_panels) return;
 
     // A is read in place; rows past M repeat row M-1 (their results are never stored).
@@ -152,21 +178,12 @@ __kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
     for (int r = 0; r < RM; ++r) a_rows[r] = min(row0 + r, m - 1) * a_row;
     __global const REAL *bp = b + b_off + batch * b_batch + np * b_panel + (long)k0 * b_k;
     VREAL acc[RM][NV];
-#pragma unroll
-    for (int r = 0; r < RM; ++r)
-#pragma unroll
-        for (int v = 0; v < NV; ++v) acc[r][v] = (VREAL)0;
-
+    BLOCK_ZERO(acc)
     for (int kk = k0; kk < k1; ++kk) {
         VREAL bv[NV];
 #pragma unroll
         for (int v = 0; v < NV; ++v) bv[v] = VLOAD(v, bp);
-#pragma unroll
-        for (int r = 0; r < RM; ++r) {
-            const VREAL av = (VREAL)(ap[a_rows[r]]);
-#pragma unroll
-            for (int v = 0; v < NV; ++v) acc[r][v] = MADD(av, bv[v], acc[r][v]);
-        }
+        BLOCK_UPDATE(acc, bv, A_ROW_AT)
         ap += a_col;
         bp += b_k;
     }
@@ -176,10 +193,7 @@ __kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
     // The tile goes to private memory once; both epilogues below are plain loops over it, which
     // keeps the kernel small for the compiler (an unrolled epilogue doubled PoCL's build time).
     REAL tile[RM * NR];
-#pragma unroll
-    for (int r = 0; r < RM; ++r)
-#pragma unroll
-        for (int v = 0; v < NV; ++v) VSTORE(acc[r][v], 0, tile + r * NR + v * VW);
+    BLOCK_TO_TILE(acc, tile)
     const bool bias_col = (flags & EP_BIAS) && !(flags & EP_BIAS_ROW);
     if (row0 + RM <= m && col0 + NR <= n && c_col == 1 && (!bias_col || bias_stride == 1)) {
         // Whole block inside C with contiguous rows: vector epilogue.
@@ -361,3 +375,193 @@ void gemm_tiled(const int m, const int n, const int k,
         }
     }
 }
+#endif  // !GEMM_CONV
+
+#if GEMM_CONV
+// Implicit-GEMM convolution (CPU): the GEMM of gemm_packed with the column matrix never
+// materialised. Built with -DGEMM_CONV=1 (a program of its own; float32/float64 only).
+//   conv_pad       zero-padded copy of NCHW planes: out[plane][i][j] = x[plane][i-PH][j-PW]
+//   conv_implicit  out[img][row][pix] = sum_k A[row][k] * X[img][pix + B tap k] (+ bias[row]),
+//                  then ReLU. Output pixels are cut into segments of VW consecutive pixels of
+//                  one output row (rows padded to a multiple of VW; lanes past the row are not
+//                  stored); a work-item computes RM rows x NV segments. The tap table holds
+//                  each k's offset into A's rows ([0, k)) and into a padded image ([k, 2k)), so
+//                  the forward (k = c, kh, kw) and the input gradient (k = o, kh, kw over the
+//                  padded output gradient, flipped taps, A = W read across its first axis)
+//                  are the same kernel. Stride 2 loads 2*VW values and keeps the even lanes.
+
+__kernel void conv_pad(const int h, const int w, const int hp, const int wp, const int ph,
+                       const int pw, const long planes, __global const REAL *restrict x,
+                       const long x_off, __global REAL *restrict out) {
+    const int i = (int)get_global_id(0);  // one padded row per work-item
+    const long plane = get_global_id(1);
+    if (i >= hp || plane >= planes) return;
+    __global REAL *dst = out + (plane * hp + i) * wp;
+    const int si = i - ph;
+    const int j0 = (si < 0 || si >= h) ? wp : min(pw, wp);  // zeros before the row's values
+    const int j1 = (si < 0 || si >= h) ? wp : min(pw + w, wp);
+    for (int j = 0; j < j0; ++j) dst[j] = (REAL)0;
+    if (j1 > j0) {
+        __global const REAL *src = x + x_off + (plane * h + si) * w - pw;
+        for (int j = j0; j < j1; ++j) dst[j] = src[j];
+    }
+    for (int j = j1; j < wp; ++j) dst[j] = (REAL)0;
+}
+
+#if VW == 16
+#define HVW 8
+#else
+#define HVW 4
+#endif
+#define VLOADH CAT(vload, HVW)
+#define VSTOREH CAT(vstore, HVW)
+
+// A segment: VW output pixels of one row, or with `row2` (the distance between two input rows
+// of consecutive output rows) the first HVW pixels of two consecutive rows. Stride 1 loads
+// consecutive inputs, stride 2 every other one.
+inline VREAL conv_load(__global const REAL *p, const int stride, const int row2) {
+    if (row2 == 0) {
+        if (stride == 1) return VLOAD(0, p);
+        return (VREAL)(VLOAD(0, p).even, VLOAD(0, p + VW).even);
+    }
+    if (stride == 1) return (VREAL)(VLOADH(0, p), VLOADH(0, p + row2));
+    return (VREAL)(VLOAD(0, p).even, VLOAD(0, p + row2).even);
+}
+
+__kernel void conv_implicit(const int m, const int k, __global const REAL *restrict a,
+                            const long a_off, const long a_row, __global const REAL *restrict x,
+                            const long x_off, const long x_img, __global const int *restrict taps,
+                            __global REAL *restrict c, const long c_off, const long c_img,
+                            const long c_row, const int out_h, const int out_w,
+                            const int row_segs, const int seg_w, const int wp, const int stride,
+                            const int flags, __global const REAL *restrict bias,
+                            const long bias_off, const int m_panels, const int n_panels,
+                            const int m_block) {
+    const long img = get_global_id(1);
+    const int2 block = block_order(m_block, n_panels);
+    const int mp = block.x, np = block.y;
+    if (mp >= m_panels) return;
+
+    const int row0 = mp * RM;
+    __global const REAL *ap = a + a_off;
+    long a_rows[RM];
+#pragma unroll
+    for (int r = 0; r < RM; ++r) a_rows[r] = min(row0 + r, m - 1) * a_row;
+    const int seg_rows = VW / seg_w;  // 1, or 2 with half segments
+    const int row2 = seg_rows == 2 ? stride * wp : 0;
+    const int segs = (out_h + seg_rows - 1) / seg_rows * row_segs;
+    __global const REAL *xp = x + x_off + img * x_img;
+    int base[NV];
+#pragma unroll
+    for (int v = 0; v < NV; ++v) {
+        const int sg = min(np * NV + v, segs - 1);  // past the last segment: repeat it, unstored
+        const int group = sg / row_segs;
+        base[v] = (group * seg_rows * wp + (sg - group * row_segs) * seg_w) * stride;
+    }
+    VREAL acc[RM][NV];
+    BLOCK_ZERO(acc)
+    for (int kk = 0; kk < k; ++kk) {
+        const int at = taps[kk];
+        __global const REAL *bp = xp + taps[k + kk];
+        VREAL bv[NV];
+#pragma unroll
+        for (int v = 0; v < NV; ++v) bv[v] = conv_load(bp + base[v], stride, row2);
+        BLOCK_UPDATE(acc, bv, A_TAP_AT)
+    }
+
+    const int rows = min(RM, m - row0);
+    __global REAL *cb = c + c_off + img * c_img + row0 * c_row;
+    for (int v = 0; v < NV; ++v) {
+        const int sg = np * NV + v;
+        if (sg >= segs) break;
+        const int group = sg / row_segs;
+        const int orow = group * seg_rows;
+        const int col0 = (sg - group * row_segs) * seg_w;
+        const int cols = min(seg_w, out_w - col0);
+        const bool whole = cols == seg_w && orow + seg_rows <= out_h;
+        for (int r = 0; r < rows; ++r) {
+            VREAL y = acc[r][v];
+            if (flags & EP_BIAS) y += (VREAL)bias[bias_off + row0 + r];
+            if (flags & EP_RELU) y = select(y, (VREAL)0, y < (VREAL)0);
+            __global REAL *cp = cb + r * c_row + orow * out_w + col0;
+            if (whole && seg_rows == 1) {
+                VSTORE(y, 0, cp);
+            } else if (whole) {
+                VSTOREH(y.lo, 0, cp);
+                VSTOREH(y.hi, 0, cp + out_w);
+            } else {
+                REAL lanes[VW];
+                VSTORE(y, 0, lanes);
+                for (int j = 0; j < VW; ++j) {
+                    const int dr = j / seg_w, dc = j - dr * seg_w;
+                    if (dc < cols && orow + dr < out_h) cp[dr * out_w + dc] = lanes[j];
+                }
+            }
+        }
+    }
+}
+
+// Output gradient of a convolution as conv_weight_grad's B: out[img][panel][p][j] =
+// dy[img][panel*NR + j][p] for the out_ch channels, zero past them (p: output pixel).
+__kernel void conv_pack_dy(const int out_ch, const int pixels, const int panels,
+                           __global const REAL *restrict dy, const long dy_off,
+                           __global REAL *restrict out) {
+    const int p = (int)get_global_id(0);
+    const long plane = get_global_id(1);  // img * panels + panel
+    if (p >= pixels) return;
+    const long img = plane / panels;
+    const int ch0 = (int)(plane - img * panels) * NR;
+    __global const REAL *src = dy + dy_off + (img * out_ch + ch0) * pixels + p;
+    __global REAL *dst = out + (plane * pixels + p) * NR;
+    const int chs = min(NR, out_ch - ch0);
+    for (int j = 0; j < chs; ++j) dst[j] = src[(long)j * pixels];
+    for (int j = chs; j < NR; ++j) dst[j] = (REAL)0;
+}
+
+// Weight gradient: out[slice][tap][ch] = sum over the slice's images and the output pixels
+// (oh, ow) of X[img][tap offset + (oh*wp + ow)*stride] * dy[img][ch][oh][ow], with X the padded
+// images of conv_implicit's forward and dy packed by conv_pack_dy. RM taps x NR channels per
+// work-item; a slice of images per dimension 1, so the host sums the slices (if more than one).
+__kernel void conv_weight_grad(const int m, const int n, const int out_h, const int out_w,
+                               __global const REAL *restrict x, const long x_off,
+                               const long x_img, const int wp, const int stride,
+                               __global const int *restrict taps, const int taps_off,
+                               __global const REAL *restrict b, const int panels,
+                               const int images, const int per_slice,
+                               __global REAL *restrict c, const long c_off, const long c_slice,
+                               const long c_row, const long c_col, const int m_panels) {
+    const int gid = get_global_id(0);
+    const int slice = get_global_id(1);
+    const int np = gid / m_panels;
+    const int mp = gid - np * m_panels;
+    if (np >= panels) return;
+    const int row0 = mp * RM;
+    long a_rows[RM];
+#pragma unroll
+    for (int r = 0; r < RM; ++r) a_rows[r] = taps[taps_off + min(row0 + r, m - 1)];
+    VREAL acc[RM][NV];
+    BLOCK_ZERO(acc)
+    const int pixels = out_h * out_w;
+    const int img1 = min(images, (slice + 1) * per_slice);
+    for (int img = slice * per_slice; img < img1; ++img) {
+        __global const REAL *bp = b + ((long)img * panels + np) * pixels * NR;
+        for (int oh = 0; oh < out_h; ++oh) {
+            __global const REAL *ap = x + x_off + img * x_img + (long)oh * stride * wp;
+            for (int ow = 0; ow < out_w; ++ow) {
+                VREAL bv[NV];
+#pragma unroll
+                for (int v = 0; v < NV; ++v) bv[v] = VLOAD(v, bp);
+                BLOCK_UPDATE(acc, bv, A_ROW_AT)
+                ap += stride;
+                bp += NR;
+            }
+        }
+    }
+    REAL tile[RM * NR];
+    BLOCK_TO_TILE(acc, tile)
+    const int rows = min(RM, m - row0), cols = min(NR, n - np * NR);
+    __global REAL *cp = c + c_off + slice * c_slice + row0 * c_row + np * NR * c_col;
+    for (int r = 0; r < rows; ++r)
+        for (int j = 0; j < cols; ++j) cp[r * c_row + j * c_col] = tile[r * NR + j];
+}
+#endif  // GEMM_CONV

@@ -320,14 +320,18 @@ __kernel void avgpool_backward_nchw(const long planes, GEOMETRY_ARGS,
     const int ih = pos / W;
     const int iw = pos - ih * W;
     __global const REAL *gplane = grad + grad_off + plane * (long)OH * OW;
+    // The windows that hold (ih, iw): oh*SH - PH + kh*DH == ih for some 0 <= kh < KH, so
+    // oh runs over [ceil((ih + PH - (KH-1)*DH) / SH), (ih + PH) / SH], kept where the tap
+    // falls on the dilation grid (a few iterations instead of KH*KW divisions).
+    const int th = ih + PH, tw = iw + PW;
+    const int oh0 = max(0, th - (KH - 1) * DH + SH - 1) / SH, oh1 = min(OH - 1, th / SH);
+    const int ow0 = max(0, tw - (KW - 1) * DW + SW - 1) / SW, ow1 = min(OW - 1, tw / SW);
     REAL acc = (REAL)0;
-    for (int kh = 0; kh < KH; kh++) {
-        const int th = ih + PH - kh * DH;
-        if (th < 0 || th % SH != 0 || th / SH >= OH) continue;
-        for (int kw = 0; kw < KW; kw++) {
-            const int tw = iw + PW - kw * DW;
-            if (tw < 0 || tw % SW != 0 || tw / SW >= OW) continue;
-            acc += gplane[(th / SH) * OW + tw / SW];
+    for (int oh = oh0; oh <= oh1; oh++) {
+        if ((th - oh * SH) % DH != 0) continue;
+        for (int ow = ow0; ow <= ow1; ow++) {
+            if ((tw - ow * SW) % DW != 0) continue;
+            acc += gplane[oh * OW + ow];
         }
     }
     dx[dx_off + idx] = acc / (REAL)(KH * KW);

@@ -23,11 +23,14 @@ from __future__ import annotations
 import threading
 import weakref
 
+import numpy as np
+
 from .. import primitives
 from . import dtypes as _dt
-from .array import CLArray, ascontiguous, empty
+from .array import CLArray, ascontiguous, empty, from_numpy
 from .copy import astype
-from .gemm import MatrixOperand, VectorOperand, gemm
+from .gemm import MatrixOperand, VectorOperand, gemm, gemm_defines
+from .gemm_params import load_params
 from .launch import get_kernel
 from .windows import NAMESPACE, geometry, launch_planes, same_dtype, storage_real_defines
 
@@ -102,6 +105,275 @@ def _col2im_into(
         channels * h * w,
         op="col2im",
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Implicit GEMM (CPU devices, float32/float64, one group): ``conv_implicit`` of kernels/gemm.cl
+# reads the (zero-padded) images through a table of tap offsets instead of a column matrix.
+
+
+def _implicit_ok(
+    device, dtype, groups: int, stride, plane: int, macs: int, out_w: int, rows: int = 0
+) -> bool:
+    """Whether the implicit kernels serve a convolution of ``macs`` multiply-adds that writes
+    rows of ``out_w`` pixels for ``rows`` channels (0: any), reading padded image planes of
+    about ``plane`` elements (their offsets are 32-bit).
+
+    CPU devices (the packed GEMM), float32/float64, one group, stride 1 or 2. The kernel
+    computes blocks of RM channels and segments of output pixels: with fewer channels (an
+    input gradient into 1-3 channels) or rows that leave over a quarter of a segment's lanes
+    idle (4x4 outputs), im2col + GEMM was faster here. Below ``_IMPLICIT_MIN_MACS`` neither
+    path is faster, and a run of only small layers (the demo's) builds no implicit program."""
+    if not (
+        groups == 1
+        and macs >= _IMPLICIT_MIN_MACS
+        and plane < 2**30
+        and dtype in (_dt.float32, _dt.float64)
+        and stride[0] == stride[1]
+        and stride[0] in (1, 2)
+    ):
+        return False
+    defines, p = _conv_defines(device, dtype)
+    seg_w = _segment_width(out_w, defines["VW"])
+    return (
+        p.large == "packed"
+        and (rows == 0 or rows >= p.rm)
+        and out_w >= 0.75 * (-(-out_w // seg_w) * seg_w)
+    )
+
+
+_IMPLICIT_MIN_MACS = 1 << 22
+
+
+def _plane(channels: int, h: int, w: int, padding, reach) -> int:
+    """A bound on the elements of one padded image of :func:`_layout` (rows of up to 64
+    pixels of padding)."""
+    return channels * (h + 2 * padding[0] + reach[0] + 4) * (w + 2 * padding[1] + reach[1] + 64)
+
+
+def _conv_defines(device, dtype) -> tuple[dict, object]:
+    p = load_params(device)
+    key = ("conv_implicit", dtype.str, p)
+    found = device.state.get(key)
+    if found is None:
+        found = device.state[key] = ({**gemm_defines(device, dtype, p), "GEMM_CONV": 1}, p)
+    return found
+
+
+def _taps(device, key: tuple, a_taps: np.ndarray, b_taps: np.ndarray) -> CLArray:
+    """The tap table ``[A offsets | image offsets]`` (int32) of one geometry, kept per device."""
+    key = ("conv_taps", *key)
+    found = device.state.get(key)
+    if found is None:
+        table = np.concatenate([a_taps, b_taps]).astype(np.int32)
+        found = device.state[key] = from_numpy(table, device)
+    return found
+
+
+def _segment_width(out_w: int, vw: int) -> int:
+    """Output pixels per row of a segment of ``conv_implicit``: ``vw``, or half of it (two rows
+    per segment) for rows no longer than that, so narrow layers do not compute padding."""
+    return vw // 2 if out_w <= vw // 2 else vw
+
+
+def _layout(x: CLArray, out_h: int, out_w: int, stride: int, reach, pad, vw: int):
+    """``(hp, wp)``: the padded planes the implicit kernels read for this output (``x``'s own
+    when no padding is needed): rows padded to whole segments of output pixels, and one more
+    output row when half segments (two rows) meet an odd height."""
+    seg_w = _segment_width(out_w, vw)
+    rows = out_h + (out_h % 2 if seg_w < vw else 0)
+    hp = (rows - 1) * stride + reach[0] + 1
+    wp = -(-out_w // seg_w) * seg_w * stride + reach[1]
+    if tuple(pad) == (0, 0) and wp <= x.shape[3]:
+        return x.shape[2], x.shape[3]
+    return hp, wp
+
+
+def _padded(x: CLArray, defines: dict, pad, hp: int, wp: int, op: str) -> CLArray:
+    """``x`` (contiguous NCHW) as ``[n, c, hp, wp]`` planes, zero outside ``x`` (``x`` itself
+    when that is its shape)."""
+    n, c, h, w = x.shape
+    if (hp, wp) == (h, w):
+        return x
+    out = empty((n, c, hp, wp), x.dtype, x.device)
+    launch_planes(
+        get_kernel(x.device, "gemm", "conv_pad", **defines),
+        hp,
+        n * c,
+        h,
+        w,
+        hp,
+        wp,
+        pad[0],
+        pad[1],
+        n * c,
+        x.buffer,
+        x.offset,
+        out.buffer,
+        op=op,
+    )
+    return out
+
+
+def _conv_implicit(
+    src: CLArray,
+    a: CLArray,
+    a_row: int,
+    taps,
+    pad,
+    reach: tuple[int, int],
+    stride: int,
+    out: CLArray,
+    bias: CLArray | None,
+    op: str,
+) -> CLArray:
+    """``out[i] = A @ columns(src[i]) (+ bias per row)`` for every image ``i``; returns the
+    padded ``src`` it read.
+
+    ``taps`` = (A offsets, image offsets as a function of the padded plane shape, a cache
+    key), from :func:`_forward_taps` or :func:`_input_grad_taps`. ``reach`` = ((KH-1)*DH,
+    (KW-1)*DW): how far a window reaches past its first row and column."""
+    device, dtype = src.device, src.dtype
+    defines, p = _conv_defines(device, dtype)
+    n, m, out_h, out_w = out.shape
+    vw = defines["VW"]
+    seg_w = _segment_width(out_w, vw)
+    row_segs = -(-out_w // seg_w)
+    hp, wp = _layout(src, out_h, out_w, stride, reach, pad, vw)
+    a_taps, b_taps, key = taps
+    table = _taps(device, (*key, hp, wp), a_taps, b_taps(hp, wp))
+    padded = _padded(src, defines, pad, hp, wp, op)
+    k = len(a_taps)
+    m_panels = -(-m // p.rm)
+    n_panels = -(-(-(-out_h // (vw // seg_w)) * row_segs) // p.nv)
+    m_block = max(1, min(p.m_block, m_panels))
+    items = -(-m_panels // m_block) * m_block * n_panels
+    kernel = get_kernel(device, "gemm", "conv_implicit", **defines)
+    kernel.launch(
+        (-(-items // p.lws) * p.lws, n),
+        (p.lws, 1),
+        m,
+        k,
+        a.buffer,
+        a.offset,
+        a_row,
+        padded.buffer,
+        padded.offset,
+        src.shape[1] * hp * wp,
+        table.buffer,
+        out.buffer,
+        out.offset,
+        m * out_h * out_w,
+        out_h * out_w,
+        out_h,
+        out_w,
+        row_segs,
+        seg_w,
+        wp,
+        stride,
+        0 if bias is None else 2,  # EP_BIAS (per row)
+        out.buffer if bias is None else bias.buffer,
+        0 if bias is None else bias.offset,
+        m_panels,
+        n_panels,
+        m_block,
+        op=op,
+    )
+    return padded
+
+
+def _weight_grad_implicit(grad: CLArray, x: CLArray, geo, padded: CLArray | None, xp):
+    """dW without columns: ``conv_weight_grad`` reads the padded images (the forward's, when
+    it left them in the stash) through the tap table and dY packed by channel panels. Slices
+    of images run in parallel when there are few (tap, channel) blocks; their sum is one
+    launch."""
+    device, dtype = x.device, x.dtype
+    defines, p = _conv_defines(device, dtype)
+    n, c, _, _ = x.shape
+    o = grad.shape[1]
+    kh, kw, sh, _, ph, pw, dh, dw, oh, ow = geo[2:]
+    vw = defines["VW"]
+    nr = p.nv * vw
+    reach = ((kh - 1) * dh, (kw - 1) * dw)
+    hp, wp = _layout(x, oh, ow, sh, reach, (ph, pw), vw)
+    if padded is None or padded.shape != (n, c, hp, wp):
+        padded = _padded(x, defines, (ph, pw), hp, wp, "conv2d_weight_grad")
+    a_taps, b_taps, key = _forward_taps(c, kh, kw, dh, dw)
+    table = _taps(device, (*key, hp, wp), a_taps, b_taps(hp, wp))
+    m, pixels, panels = len(a_taps), oh * ow, -(-o // nr)
+    packed = empty((n, panels, pixels, nr), dtype, device)
+    launch_planes(
+        get_kernel(device, "gemm", "conv_pack_dy", **defines),
+        pixels,
+        n * panels,
+        o,
+        pixels,
+        panels,
+        grad.buffer,
+        grad.offset,
+        packed.buffer,
+        op="conv2d_weight_grad",
+    )
+    m_panels = -(-m // p.rm)
+    items = m_panels * panels
+    per_slice = -(-n // min(n, -(-_WGRAD_BLOCKS // items)))
+    slices = -(-n // per_slice)
+    out = empty((slices, o, m), dtype, device)
+    get_kernel(device, "gemm", "conv_weight_grad", **defines).launch(
+        (items, slices),
+        (1, 1),
+        m,
+        o,
+        oh,
+        ow,
+        padded.buffer,
+        padded.offset,
+        c * hp * wp,
+        wp,
+        sh,
+        table.buffer,
+        m,  # the image offsets: the table's second half
+        packed.buffer,
+        panels,
+        n,
+        per_slice,
+        out.buffer,
+        out.offset,
+        o * m,
+        1,
+        m,
+        m_panels,
+        op="conv2d_weight_grad",
+    )
+    gw = out[0] if slices == 1 else primitives.sum(out, axis=(0,), keepdims=False, xp=xp)
+    return xp.reshape(gw, (o, c, kh, kw))
+
+
+# Work-groups the weight-gradient kernel should have at least (image slices fill it up).
+_WGRAD_BLOCKS = 32
+
+
+def _forward_taps(c: int, kh: int, kw: int, dh: int, dw: int):
+    """Forward: k = (c, kh, kw); A = W [O, C*KH*KW] row by row."""
+    ci, hi, wi = (
+        a.ravel() for a in np.meshgrid(np.arange(c), np.arange(kh), np.arange(kw), indexing="ij")
+    )
+    a_taps = np.arange(c * kh * kw)
+    return a_taps, lambda hp, wp: ci * hp * wp + hi * dh * wp + wi * dw, ("fwd", c, kh, kw, dh, dw)
+
+
+def _input_grad_taps(o: int, c: int, kh: int, kw: int, dh: int, dw: int):
+    """Input gradient (stride 1): k = (o, kh, kw) over dY padded by (KH-1)*DH - PH, the taps
+    flipped; A row ``c`` of W read across its first axis, so no transposed copy of W."""
+    oi, hi, wi = (
+        a.ravel() for a in np.meshgrid(np.arange(o), np.arange(kh), np.arange(kw), indexing="ij")
+    )
+    a_taps = oi * c * kh * kw + hi * kw + wi
+
+    def b_taps(hp, wp):
+        return oi * hp * wp + (kh - 1 - hi) * dh * wp + (kw - 1 - wi) * dw
+
+    return a_taps, b_taps, ("dx", o, c, kh, kw, dh, dw)
 
 
 @primitives.im2col.register(NAMESPACE)
@@ -198,6 +470,15 @@ def _conv2d_cl(x, weight, bias, *, stride, padding, dilation, groups, xp, keep_c
     p, og, kg, rows = oh * ow, o // groups, cg * kh * kw, c * kh * kw
     out = empty((n, o, oh, ow), dtype, device)
     pointwise = _pointwise((kh, kw), stride, padding)
+    dh, dw = dilation
+    reach = ((kh - 1) * dh, (kw - 1) * dw)
+    plane = _plane(c, h, w, padding, reach)
+    if not pointwise and _implicit_ok(device, dtype, groups, stride, plane, n * o * kg * p, ow):
+        taps = _forward_taps(c, kh, kw, dh, dw)
+        padded = _conv_implicit(x, weight, kg, taps, padding, reach, stride[0], out, bias, "conv2d")
+        if keep_columns is not None and padded is not x:  # for the weight gradient
+            _kept_columns(device).keep(keep_columns, ("padded", geo, dtype), padded)
+        return out
     for a, b in _chunks(n, rows * p):
         images = b - a
         if pointwise:  # x[n] is already the [C, P] column matrix of image n
@@ -241,6 +522,31 @@ def _conv2d_input_grad_cl(grad, weight, input_size, *, stride, padding, dilation
     p, og, kg, rows = oh * ow, o // groups, cg * kh * kw, c * kh * kw
     h, w = input_size
     pointwise = _pointwise((kh, kw), stride, padding)
+    dh, dw = dilation
+    reach = ((kh - 1) * dh, (kw - 1) * dw)
+    flip_pad = (reach[0] - padding[0], reach[1] - padding[1])
+    if (
+        not pointwise
+        and tuple(stride) == (1, 1)
+        and min(flip_pad) >= 0
+        and _implicit_ok(
+            device,
+            dtype,
+            groups,
+            stride,
+            _plane(o, oh, ow, flip_pad, reach),
+            n * c * kh * kw * o * p,
+            w,
+            c,
+        )
+    ):
+        # dX is the stride-1 convolution of dY, padded by (KH-1)*DH - PH, with W's taps flipped
+        dx = empty((n, c, h, w), dtype, device)
+        taps = _input_grad_taps(o, c, kh, kw, dh, dw)
+        _conv_implicit(
+            grad, weight, kh * kw, taps, flip_pad, reach, 1, dx, None, "conv2d_input_grad"
+        )
+        return dx
     dx = empty((n, c, h, w), dtype if pointwise else _sum_dtype(dtype), device)
     for a, b in _chunks(n, rows * p):
         images = b - a
@@ -289,6 +595,13 @@ def _conv2d_weight_grad_cl(
     # per-image partials would each be rounded to 16 bits before their sum. A small problem
     # takes the per-image path too: its partial sums cost less than the long-K path's copy of
     # dY, and a run needs no copy kernel for it.)
+    reach = ((kh - 1) * dilation[0], (kw - 1) * dilation[1])
+    plane, macs = _plane(c, h, w, padding, reach), n * o * kg * p
+    if not _pointwise(kernel_size, stride, padding) and _implicit_ok(
+        device, dtype, groups, stride, plane, macs, ow
+    ):  # as the forward chose, so that its kept padded images or columns serve
+        kept = None if columns is None else columns.entries.pop(("padded", geo, dtype), None)
+        return _weight_grad_implicit(grad, x, geo, kept, xp)
     small = n * o * kg * p < _SMALL_WEIGHT_GRAD
     if (o * kg <= rows * p or small) and dtype not in _dt.STORAGE:
         return _weight_grad_per_image(grad, x, columns, geo, groups, xp)

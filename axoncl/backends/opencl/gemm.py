@@ -30,7 +30,7 @@ from .device import Device
 from .gemm_params import GemmParams, load_params
 from .launch import Kernel, get_kernel
 
-__all__ = ["MatrixOperand", "VectorOperand", "choose_path", "gemm"]
+__all__ = ["MatrixOperand", "VectorOperand", "choose_path", "gemm", "gemm_defines"]
 
 _EP_BETA, _EP_BIAS, _EP_BIAS_ROW, _EP_RELU = 1, 2, 4, 8
 _PACK_LWS = 16
@@ -90,7 +90,8 @@ def _has_fma(device: Device, dtype: np.dtype) -> bool:
     return bool(config & cl.device_fp_config.FMA)
 
 
-def _defines(device: Device, dtype: np.dtype, p: GemmParams) -> dict[str, int | str]:
+def gemm_defines(device: Device, dtype: np.dtype, p: GemmParams) -> dict[str, int | str]:
+    """The build options of ``kernels/gemm.cl`` for ``dtype`` and parameters ``p`` (cached)."""
     key = ("gemm", dtype.str, p)
     found = device.state.get(key)
     if found is None:
@@ -281,7 +282,7 @@ def gemm(
         epilogue = (float(alpha), float(beta), flags, bias.buffer, int(bias.offset), bias.stride)
     else:
         epilogue = (float(alpha), float(beta), flags, c.buffer, 0, 0)
-    defines = _defines(device, dtype, p)
+    defines = gemm_defines(device, dtype, p)
     shapes = ((batch, m, k), (batch, k, n))
     operands = (*a.args(a.strides), *b.args(b.strides), *c.args(c.strides))
 

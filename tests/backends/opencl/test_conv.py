@@ -5,8 +5,12 @@ Float32 tolerances are derived, not guessed. Every output of the three convoluti
 dot product of length K accumulated in float32, so ``|err| <= (K + 4) * eps * (|A| @ |B|)``
 (``eps = 2**-24``; the epilogue and col2im's gather add a few roundings, counted in the +4 and
 in K). ``|A| @ |B|`` is the same convolution applied to the absolute values, computed in
-float64 on numpy. K is C/g*KH*KW (forward), O/g + KH*KW (input gradient: GEMM then col2im's
-sum) and N*OH*OW (weight gradient).
+float64 on numpy. K is C/g*KH*KW (forward), O/g*KH*KW + KH*KW (input gradient: one dot product
+over every tap in the implicit kernel, or a GEMM then col2im's sum) and N*OH*OW (weight
+gradient).
+
+The convolution tests run both OpenCL paths (fixture ``path``): the implicit GEMM that CPU
+devices take for one group and strides 1 or 2, and im2col + GEMM (GPUs, groups, 16-bit).
 """
 
 from __future__ import annotations
@@ -29,6 +33,23 @@ def cl():
 @pytest.fixture(scope="module")
 def npx():
     return get_backend("numpy")
+
+
+@pytest.fixture(params=["implicit", "im2col"])
+def path(request, monkeypatch):
+    """Which convolution path the OpenCL backend takes (im2col: implicit switched off)."""
+    from axoncl.backends.opencl import conv as cl_conv
+
+    if request.param == "im2col":
+        monkeypatch.setattr(cl_conv, "_implicit_ok", lambda *args: False)
+    else:
+        from axoncl.backends.opencl.device import default_device
+        from axoncl.backends.opencl.gemm_params import load_params
+
+        if load_params(default_device()).large != "packed":
+            pytest.skip("the implicit convolution is the CPU devices' path (packed GEMM)")
+        monkeypatch.setattr(cl_conv, "_IMPLICIT_MIN_MACS", 0)  # the small test problems too
+    return request.param
 
 
 def _fp64(cl) -> bool:
@@ -116,7 +137,7 @@ def _abs_conv_bounds(x, w, b, gy, opts):
 @pytest.mark.parametrize("small_per_image", [True, False], ids=["small-per-image", "by-size"])
 @pytest.mark.parametrize("case", CONV_CASES, ids=str)
 def test_conv2d_float32_forward_and_gradients_within_derived_bounds(
-    cl, monkeypatch, case, small_per_image
+    cl, monkeypatch, path, case, small_per_image
 ):
     """Both weight-gradient paths: small problems take the per-image one unless the test
     switches that off, when the cases with more partial sums than columns take the long-K GEMM."""
@@ -141,7 +162,7 @@ def test_conv2d_float32_forward_and_gradients_within_derived_bounds(
     p = ref.shape[2] * ref.shape[3]
     checks = [
         ("output", y, ref, bound_y, shape[1] // groups * kh * kw),
-        ("input gradient", cx.grad, ref_x.grad, bound_x, o // groups + kh * kw),
+        ("input gradient", cx.grad, ref_x.grad, bound_x, (o // groups + 1) * kh * kw),
         ("weight gradient", cw.grad, ref_w.grad, bound_w, shape[0] * p),
         ("bias gradient", cb.grad, ref_b.grad, np.abs(gy).sum(axis=(0, 2, 3)), shape[0] * p),
     ]
@@ -155,7 +176,7 @@ def test_conv2d_float32_forward_and_gradients_within_derived_bounds(
         )
 
 
-def test_conv2d_accepts_views_and_chunks_the_batch(cl, monkeypatch):
+def test_conv2d_accepts_views_and_chunks_the_batch(cl, monkeypatch, path):
     if not _fp64(cl):
         pytest.skip("device lacks cl_khr_fp64")
     rng = np.random.default_rng(2)
@@ -176,6 +197,33 @@ def test_conv2d_accepts_views_and_chunks_the_batch(cl, monkeypatch):
     got = run(cl, base)
     for g, e in zip(got, want, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-11)
+
+
+GRADCHECK_CASES = [  # (N, C, H, W), (O, KH, KW), stride, padding, dilation
+    ((2, 9, 5, 11), (10, 3, 3), 1, 1, 1),  # rows of two segments (float64: 8 pixels each)
+    ((1, 8, 7, 3), (9, 3, 3), 2, 2, 2),  # two-row segments, odd height, stride 2
+    ((2, 8, 6, 17), (3, 5, 3), 1, (2, 1), (1, 2)),
+    ((1, 3, 8, 9), (4, 1, 1), 2, 0, 1),  # 1x1 stride 2, read in place
+]
+
+
+@pytest.mark.parametrize("case", GRADCHECK_CASES, ids=str)
+def test_conv2d_gradcheck_float64_on_both_paths(cl, path, case):
+    if not _fp64(cl):
+        pytest.skip("device lacks cl_khr_fp64")
+    shape, (o, kh, kw), stride, padding, dilation = case
+    rng = np.random.default_rng(11)
+    inputs = [
+        ax.Variable(cl.asarray(rng.standard_normal(shape)), requires_grad=True),
+        ax.Variable(cl.asarray(rng.standard_normal((o, shape[1], kh, kw))), requires_grad=True),
+        ax.Variable(cl.asarray(rng.standard_normal(o)), requires_grad=True),
+    ]
+    opts = {"stride": stride, "padding": padding, "dilation": dilation}
+    built = set(cl.default_device().kernels)
+    assert ax.gradcheck(lambda *a: ax.conv2d(*a, **opts), inputs)
+    names = {key[1] for key in set(cl.default_device().kernels) | built}
+    if path == "implicit":  # the kernels ran (built now or by an earlier test)
+        assert {"conv_implicit", "conv_weight_grad"} <= names, names
 
 
 POOLS = [
@@ -277,9 +325,10 @@ def test_dropout_of_a_view_uses_c_order_indices(cl):
     ],
     ids=["per-image", "long-K", "grouped"],
 )
-def test_weight_grad_from_kept_columns_is_bit_identical(cl, monkeypatch, shape, weight, opts):
-    """Training keeps each forward's column matrix for the weight gradient; the gradients
-    equal those computed from fresh columns (budget 0) bit for bit, and over several chunks."""
+def test_weight_grad_from_kept_columns_is_bit_identical(cl, monkeypatch, path, shape, weight, opts):
+    """Training keeps each forward's column matrix (implicit path: its padded images) for the
+    weight gradient; the gradients equal those computed from fresh ones (budget 0) bit for
+    bit, and over several chunks."""
     from axoncl.backends.opencl import conv as cl_conv
 
     monkeypatch.setattr(cl_conv, "_SMALL_WEIGHT_GRAD", 0)  # the long-K case takes that path
@@ -304,20 +353,27 @@ def test_weight_grad_from_kept_columns_is_bit_identical(cl, monkeypatch, shape, 
             np.testing.assert_array_equal(a, b)
 
 
-def test_kept_columns_live_with_their_graph_within_the_budget(cl, monkeypatch):
-    """Kept columns are counted against the device's budget while they exist: freed by the
-    backward that uses them, or with a graph dropped without backward (no leak); a forward
-    over the budget keeps nothing and its backward rebuilds the columns."""
+def test_kept_columns_live_with_their_graph_within_the_budget(cl, monkeypatch, path):
+    """Kept columns (implicit path: padded images) are counted against the device's budget
+    while they exist: freed by the backward that uses them, or with a graph dropped without
+    backward (no leak); a forward over the budget keeps nothing and its backward rebuilds
+    them."""
     import gc
 
-    from axoncl.backends.opencl.conv import _kept_columns
+    from axoncl.backends.opencl import conv as cl_conv
 
     x0 = np.random.default_rng(6).standard_normal((2, 3, 6, 6)).astype(np.float32)
     w0 = np.ones((4, 3, 3, 3), np.float32)
-    kept = _kept_columns(cl.asarray(x0).device)
+    x_cl = cl.asarray(x0)
+    kept = cl_conv._kept_columns(x_cl.device)
     gc.collect()
     base = kept.elements
-    per_layer = 3 * 9 * 2 * 36
+    if path == "im2col":
+        per_layer = 3 * 9 * 2 * 36
+    else:  # the padded images: 6x6 output rows of 6 <= 8 pixels are two-row segments of 8
+        hp, wp = cl_conv._layout(x_cl, 6, 6, 1, (2, 2), (1, 1), 16)
+        assert (hp, wp) == (8, 10)
+        per_layer = 2 * 3 * hp * wp
 
     def forward():
         x = ax.Variable(cl.asarray(x0), requires_grad=True)

@@ -1,8 +1,9 @@
 """Every kernel family under the oclgrind simulator (memory checks): elementwise, copy and
 index kernels in two launch styles, then reductions, softmax, sorting, convolution, pooling and
 dropout through a small autograd step (GEMM and attention have their own oclgrind tests, in
-test_gemm.py and test_attention.py), and the per-channel kernels of fused.cl and norm.cl
-(sums, batch normalisation) with the data-race check."""
+test_gemm.py and test_attention.py), the per-channel kernels of fused.cl and norm.cl (sums,
+batch normalisation) with the data-race check, and the implicit-GEMM convolution kernels of
+gemm.cl (which CPU devices take; forced on the simulator)."""
 
 import textwrap
 
@@ -144,3 +145,45 @@ CHANNELS_SCRIPT = textwrap.dedent("""
 @pytest.mark.parametrize("style", ["vec1", "vec16"])
 def test_channel_kernels_run_clean_and_race_free_under_oclgrind(tmp_path, style):
     assert_clean_under_oclgrind(tmp_path, CHANNELS_SCRIPT, style, checks=("--data-races",))
+
+
+IMPLICIT_SCRIPT = textwrap.dedent("""
+    import numpy as np
+    import axoncl.backends.opencl as xp
+    from axoncl.backends import primitives
+    from axoncl.backends.opencl import conv, gemm_params
+
+    dev = xp.default_device()
+    assert dev.caps.name.startswith("Oclgrind"), dev.caps.name
+    im2col_only = conv._implicit_ok
+    conv.load_params = lambda device: gemm_params.PARAMS["cpu"]  # the CPU path, here too
+    conv._IMPLICIT_MIN_MACS = 0
+    rng = np.random.default_rng(0)
+    # (N, C, H, W), O, kernel, stride, padding, dilation: rows of one and two segments, a
+    # partial segment, two-row segments with an odd height, stride 2, in place (no padding)
+    cases = [((2, 8, 5, 20), 9, 3, 1, 1, 1), ((1, 8, 7, 5), 3, 3, 2, 1, 1),
+             ((2, 9, 5, 6), 10, 3, 1, 2, 2), ((1, 3, 8, 32), 4, 1, 2, 0, 1)]
+    for shape, o, k, s, p, d in cases:
+        opts = dict(stride=(s, s), padding=(p, p), dilation=(d, d), groups=1, xp=xp)
+        x = xp.asarray(rng.standard_normal(shape).astype(np.float32))
+        w = xp.asarray(rng.standard_normal((o, shape[1], k, k)).astype(np.float32))
+        b = xp.asarray(rng.standard_normal(o).astype(np.float32))
+        results = []
+        for implicit in (True, False):
+            conv._implicit_ok = im2col_only if implicit else (lambda *args: False)
+            y = primitives.conv2d(x, w, b, **opts)
+            g = xp.asarray(np.cos(np.arange(y.size)).reshape(y.shape).astype(np.float32))
+            dx = primitives.conv2d_input_grad(g, w, shape[2:], **opts)
+            dw = primitives.conv2d_weight_grad(g, x, (k, k), **opts)
+            results.append([r.to_numpy() for r in (y, dx, dw)])
+        for got, want in zip(*results):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    built = {key[1] for key in dev.kernels}
+    assert {"conv_pad", "conv_implicit", "conv_pack_dy", "conv_weight_grad"} <= built, built
+    print("ok")
+""")
+
+
+@pytest.mark.oclgrind
+def test_implicit_convolution_kernels_run_clean_under_oclgrind(tmp_path):
+    assert_clean_under_oclgrind(tmp_path, IMPLICIT_SCRIPT)
