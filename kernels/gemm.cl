@@ -134,15 +134,36 @@ inline int2 block_order(const int m_block, const int n_panels) {
 
 #if !GEMM_CONV
 // One work-item copies one row (k index) of one NR-wide panel: vector copies where the source
-// row is contiguous and whole, else element by element with zero padding past N.
+// row is contiguous and whole, else element by element with zero padding past N. A source
+// stored transposed (b_row == 1, plain storage: the host launches k/VW items per panel) is
+// read by columns instead, VW values of k per vector load, and written as a VW x NR block.
 __kernel void gemm_pack_b(const int n, const int k, __global const S *restrict b,
                           const long b_off, const long b_batch, const long b_row, const long b_col,
                           __global REAL *restrict out, const long out_batch, const int n_panels) {
     const int kk = get_global_id(0);
     const int np = get_global_id(1);
     const long batch = get_global_id(2);
-    if (kk >= k) return;
     const int col0 = np * NR;
+#if STORAGE == STORAGE_PLAIN
+    if (b_row == 1 && b_col != 1) {
+        const int k0 = kk * VW;
+        if (k0 >= k) return;
+        __global const REAL *src = b + b_off + batch * b_batch + k0 + col0 * b_col;
+        __global REAL *dst = out + batch * out_batch + ((long)np * k + k0) * NR;
+        const int ks = min(VW, k - k0), cols = min(NR, n - col0);
+        REAL lanes[VW];
+        for (int j = 0; j < NR; ++j) {
+            if (ks == VW && j < cols) {
+                VSTORE(VLOAD(0, src + j * b_col), 0, lanes);
+            } else {
+                for (int l = 0; l < VW; ++l) lanes[l] = l < ks && j < cols ? src[l + j * b_col] : 0;
+            }
+            for (int l = 0; l < ks; ++l) dst[l * NR + j] = lanes[l];
+        }
+        return;
+    }
+#endif
+    if (kk >= k) return;
     __global const S *src = b + b_off + batch * b_batch + kk * b_row + col0 * b_col;
     __global REAL *dst = out + batch * out_batch + ((long)np * k + kk) * NR;
     if (b_col == 1 && col0 + NR <= n) {

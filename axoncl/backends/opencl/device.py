@@ -373,7 +373,24 @@ _LOCK = threading.Lock()
 _DEVICES: dict[tuple[int, int], Device] = {}
 
 
+def _pin_pocl_workers() -> None:
+    """Ask PoCL's CPU driver to pin its worker threads (``POCL_AFFINITY=1``, thread i on CPU
+    i) when this process may run on every CPU and the user set neither that nor the thread
+    count. Unpinned, the workers and the Python thread that enqueues kernels trade cores: on
+    2 cores a 256^3 product took 0.41 ms (median) instead of 0.23, an MLP training step 4.7
+    ms instead of 3.0. PoCL aborts if a pin fails, hence the check of the affinity mask."""
+    if "POCL_AFFINITY" in os.environ or "POCL_MAX_PTHREAD_COUNT" in os.environ:
+        return
+    try:
+        whole_machine = os.sched_getaffinity(0) == set(range(os.cpu_count() or 0))
+    except (AttributeError, OSError):  # not Linux
+        return
+    if whole_machine:
+        os.environ["POCL_AFFINITY"] = "1"
+
+
 def _platforms() -> list[cl.Platform]:
+    _pin_pocl_workers()
     try:
         platforms = cl.get_platforms()
     except cl.LogicError:  # CL_PLATFORM_NOT_FOUND_KHR from the ICD loader

@@ -372,8 +372,10 @@ def _gemm_packed(
         b_copies = 1 if b_strides[0] == 0 else batch
         b_packed_batch = n_panels * k * nr
         b_pack = device.allocator(b_copies * b_packed_batch * packed_itemsize)
+        by_columns = b_strides[1] == 1 and b_strides[2] != 1 and dtype not in _dt.STORAGE
         _kernel(device, "gemm_pack_b", defines).launch(
-            (_round_up(k, _PACK_LWS), n_panels, b_copies),
+            # (a source stored transposed is read VW values of k per work-item)
+            (_round_up(-(-k // (nr // p.nv)) if by_columns else k, _PACK_LWS), n_panels, b_copies),
             (_PACK_LWS, 1, 1),
             n,
             k,

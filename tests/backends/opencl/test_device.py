@@ -117,3 +117,26 @@ def test_fp64_switch_only_restores_what_the_hardware_has(xp):
     finally:
         device_module.set_fp64_disabled(dev, False)
     assert dev.caps.fp64 is has
+
+
+@pytest.mark.parametrize(
+    "env, cpus, expected",
+    [
+        ({}, "all", "1"),  # the whole machine: PoCL's workers are pinned
+        ({}, "some", None),  # a restricted mask: pinning could abort PoCL, so no
+        ({"POCL_AFFINITY": "0"}, "all", "0"),  # the user's choice stays
+        ({"POCL_MAX_PTHREAD_COUNT": "1"}, "all", None),  # the user places the threads
+    ],
+)
+def test_pocl_workers_are_pinned_only_when_every_cpu_is_ours(monkeypatch, env, cpus, expected):
+    import os
+
+    monkeypatch.delenv("POCL_AFFINITY", raising=False)
+    monkeypatch.delenv("POCL_MAX_PTHREAD_COUNT", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    mask = {0, 1, 2, 3} if cpus == "all" else {2, 3}
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: mask, raising=False)
+    device_module._pin_pocl_workers()
+    assert os.environ.get("POCL_AFFINITY") == expected

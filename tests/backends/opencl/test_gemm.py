@@ -448,22 +448,24 @@ assert dev.caps.name.startswith("Oclgrind"), dev.caps.name
 rng = np.random.default_rng(0)
 flags = cl.mem_flags.READ_WRITE | cl.mem_flags.COPY_HOST_PTR
 for path in ("direct", "packed", "tiled"):
-    for m, n, k, trans in ((19, 40, 13, False), (9, 33, 5, True)):
+    for m, n, k, trans in ((19, 40, 13, False), (9, 33, 5, True), (9, 33, 21, True)):
         # Exactly sized buffers: any read or write past an edge is an oclgrind error.
+        # (trans: A and B stored transposed; B is then packed by columns)
         a = rng.uniform(-1, 1, (2, k, m) if trans else (2, m, k)).astype(np.float32)
-        b = rng.uniform(-1, 1, (k, n)).astype(np.float32)
+        b = rng.uniform(-1, 1, (n, k) if trans else (k, n)).astype(np.float32)
         c = rng.uniform(-1, 1, (2, m, n)).astype(np.float32)
         bias = rng.uniform(-1, 1, n).astype(np.float32)
         bufs = [cl.Buffer(dev.cl_context, flags, hostbuf=x) for x in (a, b, c, bias)]
         a_strides = (m * k, 1, m) if trans else (m * k, k, 1)
         a_op = MatrixOperand(bufs[0], 0, a_strides)
         c_op = MatrixOperand(bufs[2], 0, (m * n, n, 1))
-        gemm(dev, a_op, MatrixOperand(bufs[1]), c_op, m=m, n=n, k=k, batch=2, beta=0.5,
+        b_op = MatrixOperand(bufs[1], 0, (0, 1, k) if trans else (0, n, 1))
+        gemm(dev, a_op, b_op, c_op, m=m, n=n, k=k, batch=2, beta=0.5,
              relu=True, path=path, bias=VectorOperand(bufs[3]))
         out = np.empty_like(c)
         cl.enqueue_copy(dev.queue, out, bufs[2])
         a_log = np.swapaxes(a, 1, 2) if trans else a
-        ref = np.maximum(a_log.astype(np.float64) @ b + 0.5 * c + bias, 0)
+        ref = np.maximum(a_log.astype(np.float64) @ (b.T if trans else b) + 0.5 * c + bias, 0)
         np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
 print("ok")
 """
@@ -472,3 +474,14 @@ print("ok")
 @pytest.mark.oclgrind
 def test_gemm_kernels_run_clean_under_oclgrind(tmp_path):
     assert_clean_under_oclgrind(tmp_path, OCLGRIND_SCRIPT)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [1, 7, 16, 17, 40])
+def test_packing_a_transposed_b_by_columns(device, dtype, k):
+    """B stored transposed is packed VW values of K at a time: whole and partial runs of K,
+    partial panels of N, a batch of two and one broadcast."""
+    if dtype == np.float64 and not device.caps.fp64:
+        pytest.skip("device lacks cl_khr_fp64")
+    for n, batch, bcast in [(1, 1, False), (33, 2, False), (70, 2, True)]:
+        _run(device, 9, n, k, batch, trans_b=True, bcast_b=bcast, dtype=dtype, path="packed")
