@@ -12,6 +12,9 @@
 //                 packing; loads are clamped in-bounds and stores masked.
 //   gemm_tiled    GPU: TM x TN x TK tiles of A and B in local memory, WM x WN outputs per
 //                 work-item (work-group (TN/WN) x (TM/WM), dim 0 along N), bounds-checked loads.
+//   conv_pad, conv_implicit, conv_pack_dy, conv_weight_grad (-DGEMM_CONV=1, a program of its
+//                 own): implicit-GEMM convolution on CPUs, gemm_packed's register block with
+//                 the operand read from padded images through a tap table (host: conv.py).
 // Epilogue flags (bit set): 1 read C with beta (C is never read otherwise, it may hold NaN),
 //   2 add bias, 4 bias is per row (else per column), 8 ReLU. Offsets are computed in long.
 // Options: -DREAL=float|double -DVW=16|8 (vector width; 8 for double) -DRM -DNV -DDM -DDN

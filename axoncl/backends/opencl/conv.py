@@ -1,8 +1,16 @@
-"""Host side of the convolution kernels of ``kernels/im2col.cl``: the OpenCL overrides of the
-convolution primitives of :mod:`axoncl.backends.primitives` (pooling is in ``pooling.py``).
+"""Host side of the convolution kernels (``kernels/gemm.cl`` built with ``-DGEMM_CONV=1``,
+``kernels/im2col.cl``): the OpenCL overrides of the convolution primitives of
+:mod:`axoncl.backends.primitives` (pooling is in ``pooling.py``). docs/kernels.md, section 3.
 
-Convolution follows docs/kernels.md, section 3: im2col into a column buffer laid out
-``[C*KH*KW, n, P]`` (row, image, output pixel) for a chunk of ``n`` images, then :func:`.gemm.gemm`:
+CPU devices run one-group convolutions of stride 1 or 2 in float32/float64 as an *implicit*
+GEMM (:func:`_implicit_ok` says when): ``conv_implicit`` reads zero-padded images through a
+table of tap offsets, so no column matrix is built; the stride-1 input gradient is the same
+kernel over the padded ``dY`` with flipped taps, and ``conv_weight_grad`` reads the forward's
+padded images against ``dY`` packed by channel panels.
+
+Elsewhere (GPUs, groups, 16-bit, small layers) im2col into a column buffer laid out
+``[C*KH*KW, n, P]`` (row, image, output pixel) for a chunk of ``n`` images, then
+:func:`.gemm.gemm`:
 
 * forward: one strided-batched GEMM per group over the chunk's images, bias fused per row;
 * input gradient: a batched GEMM with ``W^T`` into the column buffer, then col2im (a gather);
@@ -11,8 +19,8 @@ Convolution follows docs/kernels.md, section 3: im2col into a column buffer laid
 
 A 1x1 / stride-1 / pad-0 convolution reads the input (and writes the input gradient) in place.
 When autograd will ask for the weight gradient (``conv2d(..., keep_columns=stash)``), the
-forward leaves its column buffers in the node's stash for it, within a per-device budget
-(:class:`_KeptColumns`), so a training step builds each layer's columns once instead of twice.
+forward leaves its column buffers (or padded images) in the node's stash for it, within a
+per-device budget (:class:`_KeptColumns`), so a training step builds them once.
 float16 and bfloat16 run natively: 16-bit columns, the 16-bit GEMM (float32 accumulation), and
 col2im summing the 16-bit column gradients into a float32 ``dx`` that is rounded once.
 Importing this module registers the overrides for the ``axoncl.backends.opencl`` namespace.
@@ -160,11 +168,37 @@ def _conv_defines(device, dtype) -> tuple[dict, object]:
     return found
 
 
-def _taps(device, key: tuple, a_taps: np.ndarray, b_taps: np.ndarray) -> CLArray:
-    """The tap table ``[A offsets | image offsets]`` (int32) of one geometry, kept per device."""
-    key = ("conv_taps", *key)
+def _conv_kernel(device, dtype, name: str):
+    """The implicit-convolution kernel ``name`` for ``dtype`` (cached per device: the launch
+    path would otherwise sort the build options on every call)."""
+    defines, p = _conv_defines(device, dtype)
+    key = ("conv_kernel", name, dtype.str, p)
     found = device.state.get(key)
     if found is None:
+        found = device.state[key] = get_kernel(device, "gemm", name, **defines)
+    return found
+
+
+def _tap_table(device, taps: tuple, hp: int, wp: int) -> CLArray:
+    """The int32 table ``[A offsets | image offsets]`` of ``taps`` over ``[hp, wp]`` planes,
+    built on first use and kept per device: ``("fwd", c, kh, kw, dh, dw)`` for the forward and
+    the weight gradient (k = c, kh, kw; A = W row by row), ``("dx", o, c, kh, kw, dh, dw)`` for
+    the stride-1 input gradient (k = o, kh, kw over the padded dY with the taps flipped; row c
+    of A is W read across its first axis, so W needs no transposed copy)."""
+    key = ("conv_taps", taps, hp, wp)
+    found = device.state.get(key)
+    if found is None:
+        kind, *dims = taps
+        if kind == "fwd":
+            c, kh, kw, dh, dw = dims
+            ci, hi, wi = (g.ravel() for g in np.indices((c, kh, kw)))
+            a_taps = np.arange(c * kh * kw)
+            b_taps = ci * hp * wp + hi * dh * wp + wi * dw
+        else:
+            o, c, kh, kw, dh, dw = dims
+            oi, hi, wi = (g.ravel() for g in np.indices((o, kh, kw)))
+            a_taps = oi * c * kh * kw + hi * kw + wi
+            b_taps = oi * hp * wp + (kh - 1 - hi) * dh * wp + (kw - 1 - wi) * dw
         table = np.concatenate([a_taps, b_taps]).astype(np.int32)
         found = device.state[key] = from_numpy(table, device)
     return found
@@ -189,7 +223,7 @@ def _layout(x: CLArray, out_h: int, out_w: int, stride: int, reach, pad, vw: int
     return hp, wp
 
 
-def _padded(x: CLArray, defines: dict, pad, hp: int, wp: int, op: str) -> CLArray:
+def _padded(x: CLArray, pad, hp: int, wp: int, op: str) -> CLArray:
     """``x`` (contiguous NCHW) as ``[n, c, hp, wp]`` planes, zero outside ``x`` (``x`` itself
     when that is its shape)."""
     n, c, h, w = x.shape
@@ -197,7 +231,7 @@ def _padded(x: CLArray, defines: dict, pad, hp: int, wp: int, op: str) -> CLArra
         return x
     out = empty((n, c, hp, wp), x.dtype, x.device)
     launch_planes(
-        get_kernel(x.device, "gemm", "conv_pad", **defines),
+        _conv_kernel(x.device, x.dtype, "conv_pad"),
         hp,
         n * c,
         h,
@@ -230,8 +264,7 @@ def _conv_implicit(
     """``out[i] = A @ columns(src[i]) (+ bias per row)`` for every image ``i``; returns the
     padded ``src`` it read.
 
-    ``taps`` = (A offsets, image offsets as a function of the padded plane shape, a cache
-    key), from :func:`_forward_taps` or :func:`_input_grad_taps`. ``reach`` = ((KH-1)*DH,
+    ``taps`` names the tap table (:func:`_tap_table`). ``reach`` = ((KH-1)*DH,
     (KW-1)*DW): how far a window reaches past its first row and column."""
     device, dtype = src.device, src.dtype
     defines, p = _conv_defines(device, dtype)
@@ -240,15 +273,14 @@ def _conv_implicit(
     seg_w = _segment_width(out_w, vw)
     row_segs = -(-out_w // seg_w)
     hp, wp = _layout(src, out_h, out_w, stride, reach, pad, vw)
-    a_taps, b_taps, key = taps
-    table = _taps(device, (*key, hp, wp), a_taps, b_taps(hp, wp))
-    padded = _padded(src, defines, pad, hp, wp, op)
-    k = len(a_taps)
+    table = _tap_table(device, taps, hp, wp)
+    padded = _padded(src, pad, hp, wp, op)
+    k = table.size // 2
     m_panels = -(-m // p.rm)
     n_panels = -(-(-(-out_h // (vw // seg_w)) * row_segs) // p.nv)
     m_block = max(1, min(p.m_block, m_panels))
     items = -(-m_panels // m_block) * m_block * n_panels
-    kernel = get_kernel(device, "gemm", "conv_implicit", **defines)
+    kernel = _conv_kernel(device, dtype, "conv_implicit")
     kernel.launch(
         (-(-items // p.lws) * p.lws, n),
         (p.lws, 1),
@@ -297,13 +329,12 @@ def _weight_grad_implicit(grad: CLArray, x: CLArray, geo, padded: CLArray | None
     reach = ((kh - 1) * dh, (kw - 1) * dw)
     hp, wp = _layout(x, oh, ow, sh, reach, (ph, pw), vw)
     if padded is None or padded.shape != (n, c, hp, wp):
-        padded = _padded(x, defines, (ph, pw), hp, wp, "conv2d_weight_grad")
-    a_taps, b_taps, key = _forward_taps(c, kh, kw, dh, dw)
-    table = _taps(device, (*key, hp, wp), a_taps, b_taps(hp, wp))
-    m, pixels, panels = len(a_taps), oh * ow, -(-o // nr)
+        padded = _padded(x, (ph, pw), hp, wp, "conv2d_weight_grad")
+    table = _tap_table(device, ("fwd", c, kh, kw, dh, dw), hp, wp)
+    m, pixels, panels = c * kh * kw, oh * ow, -(-o // nr)
     packed = empty((n, panels, pixels, nr), dtype, device)
     launch_planes(
-        get_kernel(device, "gemm", "conv_pack_dy", **defines),
+        _conv_kernel(device, dtype, "conv_pack_dy"),
         pixels,
         n * panels,
         o,
@@ -319,7 +350,7 @@ def _weight_grad_implicit(grad: CLArray, x: CLArray, geo, padded: CLArray | None
     per_slice = -(-n // min(n, -(-_WGRAD_BLOCKS // items)))
     slices = -(-n // per_slice)
     out = empty((slices, o, m), dtype, device)
-    get_kernel(device, "gemm", "conv_weight_grad", **defines).launch(
+    _conv_kernel(device, dtype, "conv_weight_grad").launch(
         (items, slices),
         (1, 1),
         m,
@@ -351,29 +382,6 @@ def _weight_grad_implicit(grad: CLArray, x: CLArray, geo, padded: CLArray | None
 
 # Work-groups the weight-gradient kernel should have at least (image slices fill it up).
 _WGRAD_BLOCKS = 32
-
-
-def _forward_taps(c: int, kh: int, kw: int, dh: int, dw: int):
-    """Forward: k = (c, kh, kw); A = W [O, C*KH*KW] row by row."""
-    ci, hi, wi = (
-        a.ravel() for a in np.meshgrid(np.arange(c), np.arange(kh), np.arange(kw), indexing="ij")
-    )
-    a_taps = np.arange(c * kh * kw)
-    return a_taps, lambda hp, wp: ci * hp * wp + hi * dh * wp + wi * dw, ("fwd", c, kh, kw, dh, dw)
-
-
-def _input_grad_taps(o: int, c: int, kh: int, kw: int, dh: int, dw: int):
-    """Input gradient (stride 1): k = (o, kh, kw) over dY padded by (KH-1)*DH - PH, the taps
-    flipped; A row ``c`` of W read across its first axis, so no transposed copy of W."""
-    oi, hi, wi = (
-        a.ravel() for a in np.meshgrid(np.arange(o), np.arange(kh), np.arange(kw), indexing="ij")
-    )
-    a_taps = oi * c * kh * kw + hi * kw + wi
-
-    def b_taps(hp, wp):
-        return oi * hp * wp + (kh - 1 - hi) * dh * wp + (kw - 1 - wi) * dw
-
-    return a_taps, b_taps, ("dx", o, c, kh, kw, dh, dw)
 
 
 @primitives.im2col.register(NAMESPACE)
@@ -474,7 +482,7 @@ def _conv2d_cl(x, weight, bias, *, stride, padding, dilation, groups, xp, keep_c
     reach = ((kh - 1) * dh, (kw - 1) * dw)
     plane = _plane(c, h, w, padding, reach)
     if not pointwise and _implicit_ok(device, dtype, groups, stride, plane, n * o * kg * p, ow):
-        taps = _forward_taps(c, kh, kw, dh, dw)
+        taps = ("fwd", c, kh, kw, dh, dw)
         padded = _conv_implicit(x, weight, kg, taps, padding, reach, stride[0], out, bias, "conv2d")
         if keep_columns is not None and padded is not x:  # for the weight gradient
             _kept_columns(device).keep(keep_columns, ("padded", geo, dtype), padded)
@@ -542,7 +550,7 @@ def _conv2d_input_grad_cl(grad, weight, input_size, *, stride, padding, dilation
     ):
         # dX is the stride-1 convolution of dY, padded by (KH-1)*DH - PH, with W's taps flipped
         dx = empty((n, c, h, w), dtype, device)
-        taps = _input_grad_taps(o, c, kh, kw, dh, dw)
+        taps = ("dx", o, c, kh, kw, dh, dw)
         _conv_implicit(
             grad, weight, kh * kw, taps, flip_pad, reach, 1, dx, None, "conv2d_input_grad"
         )
