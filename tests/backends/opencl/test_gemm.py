@@ -485,3 +485,66 @@ def test_packing_a_transposed_b_by_columns(device, dtype, k):
         pytest.skip("device lacks cl_khr_fp64")
     for n, batch, bcast in [(1, 1, False), (33, 2, False), (70, 2, True)]:
         _run(device, 9, n, k, batch, trans_b=True, bcast_b=bcast, dtype=dtype, path="packed")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_planned_call_reads_each_calls_operands_and_checks_their_extents(device, dtype):
+    """A call repeated with the default path reuses its plan: other buffers, offsets, alpha,
+    beta and bias give their own results, on the direct and the packed path (B packed and in
+    place), and an operand too short for the planned shape is still refused."""
+    if dtype == np.float64 and not device.caps.fp64:
+        pytest.skip("device lacks cl_khr_fp64")
+    from axoncl.backends.opencl import gemm as gemm_module
+
+    rng = np.random.default_rng(3)
+    for m, n, k, trans_b in [(5, 6, 7, False), (70, 64, 90, False), (70, 50, 90, True)]:
+        key_count = sum(1 for key in device.state if key[0] == "gemm_plan")
+        for call in range(3):
+            off = 2 * call
+            a = rng.standard_normal((m, k)).astype(dtype)
+            b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+            c0 = rng.standard_normal((m, n)).astype(dtype)
+            bias = rng.standard_normal(n).astype(dtype)
+            pad = np.zeros(off, dtype)
+            bufs = [_buffer(device, np.concatenate([pad, x.ravel()])) for x in (a, b, c0, bias)]
+            b_strides = (0, 1, k) if trans_b else (0, n, 1)
+            alpha, beta = 1.0 + call, 0.5 * call
+            gemm(
+                device,
+                MatrixOperand(bufs[0], off, (0, k, 1)),
+                MatrixOperand(bufs[1], off, b_strides),
+                MatrixOperand(bufs[2], off, (0, n, 1)),
+                m=m,
+                n=n,
+                k=k,
+                dtype=dtype,
+                alpha=alpha,
+                beta=beta,
+                bias=VectorOperand(bufs[3], off, 1),
+            )
+            out = np.empty(off + m * n, dtype)
+            cl.enqueue_copy(device.queue, out, bufs[2])
+            b_log = b.T if trans_b else b
+            want = alpha * (a.astype(np.float64) @ b_log) + beta * c0 + bias
+            tol = 1e-4 if dtype == np.float32 else 1e-11
+            np.testing.assert_allclose(out[off:].reshape(m, n), want, rtol=tol, atol=tol * k)
+        assert sum(1 for key in device.state if key[0] == "gemm_plan") == key_count + 2
+        short = _buffer(device, np.zeros(m * k - 1, dtype))
+        with pytest.raises(ValueError, match="A with offset 0.*outside its buffer"):
+            gemm(
+                device,
+                MatrixOperand(short, 0, (0, k, 1)),
+                MatrixOperand(bufs[1], 0, b_strides),
+                MatrixOperand(bufs[2], 0, (0, n, 1)),
+                m=m,
+                n=n,
+                k=k,
+                dtype=dtype,
+                alpha=1.0,
+                beta=0.5,
+                bias=VectorOperand(bufs[3], 0, 1),
+            )
+    assert any(
+        isinstance(v, gemm_module._Plan) and v.path == "packed" and v.pack is not None
+        for v in device.state.values()
+    )
