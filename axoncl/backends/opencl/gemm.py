@@ -339,8 +339,8 @@ class _Plan:
     """Everything about one GEMM call that depends only on its sizes, dtype, strides, epilogue
     and the device's parameters: the path, kernels, launch geometry and B's packing. A call
     with the same key (:func:`_plan_key`) reuses it and only checks its operands' extents
-    and enqueues: the host cost of a call fell from about 31 to 10 us (a quarter of an MLP
-    step's host time went to planning eight GEMMs)."""
+    and enqueues: the host cost of a call (launches stubbed out) fell from 31 to 7.8 us, which
+    is 0.18 ms of an MLP step's eight GEMM calls."""
 
     __slots__ = (
         "params",
