@@ -165,10 +165,15 @@ class _Pool(cl_tools.MemoryPool):
     (Each allocation is a new buffer object, so its in-place write counter, ``writes``, which
     CLArray reads with a default of 0, starts at 0 without being set: a hot path.)"""
 
-    def __init__(self, queue: cl.CommandQueue, caps: DeviceCaps, ident: str) -> None:
+    def __init__(
+        self, queue: cl.CommandQueue, caps: DeviceCaps, ident: str, lock: threading.RLock
+    ) -> None:
         super().__init__(cl_tools.ImmediateAllocator(queue))
         self._caps = caps
         self._ident = ident
+        # A new block is made resident by a command on the queue (the immediate allocator's
+        # migrate), so it is allocated under the device's queue lock like every other command.
+        self._queue_lock = lock
         # Statistics (memory_stats): the pool counts active and held bytes itself, in C++, as
         # buffers come and go; peaks can only rise at an allocation, so they are kept here.
         self._stats_lock = threading.Lock()
@@ -178,7 +183,8 @@ class _Pool(cl_tools.MemoryPool):
 
     def allocate(self, nbytes: int):  # noqa: ANN201 - a pyopencl PooledBuffer
         try:
-            buffer = _pool_allocate(self, nbytes)
+            with self._queue_lock:
+                buffer = _pool_allocate(self, nbytes)
         except cl.Error as exc:
             caps = self._caps
             raise MemoryError(
@@ -257,8 +263,13 @@ class Device:
     state: dict = field(init=False, default_factory=dict)
     # (big, small, threshold) of launch.local_size: one rule from the device's limits.
     local_sizes: tuple[int, int, int] = field(init=False)
-    # Held while a kernel's arguments are set and it is enqueued (launch.py).
-    launch_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    # Held while anything is put on the queue: a kernel's arguments are set and it is
+    # enqueued, a copy, fill or read is enqueued (a blocking read until its data is there), a
+    # pool block is allocated (launch.py, _Pool). A cl.Kernel holds its arguments as state; and
+    # NVIDIA's driver (580, H200) crashed the process when one thread's blocking read ran while
+    # other threads enqueued on the same queue, which OpenCL allows: every call of 4 threads
+    # under this lock ran clean. Reentrant: capture's recorder works under it.
+    launch_lock: threading.RLock = field(init=False, default_factory=threading.RLock)
     # Held while a program or kernel is built and cached, so concurrent first uses build once.
     build_lock: threading.RLock = field(init=False, default_factory=threading.RLock)
     # Elements per work-item of the contiguous elementwise and copy kernels (-DVEC): 16 with
@@ -278,7 +289,7 @@ class Device:
         self.cl_context = cl.Context([self.cl_device])
         props = cl.command_queue_properties.PROFILING_ENABLE if self.profiling else 0
         self.queue = cl.CommandQueue(self.cl_context, self.cl_device, properties=props)
-        self.allocator = _Pool(self.queue, self.caps, self.id)
+        self.allocator = _Pool(self.queue, self.caps, self.id, self.launch_lock)
         big, small = (64, 8) if self.caps.kind == "cpu" else (256, 64)
         limit = max(self.caps.max_work_group_size, 1)
         big, small = min(big, limit), min(small, limit)
@@ -334,7 +345,8 @@ class Device:
             return None
         self.errors_pending = False
         flag = np.zeros(8, np.int64)
-        cl.enqueue_copy(self.queue, flag, self.error_flag, is_blocking=False)
+        with self.launch_lock:
+            cl.enqueue_copy(self.queue, flag, self.error_flag, is_blocking=False)
         return flag
 
     def raise_reported(self, flag: np.ndarray | None) -> None:
@@ -345,7 +357,8 @@ class Device:
         code = int(flag[0] & 0xFFFFFFFF)
         if not code:
             return
-        cl.enqueue_copy(self.queue, self.error_flag, np.zeros(8, np.int64), is_blocking=True)
+        with self.launch_lock:
+            cl.enqueue_copy(self.queue, self.error_flag, np.zeros(8, np.int64), is_blocking=True)
         op_id, value, position, bound = (int(v) for v in flag[1:5])
         op = self.error_ops[op_id] if 0 <= op_id < len(self.error_ops) else f"op #{op_id}"
         if code == ERROR_TARGET:

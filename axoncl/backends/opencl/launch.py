@@ -12,7 +12,7 @@ Every kernel launch and every buffer copy of the OpenCL namespace goes through t
   arguments. A failure is re-raised as :class:`LaunchError` naming the op, the kernel, the
   shapes, the device and the ``CL_*`` status.
 * :func:`copy_buffer`, :func:`read_buffer`, :func:`write_buffer` and :func:`fill_buffer` wrap the
-  queue's copies the same way.
+  queue's copies the same way, under the same lock (``Device.launch_lock`` says why).
 
 While ``axoncl.capture`` records a step, ``device.recorder`` sees every launch and copy (see
 ``capture.py``); otherwise it is None and costs one attribute read.
@@ -258,14 +258,15 @@ def copy_buffer(
     if nbytes <= 0:
         return
     try:
-        cl.enqueue_copy(
-            device.queue,
-            dst,
-            src,
-            byte_count=nbytes,
-            src_offset=src_offset,
-            dst_offset=dst_offset,
-        )
+        with device.launch_lock:
+            cl.enqueue_copy(
+                device.queue,
+                dst,
+                src,
+                byte_count=nbytes,
+                src_offset=src_offset,
+                dst_offset=dst_offset,
+            )
     except cl.Error as exc:
         raise launch_error(op, f"copying {nbytes} bytes", device, shapes, exc) from None
     if device.recorder is not None:
@@ -284,7 +285,8 @@ def read_buffer(
         device.recorder.read(op)
     flag = device.queue_error_read()  # enqueued before the data, so one wait covers both
     try:
-        cl.enqueue_copy(device.queue, host, src, src_offset=src_offset, is_blocking=True)
+        with device.launch_lock:  # held until the data is there: see Device.launch_lock
+            cl.enqueue_copy(device.queue, host, src, src_offset=src_offset, is_blocking=True)
     except cl.Error as exc:
         what = f"reading {host.nbytes} bytes to the host"
         raise launch_error(op, what, device, shapes, exc) from None
@@ -297,7 +299,8 @@ def write_buffer(device: Device, dst: Any, host: np.ndarray, *, op: str, shapes=
     alive until the copy completes)."""
     if host.nbytes:
         try:
-            cl.enqueue_copy(device.queue, dst, host, is_blocking=False)
+            with device.launch_lock:
+                cl.enqueue_copy(device.queue, dst, host, is_blocking=False)
         except cl.Error as exc:
             what = f"uploading {host.nbytes} bytes"
             raise launch_error(op, what, device, shapes, exc) from None
@@ -312,7 +315,8 @@ def fill_buffer(
     if nbytes <= 0:
         return
     try:
-        cl.enqueue_fill_buffer(device.queue, dst, pattern, offset, nbytes)
+        with device.launch_lock:
+            cl.enqueue_fill_buffer(device.queue, dst, pattern, offset, nbytes)
     except cl.Error as exc:
         raise launch_error(op, f"filling {nbytes} bytes", device, shapes, exc) from None
     if device.recorder is not None:
