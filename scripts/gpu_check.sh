@@ -7,7 +7,8 @@
 #            ships libnvidia-opencl.so but no .icd file names it
 #   install  `pip install -e .[test]` when pyopencl or pytest is missing; torch when absent
 #   info     python3 -m axoncl info
-#   tests    AXONCL_DEVICE=<device> python3 -m pytest -q tests/backends/opencl
+#   tests    AXONCL_DEVICE=<device> python3 -m pytest -q tests/backends/opencl (-n 8 with
+#            pytest-xdist, GPU_CHECK_WORKERS to change)
 #   gemm     benchmarks/gemm.py against numpy and PyTorch (CUDA when torch sees the GPU)
 #   train    benchmarks/train_step.py, MLP, CNN and ResNet-8, against PyTorch (CUDA likewise)
 # Everything goes to one folder: gpu-check-results/<UTC date>/ (or $GPU_CHECK_OUT), with one log
@@ -149,13 +150,19 @@ fi
 note "OpenCL device $DEVICE, torch device $TORCH_DEVICE"
 
 export AXONCL_DEVICE=$DEVICE
-step tests 200 "$PY" -m pytest -q -p no:cacheprovider tests/backends/opencl
+# Spread over several processes when pytest-xdist is there: a fresh machine compiles every
+# program once per process, and the GPU driver's compiler runs on the host's cores.
+WORKERS=()
+if "$PY" -c "import xdist" 2>/dev/null; then
+  WORKERS=(-n "${GPU_CHECK_WORKERS:-8}")
+fi
+step tests 200 "$PY" -m pytest -v -p no:cacheprovider -rfEs "${WORKERS[@]}" tests/backends/opencl
 
 # Benchmarks: fewer shapes and rounds than a full run, sized to the budget (a CPU, where
 # ResNet-8 takes ~1.5 s a step, gets fewer still).
 if [ "$DEVICE" = opencl:gpu ]; then
   SHAPES=1024,2048,4096,4096x256x256,12544x288x64
-  STEPS=(--frameworks opencl,numpy,torch --rounds 7 --steps 3)
+  STEPS=(--frameworks opencl,capture,torch --rounds 7 --steps 3)
 else
   SHAPES=512,1024,4096x256x256
   STEPS=(--frameworks opencl,torch --rounds 7 --steps 1 --settle 0)

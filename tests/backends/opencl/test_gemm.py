@@ -335,9 +335,12 @@ def test_auto_path_uses_direct_for_small_problems(device):
     assert choose_path(device, 4, 4, 4) == "direct"
     assert choose_path(device, 2048, 2048, 2048) == p.large
     assert choose_path(device, 2048, 2048, 0) == "direct"
-    # The threshold counts the batch: many small products are one large problem.
+    # The threshold counts the batch: many small products are one large problem (conv1's 64
+    # images of 16 x 784 x 9 on a CPU; a GPU's threshold is higher, so it takes more of them).
     assert choose_path(device, 16, 784, 9) == "direct"
-    assert choose_path(device, 16, 784, 9, batch=64) == p.large
+    batch = max(64, -(-p.direct_below // (16 * 784 * 9)))
+    assert choose_path(device, 16, 784, 9, batch=batch) == p.large
+    assert choose_path(device, 16, 784, 9, batch=batch - 1) == ("direct" if batch > 64 else p.large)
 
 
 def test_zero_sized_outputs_do_nothing(device):
@@ -495,8 +498,9 @@ def _plan_count(device) -> int:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_a_planned_call_reads_each_calls_operands_and_checks_their_extents(device, dtype):
     """A call repeated with the default path reuses its plan: other buffers, offsets, alpha,
-    beta and bias give their own results, on the direct and the packed path (B packed and in
-    place), and an operand too short for the planned shape is still refused."""
+    beta and bias give their own results, on the direct and the large path (on a CPU the packed
+    one, B packed and in place), and an operand too short for the planned shape is still
+    refused."""
     if dtype == np.float64 and not device.caps.fp64:
         pytest.skip("device lacks cl_khr_fp64")
     from axoncl.backends.opencl import gemm as gemm_module
@@ -504,8 +508,14 @@ def test_a_planned_call_reads_each_calls_operands_and_checks_their_extents(devic
     for key in list(device.state):  # a cache: start this test without plans
         if isinstance(key, tuple) and key[0] == "gemm_plan":
             device.state.pop(key, None)
+    p = load_params(device)
+    large = [(70, 64, 90, False), (70, 50, 90, True)]
+    if 70 * 50 * 90 < p.direct_below:  # GPUs take the tiled kernel only from ~512^3 on
+        s = round(p.direct_below ** (1 / 3)) + 8
+        large = [(s, s, s + 2, False), (s, s - 6, s + 2, True)]
     rng = np.random.default_rng(3)
-    for m, n, k, trans_b in [(5, 6, 7, False), (70, 64, 90, False), (70, 50, 90, True)]:
+    for m, n, k, trans_b in [(5, 6, 7, False), *large]:
+        assert choose_path(device, m, n, k) == ("direct" if m == 5 else p.large)
         key_count = _plan_count(device)
         for call in range(3):
             off = 2 * call
@@ -553,6 +563,8 @@ def test_a_planned_call_reads_each_calls_operands_and_checks_their_extents(devic
                 bias=VectorOperand(bufs[3], 0, 1),
             )
     assert any(
-        isinstance(v, gemm_module._Plan) and v.path == "packed" and v.pack is not None
+        isinstance(v, gemm_module._Plan)
+        and v.path == p.large
+        and (v.pack is not None or p.large != "packed")
         for v in device.state.values()
     )
