@@ -112,7 +112,10 @@ def _fp64_disabled_by_env() -> bool:
     return os.environ.get("AXONCL_OPENCL_NO_FP64", "").strip() not in ("", "0", "false")
 
 
-def _read_caps(dev: cl.Device, no_fp64: bool) -> DeviceCaps:
+def _read_caps(dev: cl.Device, no_fp64: bool, ctx: cl.Context | None = None) -> DeviceCaps:
+    """What ``dev`` can do. ``ctx``: the context the device will use (one is made otherwise);
+    the probe kernel is built in it, because PoCL loads and links its built-in library once
+    per context (about 0.5 s on a cold cache), which the device's own programs then share."""
     kind = (
         "gpu"
         if dev.type & cl.device_type.GPU
@@ -123,10 +126,13 @@ def _read_caps(dev: cl.Device, no_fp64: bool) -> DeviceCaps:
     fp64 = ("cl_khr_fp64" in dev.extensions or "cl_amd_fp64" in dev.extensions) and not no_fp64
     multiple = 8 if kind == "cpu" else 32
     try:
-        # Reading the multiple needs a built kernel; a one-line program is cheap and cached.
-        ctx = cl.Context([dev])
-        prg = cl.Program(ctx, "__kernel void probe(__global float *x) { x[0] = 0.0f; }").build()
-        multiple = prg.probe.get_work_group_info(
+        # Reading the multiple needs a built kernel; a one-line program is cheap and cached
+        # (built with no options, as programs.py builds, so the cache key is the same in every
+        # install: pyopencl's Program.build would add -I <its folder>).
+        ctx = ctx if ctx is not None else cl.Context([dev])
+        prg = cl._cl._Program(ctx, "__kernel void probe(__global float *x) { x[0] = 0.0f; }")
+        prg.build(b"", [dev])
+        multiple = cl.Kernel(prg, "probe").get_work_group_info(
             cl.kernel_work_group_info.PREFERRED_WORK_GROUP_SIZE_MULTIPLE, dev
         )
     except cl.Error:
@@ -254,7 +260,7 @@ class Device:
     device_index: int
     cl_device: cl.Device
     caps: DeviceCaps
-    cl_context: cl.Context = field(init=False)
+    cl_context: cl.Context | None = None  # made here when not given (get_device gives caps')
     queue: cl.CommandQueue = field(init=False)
     allocator: cl_tools.MemoryPool = field(init=False)  # failures raise MemoryError
     programs: dict = field(init=False, default_factory=dict)
@@ -286,7 +292,8 @@ class Device:
     profiling: bool = False
 
     def __post_init__(self) -> None:
-        self.cl_context = cl.Context([self.cl_device])
+        if self.cl_context is None:
+            self.cl_context = cl.Context([self.cl_device])
         props = cl.command_queue_properties.PROFILING_ENABLE if self.profiling else 0
         self.queue = cl.CommandQueue(self.cl_context, self.cl_device, properties=props)
         self.allocator = _Pool(self.queue, self.caps, self.id, self.launch_lock)
@@ -514,9 +521,9 @@ def get_device(spec: str | Device | None = None) -> Device:
     with _LOCK:
         if key not in _DEVICES:
             cl_dev = _platforms()[key[0]].get_devices()[key[1]]
-            _DEVICES[key] = Device(
-                key[0], key[1], cl_dev, _read_caps(cl_dev, _fp64_disabled_by_env())
-            )
+            ctx = cl.Context([cl_dev])
+            caps = _read_caps(cl_dev, _fp64_disabled_by_env(), ctx)
+            _DEVICES[key] = Device(key[0], key[1], cl_dev, caps, ctx)
         return _DEVICES[key]
 
 
