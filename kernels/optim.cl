@@ -11,7 +11,10 @@
 // Each update is the per-tensor formula of axoncl.optim written out in the same order, with
 // FP_CONTRACT OFF and every derived scalar (1 - beta, lr / bias, ...) computed by the host in
 // double precision, so it rounds like the separate elementwise kernels it replaces.
-// Options: -DREAL=float|double, -DCHUNK=64 (CPU: a vectorisable loop) | 1 (GPU: coalesced).
+// Options: -DREAL=float|double, -DCHUNK=64 (CPU: a vectorisable loop) | 1 (GPU: coalesced),
+// -DADAM_FLAGS (optim_adam's ADAM_* flags: an optimizer's flags never change, and as a
+// constant the loop is compiled for that one combination: on PoCL the kernel's first launch
+// took 230-270 ms with the flags as an argument, 170-190 ms as a constant).
 #ifdef cl_khr_fp64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #endif
@@ -36,6 +39,9 @@
 #define ADAM_DECOUPLED 2  // AdamW: decay the weights, not the gradient
 #define ADAM_DECAY 4
 #define ADAM_AMSGRAD 8
+#ifndef ADAM_FLAGS
+#define ADAM_FLAGS 0
+#endif
 
 typedef struct {
     long chunk_end[TENSORS];  // cumulative chunk counts
@@ -103,9 +109,10 @@ __kernel void optim_sgd(const tensors_t T, const int count, const REAL lr, const
 __kernel void optim_adam(const tensors_t T, const int count, const REAL beta1,
                          const REAL one_minus_beta1, const REAL beta2, const REAL one_minus_beta2,
                          const REAL eps, const REAL weight_decay, const REAL decay_factor,
-                         const REAL step_size, const REAL inv_bias2_sqrt, const int flags,
+                         const REAL step_size, const REAL inv_bias2_sqrt,
                          BUFFERS(__global, p), BUFFERS(__global const, g), BUFFERS(__global, s),
                          BUFFERS(__global, v), BUFFERS(__global, m)) {
+    const int flags = ADAM_FLAGS;
     const long c = get_global_id(0);
     if (c >= T.chunk_end[count - 1]) {
         return;

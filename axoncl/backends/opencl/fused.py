@@ -175,7 +175,18 @@ def _column_sum(x: CLArray) -> CLArray:
     kernel = get_kernel(
         device, "fused", "fused_column_sum", **_dt.storage_defines(x.dtype), VEC=vec
     )
+    # A bias gradient (tens to thousands of columns) or a convolution's per-image weight
+    # gradients summed (O * C * KH * KW columns): a work-item per VEC columns, small grids.
     kernel.launch_items(
-        -(-cols // vec), rows, cols, x.buffer, x.offset, out.buffer, 0, op="sum", shapes=(x.shape,)
+        -(-cols // vec),
+        rows,
+        cols,
+        x.buffer,
+        x.offset,
+        out.buffer,
+        0,
+        op="sum",
+        shapes=(x.shape,),
+        one_size=True,
     )
     return out

@@ -169,13 +169,17 @@ class Kernel:
             what = f"launching {self.name} (global {global_size}, local {local_size})"
             raise launch_error(op, what, self.device, shapes, exc) from None
 
-    def launch_items(self, n_items: int, *args: Any, op: str, shapes: tuple = ()) -> None:
+    def launch_items(
+        self, n_items: int, *args: Any, op: str, shapes: tuple = (), one_size: bool = False
+    ) -> None:
         """A 1-D launch of ``n_items`` work-items (rounded up; the kernel guards the tail),
-        with the work-group size of :func:`local_size`."""
+        with the work-group size of :func:`local_size`; ``one_size``: always its small size,
+        for a kernel whose grids are small and of every size, which PoCL (one compilation per
+        work-group size, 60 ms and up) then compiles once."""
         if n_items <= 0:
             return
         big, small, threshold = self._sizes
-        local = big if n_items >= threshold else small
+        local = big if n_items >= threshold and not one_size else small
         global_size = ((n_items + local - 1) // local * local,)
         # launch()'s body, inlined: this is the dispatch hot path of every elementwise op.
         device = self.device

@@ -56,8 +56,11 @@ def _batches(indices: list[int], key) -> list[list[int]]:
     return [g[k : k + _TENSORS] for g in groups.values() for k in range(0, len(g), _TENSORS)]
 
 
-def _launch(op: str, name: str, operands: list[list[CLArray]], scalars: tuple) -> None:
-    """One launch of ``optim_<name>`` over ``operands`` (per tensor: p, g and its states)."""
+def _launch(
+    op: str, name: str, operands: list[list[CLArray]], scalars: tuple, **defines: int
+) -> None:
+    """One launch of ``optim_<name>`` over ``operands`` (per tensor: p, g and its states),
+    built with ``defines`` besides the chunk and dtype."""
     p0 = operands[0][0]
     device = check_device(op, *[a for arrays in operands for a in arrays])
     chunk = 64 if device.caps.kind == "cpu" else 1
@@ -77,7 +80,9 @@ def _launch(op: str, name: str, operands: list[list[CLArray]], scalars: tuple) -
         ]
         for f in range(width)
     ]
-    kernel = get_kernel(device, "optim", f"optim_{name}", CHUNK=chunk, **real_defines(p0.dtype, op))
+    kernel = get_kernel(
+        device, "optim", f"optim_{name}", CHUNK=chunk, **defines, **real_defines(p0.dtype, op)
+    )
     kernel.launch_items(
         total,
         table,
@@ -211,7 +216,6 @@ def _adam_step_cl(
             1.0 - lr * weight_decay,
             lr / (1.0 - beta1**t),
             1.0 / math.sqrt(1.0 - beta2**t),
-            flags,
         )
-        _launch("Adam.step", "adam", operands, scalars)
+        _launch("Adam.step", "adam", operands, scalars, ADAM_FLAGS=flags)
     return out[0], out[1], out[2], (out[3] if amsgrad else None)

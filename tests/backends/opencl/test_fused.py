@@ -39,3 +39,27 @@ def test_relu_primitive_matches_maximum(dev):
     np.testing.assert_array_equal(
         primitives.relu(strided, xp=xp).to_numpy(), np.maximum(x.reshape(5, 7).T, 0)
     )
+
+
+@pytest.mark.parametrize("cols", [3, 10, 130, 8000])
+def test_column_sums_of_every_width_take_one_work_group_size(dev, monkeypatch, cols):
+    """A column sum (a bias gradient, or per-image weight gradients summed) is exact against
+    float64 numpy within float32 rounding, and launches with the device's small work-group at
+    every width: PoCL compiles a kernel once per work-group size."""
+    from axoncl.backends.opencl import fused, launch
+
+    sizes = []
+    enqueue = launch._enqueue
+
+    def spy(queue, kernel, global_size, local_size, *rest):
+        if kernel.function_name == "fused_column_sum":
+            sizes.append(tuple(local_size))
+        return enqueue(queue, kernel, global_size, local_size, *rest)
+
+    monkeypatch.setattr(launch, "_enqueue", spy)
+    x = np.random.default_rng(cols).standard_normal((37, cols)).astype(np.float32)
+    got = fused._column_sum(from_numpy(x, dev)).to_numpy()
+    want = x.astype(np.float64).sum(axis=0)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(x).sum(axis=0).max())
+    _, small, _ = dev.local_sizes
+    assert sizes == [(small,)]
