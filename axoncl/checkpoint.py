@@ -281,6 +281,8 @@ def checkpoint_sequential(
     >>> x.grad.shape
     (2, 4)
     """
+    from .nn.layers import run_modules  # axoncl.nn imports this module
+
     modules = list(model)
     if not isinstance(segments, int) or not 1 <= segments:
         raise ValueError(f"checkpoint_sequential: expected segments >= 1, got {segments!r}")
@@ -292,9 +294,7 @@ def checkpoint_sequential(
         chunk = modules[start:end]
 
         def run(value: Any, chunk: list[Any] = chunk) -> Any:
-            for module in chunk:
-                value = module(value)
-            return value
+            return run_modules(chunk, value)  # as Sequential runs them (Linear+ReLU fused)
 
         if index == segments - 1:
             x = run(x)
