@@ -260,7 +260,7 @@ class Device:
     device_index: int
     cl_device: cl.Device
     caps: DeviceCaps
-    cl_context: cl.Context | None = None  # made here when not given (get_device gives caps')
+    cl_context: cl.Context | None = None  # made here unless given (get_device: the probe's)
     queue: cl.CommandQueue = field(init=False)
     allocator: cl_tools.MemoryPool = field(init=False)  # failures raise MemoryError
     programs: dict = field(init=False, default_factory=dict)
