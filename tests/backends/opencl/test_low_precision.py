@@ -142,7 +142,7 @@ def test_float32_to_16_bits_rounds_to_nearest_even_at_every_tie(xp, dtype):
 def _once(x: np.ndarray, dtype) -> np.ndarray:
     """``x`` (float64, or integers that float64 holds exactly) rounded once to ``dtype``, to
     nearest with ties to even. numpy's float16 cast does that; ml_dtypes' bfloat16 cast of a
-    float64 rounds through float32 in some versions (0.4 with numpy 2.5 does, 0.7 does not),
+    float64 rounds through float32 in some versions (one with numpy 2.5.2 did, 0.7.0 does not),
     which double-rounds values just off a tie, so bfloat16 is worked out here: the two
     neighbouring bfloat16 values t <= |x| < t + 1 (bit patterns in sign-magnitude order, inf
     taken as 2^128 so that overflow rounds as the next binade would) and their exact midpoint."""
