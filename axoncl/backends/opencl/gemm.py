@@ -288,30 +288,12 @@ def gemm(
     flags = (_EP_BETA if beta != 0 else 0) | (_EP_RELU if relu else 0)
     if bias is not None:
         flags |= _EP_BIAS | (_EP_BIAS_ROW if bias_axis == 0 else 0)
-    plan = _Plan(device, p, dtype, (m, n, k, batch), (a, b, c), bias, bias_axis, path, flags)
+    sizes, operands = (m, n, k, batch), (a, b, c)
+    plan = _Plan(device, p, dtype, sizes, operands, bias, bias_axis, path, flags)
     if path == "tiled" and plan.local[0] * plan.local[1] > plan.kernel.max_local:
         # The compiled kernel cannot run this many work-items (registers); the direct
-        # kernel always fits.
-        gemm(
-            device,
-            a,
-            b,
-            c,
-            m=m,
-            n=n,
-            k=k,
-            batch=batch,
-            dtype=dtype,
-            alpha=alpha,
-            beta=beta,
-            bias=bias,
-            bias_axis=bias_axis,
-            relu=relu,
-            path="direct",
-            params=p,
-            op=op,
-        )
-        return
+        # kernel always fits (and the call's plan is the direct one from now on).
+        plan = _Plan(device, p, dtype, sizes, operands, bias, bias_axis, "direct", flags)
     if plan_key is not None:
         device.state[plan_key] = plan
     plan.run(a, b, c, alpha, beta, bias, op)

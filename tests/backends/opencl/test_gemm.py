@@ -516,52 +516,45 @@ def test_a_planned_call_reads_each_calls_operands_and_checks_their_extents(devic
     rng = np.random.default_rng(3)
     for m, n, k, trans_b in [(5, 6, 7, False), *large]:
         assert choose_path(device, m, n, k) == ("direct" if m == 5 else p.large)
-        key_count = _plan_count(device)
-        for call in range(3):
-            off = 2 * call
-            a = rng.standard_normal((m, k)).astype(dtype)
-            b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
-            c0 = rng.standard_normal((m, n)).astype(dtype)
-            bias = rng.standard_normal(n).astype(dtype)
-            pad = np.zeros(off, dtype)
-            bufs = [_buffer(device, np.concatenate([pad, x.ravel()])) for x in (a, b, c0, bias)]
-            b_strides = (0, 1, k) if trans_b else (0, n, 1)
-            alpha, beta = 1.0 + call, 0.5 * call
+        b_strides = (0, 1, k) if trans_b else (0, n, 1)
+
+        def call(a_buf, b_buf, c_buf, bias_buf, off, alpha, beta):
             gemm(
                 device,
-                MatrixOperand(bufs[0], off, (0, k, 1)),
-                MatrixOperand(bufs[1], off, b_strides),
-                MatrixOperand(bufs[2], off, (0, n, 1)),
+                MatrixOperand(a_buf, off, (0, k, 1)),
+                MatrixOperand(b_buf, off, b_strides),
+                MatrixOperand(c_buf, off, (0, n, 1)),
                 m=m,
                 n=n,
                 k=k,
                 dtype=dtype,
                 alpha=alpha,
                 beta=beta,
-                bias=VectorOperand(bufs[3], off, 1),
+                bias=VectorOperand(bias_buf, off, 1),
             )
+
+        key_count = _plan_count(device)
+        for step in range(3):
+            off = 2 * step
+            a = rng.standard_normal((m, k)).astype(dtype)
+            b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+            c0 = rng.standard_normal((m, n)).astype(dtype)
+            bias = rng.standard_normal(n).astype(dtype)
+            pad = np.zeros(off, dtype)
+            bufs = [_buffer(device, np.concatenate([pad, x.ravel()])) for x in (a, b, c0, bias)]
+            alpha, beta = 1.0 + step, 0.5 * step
+            call(*bufs, off, alpha, beta)
             out = np.empty(off + m * n, dtype)
             cl.enqueue_copy(device.queue, out, bufs[2])
             b_log = b.T if trans_b else b
             want = alpha * (a.astype(np.float64) @ b_log) + beta * c0 + bias
             tol = 1e-4 if dtype == np.float32 else 1e-11
             np.testing.assert_allclose(out[off:].reshape(m, n), want, rtol=tol, atol=tol * k)
+        # two plans per shape: the first call has beta == 0 (no C read), the others do not
         assert _plan_count(device) == key_count + 2
         short = _buffer(device, np.zeros(m * k - 1, dtype))
         with pytest.raises(ValueError, match="A with offset 0.*outside its buffer"):
-            gemm(
-                device,
-                MatrixOperand(short, 0, (0, k, 1)),
-                MatrixOperand(bufs[1], 0, b_strides),
-                MatrixOperand(bufs[2], 0, (0, n, 1)),
-                m=m,
-                n=n,
-                k=k,
-                dtype=dtype,
-                alpha=1.0,
-                beta=0.5,
-                bias=VectorOperand(bufs[3], 0, 1),
-            )
+            call(short, bufs[1], bufs[2], bufs[3], 0, 1.0, 0.5)
     assert any(
         isinstance(v, gemm_module._Plan)
         and v.path == p.large
