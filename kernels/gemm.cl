@@ -137,9 +137,9 @@ inline int2 block_order(const int m_block, const int n_panels) {
 
 #if !GEMM_CONV
 // One work-item copies one row (k index) of one NR-wide panel: vector copies where the source
-// row is contiguous and whole, else element by element with zero padding past N. A source
-// stored transposed (b_row == 1, plain storage: the host launches k/VW items per panel) is
-// read by columns instead, VW values of k per vector load, and written as a VW x NR block.
+// row is contiguous, else NR strided loads into a private row stored as NV vectors (a B stored
+// transposed: neighbouring work-items read neighbouring elements, which PoCL turns into vector
+// loads across work-items), with zero padding past N in the last panel.
 __kernel void gemm_pack_b(const int n, const int k, __global const S *restrict b,
                           const long b_off, const long b_batch, const long b_row, const long b_col,
                           __global REAL *restrict out, const long out_batch, const int n_panels) {
@@ -147,33 +147,20 @@ __kernel void gemm_pack_b(const int n, const int k, __global const S *restrict b
     const int np = get_global_id(1);
     const long batch = get_global_id(2);
     const int col0 = np * NR;
-#if STORAGE == STORAGE_PLAIN
-    if (b_row == 1 && b_col != 1) {
-        const int k0 = kk * VW;
-        if (k0 >= k) return;
-        __global const REAL *src = b + b_off + batch * b_batch + k0 + col0 * b_col;
-        __global REAL *dst = out + batch * out_batch + ((long)np * k + k0) * NR;
-        const int ks = min(VW, k - k0), cols = min(NR, n - col0);
-        REAL lanes[VW];
-        for (int j = 0; j < NR; ++j) {
-            if (ks == VW && j < cols) {
-                VSTORE(VLOAD(0, src + j * b_col), 0, lanes);
-            } else {
-                for (int l = 0; l < VW; ++l) lanes[l] = l < ks && j < cols ? src[l + j * b_col] : 0;
-            }
-            for (int l = 0; l < ks; ++l) dst[l * NR + j] = lanes[l];
-        }
-        return;
-    }
-#endif
     if (kk >= k) return;
     __global const S *src = b + b_off + batch * b_batch + kk * b_row + col0 * b_col;
     __global REAL *dst = out + batch * out_batch + ((long)np * k + kk) * NR;
-    if (b_col == 1 && col0 + NR <= n) {
+    if (col0 + NR > n) {
+        for (int j = 0; j < NR; ++j) dst[j] = col0 + j < n ? LOAD(src, j * b_col) : (REAL)0;
+    } else if (b_col == 1) {
 #pragma unroll
         for (int v = 0; v < NV; ++v) VSTORE(VLOAD_S(v, src), v, dst);
     } else {
-        for (int j = 0; j < NR; ++j) dst[j] = col0 + j < n ? LOAD(src, j * b_col) : (REAL)0;
+        REAL row[NR];
+#pragma unroll
+        for (int j = 0; j < NR; ++j) row[j] = LOAD(src, j * b_col);
+#pragma unroll
+        for (int v = 0; v < NV; ++v) VSTORE(VLOAD(v, row), v, dst);
     }
 }
 
@@ -236,6 +223,20 @@ __kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
                 }
                 if (flags & EP_RELU) x = select(x, (VREAL)0, x < (VREAL)0);
                 VSTORE_S(x, cr);
+            }
+        }
+        return;
+    }
+    if (row0 + RM <= m && col0 + NR <= n && c_row == 1) {
+        // Whole block of a C stored transposed (x @ W.T computed as (W @ x.T).T): each
+        // column's RM values are contiguous.
+        for (int j = 0; j < NR; ++j) {
+            __global S *cc = cp + j * c_col;
+            const long bj = bias_off + (col0 + j) * bias_stride;
+#pragma unroll
+            for (int r = 0; r < RM; ++r) {
+                const long bi = (flags & EP_BIAS_ROW) ? bias_off + (row0 + r) * bias_stride : bj;
+                STORE(gemm_finish(tile[r * NR + j], alpha, beta, cc + r, flags, bias, bi), cc, r);
             }
         }
         return;

@@ -386,12 +386,9 @@ class _Plan:
             copies = 1 if b_strides[0] == 0 else batch
             per_batch = self.n_panels * k * nr
             itemsize = 4 if storage else dtype.itemsize  # 16-bit B packs as float
-            # (a source stored transposed is read VW values of k per work-item)
-            by_columns = b_strides[1] == 1 and b_strides[2] != 1 and not storage
-            rows = -(-k // (nr // p.nv)) if by_columns else k
             self.pack = (
                 _kernel(device, "gemm_pack_b", defines),
-                (_round_up(rows, _PACK_LWS), self.n_panels, copies),
+                (_round_up(k, _PACK_LWS), self.n_panels, copies),
                 copies * per_batch * itemsize,
                 per_batch,
                 (0, per_batch if copies > 1 else 0, k * nr, nr),

@@ -451,24 +451,33 @@ assert dev.caps.name.startswith("Oclgrind"), dev.caps.name
 rng = np.random.default_rng(0)
 flags = cl.mem_flags.READ_WRITE | cl.mem_flags.COPY_HOST_PTR
 for path in ("direct", "packed", "tiled"):
-    for m, n, k, trans in ((19, 40, 13, False), (9, 33, 5, True), (9, 33, 21, True)):
+    cases = ((19, 40, 13, False, False), (9, 33, 5, True, False), (9, 33, 21, True, True),
+             (16, 64, 7, False, True))
+    for m, n, k, trans, c_trans in cases:
         # Exactly sized buffers: any read or write past an edge is an oclgrind error.
-        # (trans: A and B stored transposed; B is then packed by columns)
+        # (trans: A and B stored transposed; B is then packed with strided loads. c_trans: C
+        # stored transposed, with a bias per row as a swapped linear layer has, and whole
+        # blocks in the last case)
         a = rng.uniform(-1, 1, (2, k, m) if trans else (2, m, k)).astype(np.float32)
         b = rng.uniform(-1, 1, (n, k) if trans else (k, n)).astype(np.float32)
         c = rng.uniform(-1, 1, (2, m, n)).astype(np.float32)
-        bias = rng.uniform(-1, 1, n).astype(np.float32)
+        bias = rng.uniform(-1, 1, m if c_trans else n).astype(np.float32)
         bufs = [cl.Buffer(dev.cl_context, flags, hostbuf=x) for x in (a, b, c, bias)]
         a_strides = (m * k, 1, m) if trans else (m * k, k, 1)
         a_op = MatrixOperand(bufs[0], 0, a_strides)
-        c_op = MatrixOperand(bufs[2], 0, (m * n, n, 1))
+        c_op = MatrixOperand(bufs[2], 0, (m * n, 1, m) if c_trans else (m * n, n, 1))
         b_op = MatrixOperand(bufs[1], 0, (0, 1, k) if trans else (0, n, 1))
         gemm(dev, a_op, b_op, c_op, m=m, n=n, k=k, batch=2, beta=0.5,
-             relu=True, path=path, bias=VectorOperand(bufs[3]))
+             relu=True, path=path, bias=VectorOperand(bufs[3]), bias_axis=0 if c_trans else 1)
         out = np.empty_like(c)
         cl.enqueue_copy(dev.queue, out, bufs[2])
+        c_log, bias_log = c, bias
+        if c_trans:  # the buffer holds C's transposed layout, before and after
+            out = np.swapaxes(out.reshape(2, n, m), 1, 2)
+            c_log, bias_log = np.swapaxes(c.reshape(2, n, m), 1, 2), bias[:, None]
         a_log = np.swapaxes(a, 1, 2) if trans else a
-        ref = np.maximum(a_log.astype(np.float64) @ (b.T if trans else b) + 0.5 * c + bias, 0)
+        ref = a_log.astype(np.float64) @ (b.T if trans else b) + 0.5 * c_log + bias_log
+        ref = np.maximum(ref, 0)
         np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
 print("ok")
 """
@@ -481,9 +490,9 @@ def test_gemm_kernels_run_clean_under_oclgrind(tmp_path):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("k", [1, 7, 16, 17, 40])
-def test_packing_a_transposed_b_by_columns(device, dtype, k):
-    """B stored transposed is packed VW values of K at a time: whole and partial runs of K,
-    partial panels of N, a batch of two and one broadcast."""
+def test_packing_a_transposed_b(device, dtype, k):
+    """B stored transposed is packed row by row with strided loads: whole panels of N and a
+    partial one, several K, a batch of two and one broadcast."""
     if dtype == np.float64 and not device.caps.fp64:
         pytest.skip("device lacks cl_khr_fp64")
     for n, batch, bcast in [(1, 1, False), (33, 2, False), (70, 2, True)]:
