@@ -9,6 +9,8 @@
 //     accumulator each, in blocks of rows (T = float or double only).
 //   fused_relu_backward(n, out, g, y): out = g * (y > 0), ReLU's backward from its output y,
 //     in place of a comparison, a cast and a product (g * 0 keeps NaN and signed zeros).
+//   fused_relu_backward_column_sum(rows, cols, out, g, y, sums): both of the above in one pass
+//     over a contiguous rows x cols g (a linear layer's backward after its ReLU).
 // Options: -DT=float|double, -DVEC=16|1 (elements per work-item: vload16 on CPUs, one on GPUs),
 //   -DLWS (fused_channel_sum's work-group size, a power of two: 64 unless the device allows less),
 //   -DSTORAGE=0|1|2 (storage.h: float16 or bfloat16 storage with T = float; loads widen, the
@@ -99,8 +101,27 @@ CHANNEL_STATS_KERNEL(fused_channel_sum)(const long images, const long channels, 
 }
 
 // Rows are added in blocks of COLUMN_BLOCK, each block's sum into the total: the rounding error
-// grows with COLUMN_BLOCK + rows / COLUMN_BLOCK instead of rows.
+// grows with COLUMN_BLOCK + rows / COLUMN_BLOCK instead of rows. VALUE(i, q) is element q of
+// row i of the work-item's columns (and may store it first).
 #define COLUMN_BLOCK 64
+#define COLUMN_SUM(VALUE)                                                           \
+    const int width = j0 + VEC <= cols ? VEC : (int)(cols - j0);                   \
+    T total[VEC], block[VEC];                                                      \
+    for (int q = 0; q < VEC; ++q) total[q] = (T)0;                                 \
+    for (long i0 = 0; i0 < rows; i0 += COLUMN_BLOCK) {                             \
+        const long i1 = min(i0 + COLUMN_BLOCK, rows);                              \
+        for (int q = 0; q < VEC; ++q) block[q] = (T)0;                             \
+        if (width == VEC) {                                                        \
+            for (long i = i0; i < i1; ++i) {                                       \
+                for (int q = 0; q < VEC; ++q) block[q] += VALUE(i, q);             \
+            }                                                                      \
+        } else {                                                                   \
+            for (long i = i0; i < i1; ++i) {                                       \
+                for (int q = 0; q < width; ++q) block[q] += VALUE(i, q);           \
+            }                                                                      \
+        }                                                                          \
+        for (int q = 0; q < VEC; ++q) total[q] += block[q];                        \
+    }
 
 __kernel void fused_column_sum(const long rows, const long cols, __global const T *a,
                                const long a_off, __global T *out, const long out_off) {
@@ -108,23 +129,33 @@ __kernel void fused_column_sum(const long rows, const long cols, __global const 
     if (j0 >= cols) {
         return;
     }
-    const int width = j0 + VEC <= cols ? VEC : (int)(cols - j0);
     __global const T *col = a + a_off + j0;
-    T total[VEC], block[VEC];
-    for (int q = 0; q < VEC; ++q) total[q] = (T)0;
-    for (long i0 = 0; i0 < rows; i0 += COLUMN_BLOCK) {
-        const long i1 = min(i0 + COLUMN_BLOCK, rows);
-        for (int q = 0; q < VEC; ++q) block[q] = (T)0;
-        if (width == VEC) {
-            for (long i = i0; i < i1; ++i, col += cols) {
-                for (int q = 0; q < VEC; ++q) block[q] += col[q];
-            }
-        } else {
-            for (long i = i0; i < i1; ++i, col += cols) {
-                for (int q = 0; q < width; ++q) block[q] += col[q];
-            }
-        }
-        for (int q = 0; q < VEC; ++q) total[q] += block[q];
-    }
+#define PLAIN_VALUE(i, q) col[(i) * cols + (q)]
+    COLUMN_SUM(PLAIN_VALUE)
     for (int q = 0; q < width; ++q) out[out_off + j0 + q] = total[q];
+}
+
+// A linear layer's backward after its fused ReLU: masked = g * (y > 0) as fused_relu_backward
+// (stored), and sums[j] = the sum of column j of masked as fused_column_sum (the bias
+// gradient), in one pass over g.
+inline T relu_masked(__global const T *g, __global const T *y, __global T *out, const long at) {
+    const T grad = g[at];
+    const T v = y[at] > (T)0 ? grad : grad * (T)0;
+    out[at] = v;
+    return v;
+}
+
+__kernel void fused_relu_backward_column_sum(const long rows, const long cols, __global T *out,
+                                             __global const T *g, const long g_off,
+                                             __global const T *y, const long y_off,
+                                             __global T *sums) {
+    const long j0 = (long)get_global_id(0) * VEC;
+    if (j0 >= cols) {
+        return;
+    }
+    g += g_off;
+    y += y_off;
+#define MASKED_VALUE(i, q) relu_masked(g, y, out, (i) * cols + j0 + (q))
+    COLUMN_SUM(MASKED_VALUE)
+    for (int q = 0; q < width; ++q) sums[j0 + q] = total[q];
 }

@@ -136,7 +136,9 @@ def _sum_cl(x, *, axis, keepdims, xp):
     axes = _reduced_axes(x, axis)
     if x.ndim >= 3 and axes == (0, *range(2, x.ndim)):
         out = _channel_sum(x)
-    elif x.ndim >= 2 and axes == (0,) and x.shape[0] <= _COLUMN_ROWS:
+    elif x.ndim == 2 and axes == (0,) and x.shape[0] <= _COLUMN_ROWS:
+        out = _column_sum(x)  # (a bias gradient: no reshapes, which cost host time)
+    elif x.ndim > 2 and axes == (0,) and x.shape[0] <= _COLUMN_ROWS:
         out = xp.reshape(_column_sum(xp.reshape(x, (x.shape[0], -1))), x.shape[1:])
     else:
         return xp.sum(x, axis=axis, keepdims=keepdims)
@@ -145,6 +147,50 @@ def _sum_cl(x, *, axis, keepdims, xp):
         if keepdims
         else out
     )
+
+
+def relu_backward_column_sum(grad: CLArray, out: CLArray) -> tuple[CLArray, CLArray] | None:
+    """``(g, sums)``: ``g = relu_backward(grad, out)`` and its column sums (a linear layer's
+    bias gradient after its fused ReLU) in one launch, or None where the two separate kernels
+    must run (other dtypes or layouts, taller matrices). The same values in the same order as
+    ``fused_relu_backward`` then ``fused_column_sum``, so the results are identical."""
+    if not (
+        grad.ndim == 2
+        and grad.shape == out.shape
+        and grad.dtype == out.dtype
+        and grad.dtype in (_dt.float32, _dt.float64)
+        and 0 < grad.shape[0] <= _COLUMN_ROWS
+        and grad.is_contiguous()
+        and out.is_contiguous()
+        and grad.device is out.device
+    ):
+        return None
+    device, (rows, cols) = grad.device, grad.shape
+    vec = device.vector_width
+    masked = empty(grad.shape, grad.dtype, device)
+    sums = empty((cols,), grad.dtype, device)
+    kernel = get_kernel(
+        device,
+        "fused",
+        "fused_relu_backward_column_sum",
+        **_dt.storage_defines(grad.dtype),
+        VEC=vec,
+    )
+    kernel.launch_items(
+        -(-cols // vec),
+        rows,
+        cols,
+        masked.buffer,
+        grad.buffer,
+        grad.offset,
+        out.buffer,
+        out.offset,
+        sums.buffer,
+        op="linear",
+        shapes=(grad.shape,),
+        one_size=True,
+    )
+    return masked, sums
 
 
 def _channel_sum(x: CLArray) -> CLArray:

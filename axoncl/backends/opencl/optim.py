@@ -64,14 +64,15 @@ def _launch(
     p0 = operands[0][0]
     device = check_device(op, *[a for arrays in operands for a in arrays])
     chunk = 64 if device.caps.kind == "cpu" else 1
-    table = np.zeros((_FIELDS, _TENSORS), dtype=np.int64)
+    columns = []  # per tensor: chunk_end, size and the offsets (then zeros)
     total = 0
-    for t, arrays in enumerate(operands):
-        total += -(-arrays[0].size // chunk)
-        table[0, t] = total
-        table[1, t] = arrays[0].size
-        for f, a in enumerate(arrays):
-            table[2 + f, t] = a.offset
+    for arrays in operands:
+        size = arrays[0].size
+        total += -(-size // chunk)
+        offsets = [a.offset for a in arrays]
+        columns.append((total, size, *offsets, *(0,) * (_FIELDS - 2 - len(offsets))))
+    columns += [(0,) * _FIELDS] * (_TENSORS - len(columns))
+    table = np.array(list(zip(*columns, strict=True)), dtype=np.int64)  # (_FIELDS, _TENSORS)
     width = 5 if name == "adam" else 3  # buffer arguments per tensor
     buffers = [
         [

@@ -63,3 +63,46 @@ def test_column_sums_of_every_width_take_one_work_group_size(dev, monkeypatch, c
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(x).sum(axis=0).max())
     _, small, _ = dev.local_sizes
     assert sizes == [(small,)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 33), (128, 512), (200, 17)], ids=str)
+def test_relu_backward_with_column_sums_equals_the_two_kernels(dev, dtype, shape):
+    """A linear layer's backward after its ReLU masks g and sums its columns in one launch: the
+    mask is bit-equal to ``fused_relu_backward`` (NaN, signed zeros) and the sums to
+    ``fused_column_sum`` of it (same order of additions), and both match numpy."""
+    from axoncl.backends import opencl as xp
+    from axoncl.backends.opencl import fused
+
+    if dtype == np.float64 and not dev.caps.fp64:
+        pytest.skip("device lacks cl_khr_fp64")
+    rng = np.random.default_rng(shape[1])
+    g = rng.standard_normal(shape).astype(dtype)
+    y = np.maximum(rng.standard_normal(shape), 0).astype(dtype)
+    g[0, 0], y[0, 0] = -0.0, 0.0  # masked: -0.0 * 0 keeps the sign
+    if shape[0] > 1:
+        g[1, 0], y[1, 0] = np.nan, 1.0  # passes the mask, and poisons column 0's sum
+    big, out = from_numpy(g, dev), from_numpy(y, dev)
+    masked, sums = fused.relu_backward_column_sum(big, out)
+    separate = fused._relu_backward_cl(big, out, xp=xp)
+    np.testing.assert_array_equal(masked.to_numpy(), separate.to_numpy())
+    np.testing.assert_array_equal(sums.to_numpy(), fused._column_sum(separate).to_numpy())
+    want = np.where(y > 0, g, g * 0)
+    np.testing.assert_array_equal(masked.to_numpy(), want)
+    assert np.signbit(masked.to_numpy()[0, 0])
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    scale = np.nan_to_num(np.abs(want)).sum(axis=0).max()  # cancelling columns: an absolute bound
+    np.testing.assert_allclose(
+        sums.to_numpy(), want.astype(np.float64).sum(axis=0), rtol=tol, atol=tol * scale
+    )
+
+
+def test_relu_backward_with_column_sums_declines_what_it_does_not_cover(dev):
+    """Taller than the column kernel's limit, 16-bit, or strided: None (the two kernels run)."""
+    from axoncl.backends.opencl import fused
+
+    tall = from_numpy(np.zeros((fused._COLUMN_ROWS + 1, 3), np.float32), dev)
+    assert fused.relu_backward_column_sum(tall, tall) is None
+    x = from_numpy(np.zeros((4, 6), np.float32), dev)
+    assert fused.relu_backward_column_sum(x.T, x.T) is None
+    assert fused.relu_backward_column_sum(x, from_numpy(np.zeros((4, 6), np.float64), dev)) is None

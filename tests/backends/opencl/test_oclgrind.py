@@ -77,7 +77,8 @@ FAMILIES_SCRIPT = textwrap.dedent("""
     w.grad.numpy()
     # The optimizer, loss and fused-backward kernels: a few steps of a small MLP.
     from axoncl import nn, optim
-    model = nn.Sequential(nn.Linear(7, 9), nn.ReLU(), nn.Linear(9, 3)).to("opencl")
+    # (17 columns: a whole run of 16 and a partial one in the bias-gradient kernels)
+    model = nn.Sequential(nn.Linear(7, 17), nn.ReLU(), nn.Linear(17, 3)).to("opencl")
     labels = xp.asarray(np.array([0, 2, 1, 1, -100]))
     for opt in (optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True),
                 optim.AdamW(model.parameters(), amsgrad=True)):
