@@ -25,8 +25,10 @@ never reads a value inside the step.
 Method (``_isolation.py``): each framework runs in its own worker process; paired rounds
 (default 9) ask every worker for one sample in a rotating order, each after a pause until all
 workers' threads are idle; a sample runs one untimed step (and more for ``--settle`` seconds),
-then ``--steps`` timed steps, and is their mean. Reports give each framework's median over the
-rounds and the median of the paired per-round ratios to PyTorch. Before timing, every framework
+then timed steps, at least ``--steps`` (5) of them and for at least ``--sample-s`` (0.1) seconds,
+and is their mean (a sample of a few milliseconds was at the mercy of one descheduling on 2
+cores). Reports give each framework's median over the rounds and the median of the paired
+per-round ratios to PyTorch, and tinygrad's to axoncl's. Before timing, every framework
 runs two steps from the initial weights and the script prints their losses' difference to
 PyTorch's (a check that the models, weights and data really are the same).
 
@@ -182,14 +184,17 @@ class Runner:
     def loss_value(self, loss) -> float:
         return float(loss.item())
 
-    def run(self, steps: int) -> float:
-        """Mean seconds per step over ``steps`` steps, each ending with the device finished."""
+    def run(self, steps: int, min_s: float = 0.0) -> float:
+        """Mean seconds per step over at least ``steps`` steps and ``min_s`` seconds, each step
+        ending with the device finished."""
         self.sync()
         start = time.perf_counter()
-        for _ in range(steps):
+        done = 0
+        while done < steps or time.perf_counter() - start < min_s:
             self.step()
             self.sync()
-        return (time.perf_counter() - start) / steps
+            done += 1
+        return (time.perf_counter() - start) / done
 
 
 class AxonclRunner(Runner):
@@ -370,10 +375,10 @@ def worker_main(framework: str) -> int:
         runner = state["runner"]
         return {"losses": [runner.loss_value(runner.step()) for _ in range(count)]}
 
-    def sample(steps: int, settle_s: float) -> dict:
+    def sample(steps: int, settle_s: float, min_s: float = 0.0) -> dict:
         runner = state["runner"]
         iso.settle(lambda: runner.run(1), settle_s)
-        return {"step_s": runner.run(steps)}
+        return {"step_s": runner.run(steps, min_s)}
 
     return iso.serve({"setup": setup, "losses": losses, "sample": sample})
 
@@ -419,7 +424,9 @@ def bench(
     samples, loads = iso.paired_rounds(
         active,
         args.rounds,
-        lambda name, worker: worker.call("sample", steps=args.steps, settle_s=args.settle),
+        lambda name, worker: worker.call(
+            "sample", steps=args.steps, settle_s=args.settle, min_s=args.sample_s
+        ),
     )
     times = {name: [s["step_s"] for s in got] for name, got in samples.items()}
     row = {
@@ -427,6 +434,7 @@ def bench(
         "batch": batch,
         "rounds": args.rounds,
         "steps_per_sample": args.steps,
+        "min_seconds_per_sample": args.sample_s,
         "frameworks": labels,
         "skipped": skipped,
         "first_losses": losses,
@@ -449,6 +457,12 @@ def bench(
         if kind in CAPTURE_TARGETS and batch == BATCH[kind] and "capture" in times:
             row["target_capture_vs_torch"] = CAPTURE_TARGETS[kind]
             row["capture_meets_target"] = row["ratio_vs_torch"]["capture"] <= CAPTURE_TARGETS[kind]
+    if "tinygrad" in times:  # how much slower tinygrad is than axoncl, round by round
+        row["tinygrad_vs"] = {
+            name: iso.paired_ratio(times["tinygrad"], times[name])
+            for name in ("opencl", "capture")
+            if name in times
+        }
     print(format_row(row), flush=True)
     return row
 
@@ -467,6 +481,8 @@ def format_row(row: dict) -> str:
     if "capture_meets_target" in row:
         met = "met" if row["capture_meets_target"] else "NOT met"
         lines.append(f"  target capture <= {row['target_capture_vs_torch']}x torch: {met}")
+    for name, ratio in row.get("tinygrad_vs", {}).items():
+        lines.append(f"  tinygrad / {name} (paired): {ratio:.2f}x")
     return "\n".join(lines)
 
 
@@ -647,6 +663,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=int, default=5, help="timed steps per sample")
     parser.add_argument("--settle", type=float, default=0.05, help="untimed seconds per sample")
     parser.add_argument(
+        "--sample-s", type=float, default=0.1, help="a sample times at least this many seconds"
+    )
+    parser.add_argument(
         "--models", "--model", default="mlp,cnn", help="mlp, cnn, resnet, transformer"
     )
     parser.add_argument("--batch", type=int, default=None, help="batch size for all models")
@@ -669,7 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.steps, args.settle = 7, 1, 0.0
+        args.rounds, args.steps, args.settle, args.sample_s = 7, 1, 0.0, 0.0
     if args.sweep:
         configs = SWEEP
     else:
