@@ -227,20 +227,6 @@ __kernel void gemm_packed(const int m, const int n, const int k0, const int k1,
         }
         return;
     }
-    if (row0 + RM <= m && col0 + NR <= n && c_row == 1) {
-        // Whole block of a C stored transposed (x @ W.T computed as (W @ x.T).T): each
-        // column's RM values are contiguous.
-        for (int j = 0; j < NR; ++j) {
-            __global S *cc = cp + j * c_col;
-            const long bj = bias_off + (col0 + j) * bias_stride;
-#pragma unroll
-            for (int r = 0; r < RM; ++r) {
-                const long bi = (flags & EP_BIAS_ROW) ? bias_off + (row0 + r) * bias_stride : bj;
-                STORE(gemm_finish(tile[r * NR + j], alpha, beta, cc + r, flags, bias, bi), cc, r);
-            }
-        }
-        return;
-    }
     // Edge block: element by element with bounds checks.
     const int rows = min(RM, m - row0), cols = min(NR, n - col0);
     for (int r = 0; r < rows; ++r) {
