@@ -61,6 +61,15 @@ def test_linear_without_bias_on_3d_input_gradcheck(xp):
     _check_module(nn.Linear(4, 2, bias=False, dtype="float64"), RNG.standard_normal((2, 3, 4)), xp)
 
 
+def test_sequential_linear_relu_gradcheck(xp):
+    """Linear+ReLU as Sequential runs it (one op; on OpenCL the backward masks the gradient and
+    sums the bias gradient in one kernel) against finite differences, every parameter."""
+    model = nn.Sequential(
+        nn.Linear(5, 7, dtype="float64"), nn.ReLU(), nn.Linear(7, 3, dtype="float64"), nn.ReLU()
+    )
+    _check_module(model, RNG.standard_normal((4, 5)), xp)
+
+
 def test_conv2d_gradcheck(xp):
     conv = nn.Conv2d(2, 3, kernel_size=3, padding=1, stride=2, dtype="float64")
     _check_module(conv, RNG.standard_normal((2, 2, 5, 5)), xp)
