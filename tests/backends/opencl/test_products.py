@@ -102,35 +102,43 @@ def test_integer_matmul_is_exact_in_its_dtype(xp, dev, dtype, fp64):
     [((32, 100), 200), ((2, 16, 100), 200), ((300, 100), 40), ((8, 9), 5)],
     ids=str,
 )
-def test_linear_primitive_on_every_path_matches_numpy(xp, dev, dtype, relu, x_shape, out_features):
+def test_linear_primitive_on_every_path_matches_numpy(
+    xp, dev, monkeypatch, dtype, relu, x_shape, out_features
+):
     """The ``linear`` primitive: x @ W.T + b (then ReLU). With fewer rows than outputs on the
     packed path it computes (W @ x.T).T, packing x instead of W.T and storing C transposed; on
     other shapes, the direct kernel and the usual orientation. A transposed view of x too."""
     from axoncl.backends import primitives
-    from axoncl.backends.opencl import gemm
+    from axoncl.backends.opencl import gemm, products
 
     if dtype == np.float64 and not dev.caps.fp64:
         pytest.skip("device lacks cl_khr_fp64")
+    c_strides = []  # the C operand of every GEMM the primitive runs: by rows or transposed
+    real_gemm = products.gemm
+
+    def spy(device, a, b, c, **kwargs):
+        c_strides.append(c.strides)
+        return real_gemm(device, a, b, c, **kwargs)
+
+    monkeypatch.setattr(products, "gemm", spy)
     rng = np.random.default_rng(out_features)
     x = rng.standard_normal(x_shape).astype(dtype)
     w = rng.standard_normal((out_features, x_shape[-1])).astype(dtype)
     b = rng.standard_normal(out_features).astype(dtype)
-    want = x.astype(np.float64) @ w.T.astype(np.float64) + b
-    if relu:
-        want = np.maximum(want, 0)
+    plain = x.astype(np.float64) @ w.T.astype(np.float64)
+    want = np.maximum(plain + b, 0) if relu else plain + b
     tol = 1e-4 if dtype == np.float32 else 1e-12
-    m = int(np.prod(x_shape[:-1]))
-    swapped = m < out_features and gemm.choose_path(dev, m, out_features, x_shape[-1]) == "packed"
-    if x_shape == (32, 100):
-        assert swapped == (gemm.load_params(dev).large == "packed")  # the case is exercised
+    m, n = int(np.prod(x_shape[:-1])), out_features
+    swapped = m < n and gemm.choose_path(dev, m, n, x_shape[-1]) == "packed"
+    if x_shape == (32, 100):  # the swapped case is exercised wherever the packed path exists
+        assert swapped == (gemm.load_params(dev).large == "packed")
     views = [xp.asarray(x)]
     if len(x_shape) == 2:  # the same values stored transposed
         views.append(xp.matrix_transpose(xp.asarray(np.ascontiguousarray(x.T))))
     for view in views:
         got = primitives.linear(view, xp.asarray(w), xp.asarray(b), relu=relu, xp=xp)
-        assert got.shape == (*x_shape[:-1], out_features)
+        assert got.shape == (*x_shape[:-1], n)
         np.testing.assert_allclose(got.to_numpy(), want, rtol=tol, atol=tol)
     no_bias = primitives.linear(xp.asarray(x), xp.asarray(w), None, relu=False, xp=xp)
-    np.testing.assert_allclose(
-        no_bias.to_numpy(), want - b if not relu else x @ w.T, rtol=tol, atol=tol
-    )
+    np.testing.assert_allclose(no_bias.to_numpy(), plain, rtol=tol, atol=tol)
+    assert c_strides == [(0, 1, n) if swapped else (0, n, 1)] * (len(views) + 1)
