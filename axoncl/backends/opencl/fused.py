@@ -136,10 +136,9 @@ def _sum_cl(x, *, axis, keepdims, xp):
     axes = _reduced_axes(x, axis)
     if x.ndim >= 3 and axes == (0, *range(2, x.ndim)):
         out = _channel_sum(x)
-    elif x.ndim == 2 and axes == (0,) and x.shape[0] <= _COLUMN_ROWS:
-        out = _column_sum(x)  # (a bias gradient: no reshapes, which cost host time)
-    elif x.ndim > 2 and axes == (0,) and x.shape[0] <= _COLUMN_ROWS:
-        out = xp.reshape(_column_sum(xp.reshape(x, (x.shape[0], -1))), x.shape[1:])
+    elif x.ndim >= 2 and axes == (0,) and x.shape[0] <= _COLUMN_ROWS:
+        matrix = xp.reshape(x, (x.shape[0], x.size // x.shape[0]))  # a view (at once when 2-D)
+        out = xp.reshape(_column_sum(matrix), x.shape[1:])
     else:
         return xp.sum(x, axis=axis, keepdims=keepdims)
     return (
@@ -165,31 +164,11 @@ def relu_backward_column_sum(grad: CLArray, out: CLArray) -> tuple[CLArray, CLAr
         and grad.device is out.device
     ):
         return None
-    device, (rows, cols) = grad.device, grad.shape
-    vec = device.vector_width
-    masked = empty(grad.shape, grad.dtype, device)
-    sums = empty((cols,), grad.dtype, device)
-    kernel = get_kernel(
-        device,
-        "fused",
-        "fused_relu_backward_column_sum",
-        **_dt.storage_defines(grad.dtype),
-        VEC=vec,
-    )
-    kernel.launch_items(
-        -(-cols // vec),
-        rows,
-        cols,
-        masked.buffer,
-        grad.buffer,
-        grad.offset,
-        out.buffer,
-        out.offset,
-        sums.buffer,
-        op="linear",
-        shapes=(grad.shape,),
-        one_size=True,
-    )
+    cols = grad.shape[1]
+    masked = empty(grad.shape, grad.dtype, grad.device)
+    sums = empty((cols,), grad.dtype, grad.device)
+    args = (masked.buffer, grad.buffer, grad.offset, out.buffer, out.offset, sums.buffer)
+    _launch_columns("fused_relu_backward_column_sum", grad, args, op="linear")
     return masked, sums
 
 
@@ -215,24 +194,17 @@ def _channel_sum(x: CLArray) -> CLArray:
 
 
 def _column_sum(x: CLArray) -> CLArray:
+    out = empty((x.shape[1],), x.dtype, x.device)
+    _launch_columns("fused_column_sum", x, (x.buffer, x.offset, out.buffer, 0), op="sum")
+    return out
+
+
+def _launch_columns(name: str, x: CLArray, args: tuple, *, op: str) -> None:
+    """Launch the column kernel ``name`` over the rows x cols matrix ``x`` (its arguments after
+    rows and cols: ``args``). A bias gradient (tens to thousands of columns) or a convolution's
+    per-image weight gradients summed (O * C * KH * KW columns): a work-item per VEC columns,
+    small grids, so always the small work-group (PoCL compiles one per size)."""
     device, (rows, cols) = x.device, x.shape
     vec = device.vector_width
-    out = empty((cols,), x.dtype, device)
-    kernel = get_kernel(
-        device, "fused", "fused_column_sum", **_dt.storage_defines(x.dtype), VEC=vec
-    )
-    # A bias gradient (tens to thousands of columns) or a convolution's per-image weight
-    # gradients summed (O * C * KH * KW columns): a work-item per VEC columns, small grids.
-    kernel.launch_items(
-        -(-cols // vec),
-        rows,
-        cols,
-        x.buffer,
-        x.offset,
-        out.buffer,
-        0,
-        op="sum",
-        shapes=(x.shape,),
-        one_size=True,
-    )
-    return out
+    kernel = get_kernel(device, "fused", name, **_dt.storage_defines(x.dtype), VEC=vec)
+    kernel.launch_items(-(-cols // vec), rows, cols, *args, op=op, shapes=(x.shape,), one_size=True)

@@ -138,32 +138,25 @@ def load_params(device: Device) -> GemmParams:
 
     A GEMM call asks for them: the file is looked at again at most once a second (a write by
     :func:`save_params` or :func:`clear_cache` in this process takes effect at once)."""
-    # Every GEMM call asks: the answer of the last look is kept with the cache directory it
-    # was for and when it expires, so a call within the second costs one environment lookup.
+    # (Every GEMM call asks: within the second, the answer costs one environment lookup.)
     env = os.environ.get("AXONCL_CACHE_DIR", "")
-    fast = device.state.get("gemm_params_fast")
-    if fast is not None and fast[0] == env and time.monotonic() < fast[1]:
-        return fast[2]
-    path = cache_path(device)
-    key = ("gemm_params", path)
-    hit = device.state.get(key)  # (mtime, params, when the file was last looked at)
+    hit = device.state.get("gemm_params")  # (env, file mtime or -1, params, look again at)
     now = time.monotonic()
-    if hit is not None and now - hit[2] < _RECHECK_S:
-        params = hit[1]
+    if hit is not None and hit[0] == env and now < hit[3]:
+        return hit[2]
+    path = cache_path(device)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = -1
+    if hit is not None and hit[0] == env and hit[1] == mtime:
+        params = hit[2]
     else:
-        try:
-            mtime = path.stat().st_mtime_ns
-        except OSError:
-            mtime = -1
-        if hit is not None and hit[0] == mtime:
-            params = hit[1]
-        else:
-            params = base_params(device)
-            if mtime >= 0:
-                data = json.loads(path.read_text())
-                params = _from_dict(params, data.get("params", {}))
-        hit = device.state[key] = (mtime, params, now)
-    device.state["gemm_params_fast"] = (env, hit[2] + _RECHECK_S, params)
+        params = base_params(device)
+        if mtime >= 0:
+            data = json.loads(path.read_text())
+            params = _from_dict(params, data.get("params", {}))
+    device.state["gemm_params"] = (env, mtime, params, now + _RECHECK_S)
     return params
 
 
@@ -182,8 +175,7 @@ def save_params(device: Device, params: GemmParams | dict, *, extra: dict | None
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
     tmp.replace(path)
-    device.state.pop(("gemm_params", path), None)
-    device.state.pop("gemm_params_fast", None)
+    device.state.pop("gemm_params", None)
     return path
 
 
@@ -191,5 +183,4 @@ def clear_cache(device: Device) -> None:
     """Remove the tuned override of ``device`` (back to the table)."""
     path = cache_path(device)
     path.unlink(missing_ok=True)
-    device.state.pop(("gemm_params", path), None)
-    device.state.pop("gemm_params_fast", None)
+    device.state.pop("gemm_params", None)

@@ -148,6 +148,8 @@ def reshape(x, /, shape, *, copy=None) -> CLArray:
            [3, 4, 5]])
     """
     x = _check(x, "reshape")
+    if copy is not True and shape == x.shape:  # (hot: a linear layer's 2-D input and output)
+        return view(x, x.shape, x.strides, x.offset)
     shape = _resolve_shape(shape, x.size, "reshape")
     if copy is not True:
         strides = _nocopy_strides(x, shape)

@@ -282,7 +282,7 @@ def _linear(x, weight, bias, *, relu, xp):
     n = weight.shape[0]
     lead = x.shape[:-1]
     m = math.prod(lead)
-    rows = x if x.ndim == 2 else reshape(x, (m, k))  # (the reshape costs host time)
+    rows = reshape(x, (m, k))
     out = empty((m, n), dtype, x.device)
     if out.size:
         device = x.device
@@ -311,7 +311,7 @@ def _linear(x, weight, bias, *, relu, xp):
             relu=relu,
             bias=None if bias is None else VectorOperand(bias.buffer, bias.offset, bias.strides[0]),
         )
-    return out if len(lead) == 1 else reshape(out, (*lead, n))
+    return reshape(out, (*lead, n))
 
 
 def _linear_backward(grad, x, weight, out, *, relu, needs, xp):
@@ -366,8 +366,7 @@ def _linear_backward(grad, x, weight, out, *, relu, needs, xp):
     dx = product(x.shape, (n, 1), weight, m, n) if needs[0] else None  # g W
     dw = product((n, k), (1, n), x, n, m) if needs[1] else None  # gᵀ x, gᵀ read in place
     if needs[2] and db is None:
-        rows = grad if grad.ndim == 2 else reshape(grad, (m, n))
-        db = primitives.sum(rows, axis=(0,), keepdims=False, xp=xp)
+        db = primitives.sum(reshape(grad, (m, n)), axis=(0,), keepdims=False, xp=xp)
     return dx, dw, db
 
 
