@@ -34,7 +34,7 @@ PyTorch's (a check that the models, weights and data really are the same).
 
 Usage::
 
-    python benchmarks/train_step.py [--quick] [--device opencl:cpu] [--rounds 9] [--steps 5]
+    python benchmarks/train_step.py [--quick] [--device opencl:cpu] [--rounds 15] [--steps 5]
     python benchmarks/train_step.py --models resnet           # or --model resnet
     python benchmarks/train_step.py --sweep     # MLP, CNN at batch 32/128/512, ResNet-8 at 128
     python benchmarks/train_step.py --profile   # per-op forward/backward times on OpenCL
@@ -659,7 +659,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: 7 rounds of 1 step")
     parser.add_argument("--device", default=None, help="OpenCL device spec (default: default)")
-    parser.add_argument("--rounds", "--repeats", type=int, default=9, help="paired rounds")
+    parser.add_argument("--rounds", "--repeats", type=int, default=15, help="paired rounds")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per sample")
     parser.add_argument("--settle", type=float, default=0.05, help="untimed seconds per sample")
     parser.add_argument(
