@@ -23,7 +23,7 @@ on OpenCL, ``torch.cuda.synchronize()`` on CUDA, tinygrad's device ``synchronize
 never reads a value inside the step.
 
 Method (``_isolation.py``): each framework runs in its own worker process; paired rounds
-(default 9) ask every worker for one sample in a rotating order, each after a pause until all
+(default 15) ask every worker for one sample in a rotating order, each after a pause until all
 workers' threads are idle; a sample runs one untimed step (and more for ``--settle`` seconds),
 then timed steps, at least ``--steps`` (5) of them and for at least ``--sample-s`` (0.1) seconds,
 and is their mean (a sample of a few milliseconds was at the mercy of one descheduling on 2

@@ -98,7 +98,8 @@ def test_relu_backward_with_column_sums_equals_the_two_kernels(dev, dtype, shape
 
 
 def test_relu_backward_with_column_sums_declines_what_it_does_not_cover(dev):
-    """Taller than the column kernel's limit, 16-bit, or strided: None (the two kernels run)."""
+    """Taller than the column kernel's limit, strided, 16-bit or of mixed dtypes: None (the two
+    kernels run)."""
     from axoncl.backends.opencl import fused
 
     tall = from_numpy(np.zeros((fused._COLUMN_ROWS + 1, 3), np.float32), dev)
@@ -106,3 +107,5 @@ def test_relu_backward_with_column_sums_declines_what_it_does_not_cover(dev):
     x = from_numpy(np.zeros((4, 6), np.float32), dev)
     assert fused.relu_backward_column_sum(x.T, x.T) is None
     assert fused.relu_backward_column_sum(x, from_numpy(np.zeros((4, 6), np.float64), dev)) is None
+    half = from_numpy(np.zeros((4, 6), np.float16), dev)
+    assert fused.relu_backward_column_sum(half, half) is None
